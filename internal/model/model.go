@@ -1,0 +1,176 @@
+// Package model holds wagate's domain types and sentinel errors. It imports
+// nothing but the standard library, so every other package can depend on it.
+package model
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors shared by the store, the services and the HTTP surfaces.
+// Services wrap them with details (fmt.Errorf("...: %w", ErrNotFound)); the
+// HTTP layer maps them to statuses with errors.Is.
+var (
+	ErrNotFound         = errors.New("not found")
+	ErrConflict         = errors.New("conflict")
+	ErrInsufficientDays = errors.New("insufficient days")
+	ErrInvalid          = errors.New("invalid input")
+	ErrRateLimited      = errors.New("rate limited")
+	ErrForbidden        = errors.New("forbidden")
+	ErrExpired          = errors.New("channel expired")
+)
+
+// Not-found errors naming what is missing; each matches ErrNotFound.
+var (
+	ErrPartnerNotFound = fmt.Errorf("partner %w", ErrNotFound)
+	ErrChannelNotFound = fmt.Errorf("channel %w", ErrNotFound)
+	ErrProjectNotFound = fmt.Errorf("project %w", ErrNotFound)
+)
+
+// Mode is a channel's billing mode.
+type Mode string
+
+// Channel modes. Trial and Dev carry usage limits; Live has none.
+const (
+	ModeTrial Mode = "trial"
+	ModeDev   Mode = "dev"
+	ModeLive  Mode = "live"
+)
+
+// Valid reports whether m is one of the modes wagate accepts.
+func (m Mode) Valid() bool {
+	switch m {
+	case ModeTrial, ModeDev, ModeLive:
+		return true
+	}
+	return false
+}
+
+// BillingLabel is how the mode is shown to people (CSV export, dashboard).
+func (m Mode) BillingLabel() string {
+	switch m {
+	case ModeTrial:
+		return "Trial"
+	case ModeDev:
+		return "Sandbox (dev)"
+	case ModeLive:
+		return "Live"
+	}
+	return string(m)
+}
+
+// Partner is a reseller that buys days from the operator and creates channels.
+type Partner struct {
+	ID        string
+	Name      string
+	Email     string
+	Balance   int64 // days
+	TrialDays int   // free days each new channel gets; -1 means "operator default"
+	CreatedAt time.Time
+	// TokenHash and PasswordHash are never serialised to clients.
+	TokenHash    string // hex SHA-256 of the API token
+	PasswordHash string // bcrypt; empty when the partner has no dashboard password
+}
+
+// Project groups a partner's channels. Every partner has the project "default".
+type Project struct {
+	ID        string
+	PartnerID string
+	Name      string
+	CreatedAt time.Time
+}
+
+// DefaultProjectID is the ID of the project every partner starts with.
+const DefaultProjectID = "default"
+
+// Channel is one WhatsApp number of one of a partner's customers.
+type Channel struct {
+	ID         string
+	PartnerID  string
+	ProjectID  string
+	Name       string
+	Phone      string
+	Token      string
+	Mode       Mode
+	CreatedAt  time.Time
+	TrialUntil time.Time // end of the free trial; equal to CreatedAt when there was none
+	ActiveTill time.Time
+	Stopped    bool // stopped by the partner (start/stop), independent of expiry
+	// ExpiredAt is set by the expiry sweep when the channel ran out of days and
+	// cleared by an extend; it records that expiry was acted upon.
+	ExpiredAt *time.Time
+}
+
+// Expired reports whether the channel has no active time left at now.
+func (c *Channel) Expired(now time.Time) bool { return !now.Before(c.ActiveTill) }
+
+// Running reports whether the channel should be connected at now.
+func (c *Channel) Running(now time.Time) bool { return !c.Stopped && !c.Expired(now) }
+
+// Status is the channel's billing state as shown in the partner API.
+func (c *Channel) Status(now time.Time) string {
+	switch {
+	case c.Expired(now):
+		return "expired"
+	case c.Stopped:
+		return "stopped"
+	}
+	return "active"
+}
+
+// LedgerReason says why a balance changed.
+type LedgerReason string
+
+// Ledger reasons.
+const (
+	ReasonCredit       LedgerReason = "credit"        // operator added days
+	ReasonDebit        LedgerReason = "debit"         // operator removed days
+	ReasonExtend       LedgerReason = "extend"        // days moved to a channel
+	ReasonRefundStop   LedgerReason = "refund_stop"   // unused days returned on stop
+	ReasonRefundDelete LedgerReason = "refund_delete" // unused days returned on delete
+)
+
+// LedgerEntry is one append-only row of a partner's balance history.
+type LedgerEntry struct {
+	ID           int64
+	PartnerID    string
+	ChannelID    string // empty when not about a channel
+	Delta        int64  // days, positive credits the balance
+	BalanceAfter int64
+	Reason       LedgerReason
+	Comment      string
+	Actor        string
+	CreatedAt    time.Time
+}
+
+// PartnerWebhook is a partner-level webhook target.
+type PartnerWebhook struct {
+	URL    string         `json:"url"`
+	Events []WebhookEvent `json:"events"`
+	Mode   string         `json:"mode"`
+}
+
+// WebhookEvent selects an event type and the HTTP method used to deliver it.
+type WebhookEvent struct {
+	Type   string `json:"type"`
+	Method string `json:"method"`
+}
+
+// PartnerSettings are the partner's own settings (webhooks for partner events).
+type PartnerSettings struct {
+	Webhooks  []PartnerWebhook `json:"webhooks"`
+	DaysLimit *int64           `json:"days_limit,omitempty"`
+}
+
+// OperatorSettings are the operator's knobs, stored in the database.
+type OperatorSettings struct {
+	TrialDays           int `json:"trial_days"`           // free days for new channels
+	ChannelCreateLimit  int `json:"channel_create_limit"` // per window; 0 = unlimited
+	ChannelCreateWindow int `json:"channel_create_window_minutes"`
+}
+
+// DefaultOperatorSettings are used until the operator changes them.
+func DefaultOperatorSettings() OperatorSettings {
+	return OperatorSettings{TrialDays: 5, ChannelCreateLimit: 20, ChannelCreateWindow: 30}
+}

@@ -1,0 +1,299 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wagate/wagate/internal/ids"
+	"github.com/wagate/wagate/internal/model"
+)
+
+// MaxCreditDays bounds one credit or debit by the operator.
+const MaxCreditDays = 1_000_000
+
+// CreatePartnerInput is what the operator gives to create a partner.
+type CreatePartnerInput struct {
+	Name      string
+	Email     string
+	Password  string // optional: dashboard login
+	TrialDays *int   // optional: free days per new channel; nil = operator default
+	Days      int64  // optional: initial balance, credited through the ledger
+}
+
+// CreatePartner validates the input, creates the partner with its default
+// project and initial days, and returns it with its API token (shown once;
+// only its hash is stored).
+func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput, actor string) (model.Partner, string, error) {
+	var p model.Partner
+	if !partnerNameRE.MatchString(in.Name) {
+		return p, "", invalid("name", "must be 1-64 characters of letters, digits, '_' or '-'")
+	}
+	email, err := checkEmail(in.Email)
+	if err != nil {
+		return p, "", err
+	}
+	trialDays := -1
+	if in.TrialDays != nil {
+		if *in.TrialDays < 0 || *in.TrialDays > 365 {
+			return p, "", invalid("trial_days", "must be from 0 to 365")
+		}
+		trialDays = *in.TrialDays
+	}
+	if in.Days < 0 || in.Days > MaxCreditDays {
+		return p, "", invalid("days", "must be from 0 to %d", MaxCreditDays)
+	}
+	var pwdHash string
+	if in.Password != "" {
+		if pwdHash, err = s.hashPassword(in.Password); err != nil {
+			return p, "", err
+		}
+	}
+	token := ids.PartnerToken()
+	p = model.Partner{
+		ID: ids.PartnerID(), Name: in.Name, Email: email, TrialDays: trialDays,
+		CreatedAt: s.now(), TokenHash: ids.Hash(token), PasswordHash: pwdHash,
+	}
+	if err := s.store.CreatePartner(ctx, p, in.Days, actor); err != nil {
+		return p, "", err
+	}
+	p.Balance = in.Days
+	s.log.InfoContext(ctx, "partner created", "partner_id", p.ID, "name", p.Name, "days", in.Days, "actor", actor)
+	return p, token, nil
+}
+
+func (s *Service) hashPassword(pw string) (string, error) {
+	if len(pw) < 8 {
+		return "", invalid("password", "must be at least 8 characters")
+	}
+	if len(pw) > 72 {
+		return "", invalid("password", "must be at most 72 bytes")
+	}
+	cost := s.bcryptCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// dummyPasswordHash is a bcrypt hash at the service's cost, made once.
+func (s *Service) dummyPasswordHash() string {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = s.hashPassword("not-a-password-" + ids.ChannelToken())
+	})
+	return s.dummyHash
+}
+
+// SetPartnerPassword sets a partner's dashboard password.
+func (s *Service) SetPartnerPassword(ctx context.Context, partnerID, password string) error {
+	h, err := s.hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.store.SetPartnerPasswordHash(ctx, partnerID, h)
+}
+
+// SetPartnerTrialDays sets the free days of a partner's new channels; nil
+// returns it to the operator default.
+func (s *Service) SetPartnerTrialDays(ctx context.Context, partnerID string, days *int) error {
+	v := -1
+	if days != nil {
+		if *days < 0 || *days > 365 {
+			return invalid("trial_days", "must be from 0 to 365")
+		}
+		v = *days
+	}
+	return s.store.SetPartnerTrialDays(ctx, partnerID, v)
+}
+
+// AuthenticatePartner returns the partner owning an API token. The lookup is
+// by the token's SHA-256, and the stored hash is compared in constant time.
+func (s *Service) AuthenticatePartner(ctx context.Context, token string) (model.Partner, error) {
+	if token == "" {
+		return model.Partner{}, model.ErrPartnerNotFound
+	}
+	h := ids.Hash(token)
+	p, err := s.store.PartnerByTokenHash(ctx, h)
+	if err != nil {
+		return p, err
+	}
+	if subtle.ConstantTimeCompare([]byte(p.TokenHash), []byte(h)) != 1 {
+		return model.Partner{}, model.ErrPartnerNotFound
+	}
+	return p, nil
+}
+
+// AuthenticatePartnerPassword checks a dashboard login.
+func (s *Service) AuthenticatePartnerPassword(ctx context.Context, email, password string) (model.Partner, error) {
+	p, err := s.store.PartnerByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		return p, err
+	}
+	hash := p.PasswordHash
+	if hash == "" {
+		// Compare against a real hash so unknown emails take as long as known ones.
+		hash = s.dummyPasswordHash()
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || p.PasswordHash == "" {
+		return model.Partner{}, fmt.Errorf("wrong email or password: %w", model.ErrNotFound)
+	}
+	return p, nil
+}
+
+// RotatePartnerToken gives a partner a new API token; the old one stops working.
+func (s *Service) RotatePartnerToken(ctx context.Context, partnerID string) (string, error) {
+	token := ids.PartnerToken()
+	if err := s.store.SetPartnerTokenHash(ctx, partnerID, ids.Hash(token)); err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "partner token rotated", "partner_id", partnerID)
+	return token, nil
+}
+
+// Partner returns one partner.
+func (s *Service) Partner(ctx context.Context, id string) (model.Partner, error) {
+	return s.store.Partner(ctx, id)
+}
+
+// Partners lists partners.
+func (s *Service) Partners(ctx context.Context, page Page) ([]model.Partner, int, error) {
+	return s.store.Partners(ctx, page.Count, page.Offset)
+}
+
+// CreditDays credits (days > 0) or debits (days < 0) a partner's balance
+// through the ledger and returns the new balance. A debit larger than the
+// balance is ErrInsufficientDays and changes nothing.
+func (s *Service) CreditDays(ctx context.Context, partnerID string, days int64, comment, actor string) (int64, error) {
+	if days == 0 || days > MaxCreditDays || days < -MaxCreditDays {
+		return 0, invalid("days", "must be a non-zero whole number from -%d to %d", MaxCreditDays, MaxCreditDays)
+	}
+	if err := checkText("comment", comment, false, 500); err != nil {
+		return 0, err
+	}
+	reason := model.ReasonCredit
+	if days < 0 {
+		reason = model.ReasonDebit
+	}
+	bal, err := s.store.AdjustBalance(ctx, partnerID, days, reason, comment, actor, s.now())
+	if err != nil {
+		return bal, err
+	}
+	s.log.InfoContext(ctx, "partner balance changed", "partner_id", partnerID, "delta", days, "balance", bal, "actor", actor)
+	return bal, nil
+}
+
+// Ledger lists a partner's balance history, newest first.
+func (s *Service) Ledger(ctx context.Context, partnerID string, page Page) ([]model.LedgerEntry, int, error) {
+	if _, err := s.store.Partner(ctx, partnerID); err != nil {
+		return nil, 0, err
+	}
+	return s.store.Ledger(ctx, partnerID, page.Count, page.Offset)
+}
+
+// PartnerSettings returns a partner's settings.
+func (s *Service) PartnerSettings(ctx context.Context, partnerID string) (model.PartnerSettings, error) {
+	return s.store.PartnerSettings(ctx, partnerID)
+}
+
+// PartnerSettingsPatch changes partner settings; nil fields stay.
+type PartnerSettingsPatch struct {
+	Webhooks  *[]model.PartnerWebhook `json:"webhooks"`
+	DaysLimit *int64                  `json:"days_limit"`
+}
+
+// PartnerEventTypes are the event types a partner webhook can subscribe to.
+var PartnerEventTypes = []string{"days", "channel"}
+
+// UpdatePartnerSettings validates and applies a patch, returning the result.
+func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p PartnerSettingsPatch) (model.PartnerSettings, error) {
+	cur, err := s.store.PartnerSettings(ctx, partnerID)
+	if err != nil {
+		return cur, err
+	}
+	if p.Webhooks != nil {
+		hooks := *p.Webhooks
+		if len(hooks) > 10 {
+			return cur, invalid("webhooks", "at most 10 webhooks")
+		}
+		for i := range hooks {
+			if err := normalizePartnerWebhook(i, &hooks[i]); err != nil {
+				return cur, err
+			}
+		}
+		if hooks == nil {
+			hooks = []model.PartnerWebhook{}
+		}
+		cur.Webhooks = hooks
+	}
+	if p.DaysLimit != nil {
+		if *p.DaysLimit < 0 || *p.DaysLimit > MaxCreditDays {
+			return cur, invalid("days_limit", "must be from 0 to %d", MaxCreditDays)
+		}
+		cur.DaysLimit = p.DaysLimit
+	}
+	if err := s.store.SetPartnerSettings(ctx, partnerID, cur); err != nil {
+		return cur, err
+	}
+	return cur, nil
+}
+
+// normalizePartnerWebhook checks one webhook and fills its defaults (events:
+// days by POST; mode: body). The URL must be absolute http(s) without
+// credentials; address policy (private ranges) is enforced on delivery.
+func normalizePartnerWebhook(i int, h *model.PartnerWebhook) error {
+	field := fmt.Sprintf("webhooks[%d]", i)
+	u, err := url.Parse(h.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(h.URL) > 2048 {
+		return invalid(field+".url", "must be an absolute http:// or https:// URL")
+	}
+	if u.User != nil {
+		return invalid(field+".url", "must not contain credentials; use a secret instead")
+	}
+	switch h.Mode {
+	case "":
+		h.Mode = "body"
+	case "body", "path", "method":
+	default:
+		return invalid(field+".mode", "must be body, path or method")
+	}
+	if len(h.Events) == 0 {
+		h.Events = []model.WebhookEvent{{Type: "days", Method: "post"}}
+	}
+	for j := range h.Events {
+		e := &h.Events[j]
+		ok := false
+		for _, t := range PartnerEventTypes {
+			ok = ok || e.Type == t
+		}
+		if !ok {
+			return invalid(fmt.Sprintf("%s.events[%d].type", field, j), "must be one of %s", strings.Join(PartnerEventTypes, ", "))
+		}
+		if e.Method == "" {
+			e.Method = "post"
+		}
+		if e.Method != "post" {
+			return invalid(fmt.Sprintf("%s.events[%d].method", field, j), "must be post")
+		}
+	}
+	return nil
+}
+
+// LedgerAudit returns balance and ledger sum; they must be equal.
+func (s *Service) LedgerAudit(ctx context.Context, partnerID string) (int64, int64, error) {
+	return s.store.LedgerAudit(ctx, partnerID)
+}
+
+// Page is a validated window of a list.
+type Page struct {
+	Count  int
+	Offset int
+}

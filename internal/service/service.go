@@ -1,0 +1,192 @@
+// Package service holds wagate's use-cases: validation, tenancy and
+// orchestration shared by the JSON APIs, the dashboard and the CLI. Handlers
+// reach the store only through it.
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wagate/wagate/internal/ids"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/store"
+)
+
+// Service is the use-case layer. It is safe for concurrent use.
+type Service struct {
+	store  *store.Store
+	now    func() time.Time
+	log    *slog.Logger
+	apiURL string
+	// bcryptCost is lowered by tests.
+	bcryptCost int
+
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// Options configure a Service.
+type Options struct {
+	// APIURL is the public base URL channels report as apiUrl.
+	APIURL string
+	// Now is the clock; time.Now when nil. Tests pass a fake clock.
+	Now func() time.Time
+	// BcryptCost for partner passwords; bcrypt.DefaultCost when 0.
+	BcryptCost int
+}
+
+// New builds a Service over an open, migrated store.
+func New(st *store.Store, log *slog.Logger, o Options) *Service {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: st, now: func() time.Time { return now().UTC() }, log: log, apiURL: o.APIURL, bcryptCost: o.BcryptCost}
+}
+
+// Now is the service clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// APIURL is the base URL channels report.
+func (s *Service) APIURL() string { return s.apiURL }
+
+// Store exposes the store for composition (readiness checks, the CLI).
+func (s *Service) Store() *store.Store { return s.store }
+
+// FieldError is bad input in one named field. It matches model.ErrInvalid.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string        { return e.Field + ": " + e.Message }
+func (e *FieldError) Is(target error) bool { return target == model.ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+var partnerNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// checkText validates a required or optional human-readable text field.
+func checkText(field, v string, required bool, maxRunes int) error {
+	if required && strings.TrimSpace(v) == "" {
+		return invalid(field, "is required")
+	}
+	if !utf8.ValidString(v) {
+		return invalid(field, "must be valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(v); n > maxRunes {
+		return invalid(field, "must be at most %d characters (got %d)", maxRunes, n)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func checkEmail(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", invalid("email", "is required")
+	}
+	addr, err := mail.ParseAddress(v)
+	if err != nil || addr.Address != v || len(v) > 254 {
+		return "", invalid("email", "must be a plain address like name@example.com")
+	}
+	return strings.ToLower(v), nil
+}
+
+// AuthenticateAdmin reports whether token is the operator token. Both sides
+// are hashed first, so the comparison is constant-time over equal lengths.
+func (s *Service) AuthenticateAdmin(ctx context.Context, token string) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	want, ok, err := s.store.AdminTokenHash(ctx)
+	if err != nil || !ok {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(ids.Hash(token)), []byte(want)) == 1, nil
+}
+
+// EnsureAdminToken makes sure an operator token exists. If configured is set,
+// its hash replaces the stored one and "" is returned. Otherwise, on the first
+// start, a token is generated, only its hash stored, and the token returned
+// so the caller can print it once; later starts return "".
+func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (generated string, err error) {
+	if configured != "" {
+		if len(configured) < 16 {
+			return "", errors.New("WAGATE_ADMIN_TOKEN must be at least 16 characters")
+		}
+		return "", s.store.SetAdminTokenHash(ctx, ids.Hash(configured))
+	}
+	if _, ok, err := s.store.AdminTokenHash(ctx); err != nil || ok {
+		return "", err
+	}
+	token := ids.AdminToken()
+	stored, err := s.store.InitAdminTokenHash(ctx, ids.Hash(token))
+	if err != nil || !stored {
+		return "", err
+	}
+	return token, nil
+}
+
+// RotateAdminToken replaces the operator token and returns the new one.
+func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
+	token := ids.AdminToken()
+	if err := s.store.SetAdminTokenHash(ctx, ids.Hash(token)); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// OperatorSettings returns the operator's settings.
+func (s *Service) OperatorSettings(ctx context.Context) (model.OperatorSettings, error) {
+	return s.store.OperatorSettings(ctx)
+}
+
+// OperatorSettingsPatch changes some operator settings; nil fields stay.
+type OperatorSettingsPatch struct {
+	TrialDays           *int `json:"trial_days"`
+	ChannelCreateLimit  *int `json:"channel_create_limit"`
+	ChannelCreateWindow *int `json:"channel_create_window_minutes"`
+}
+
+// UpdateOperatorSettings validates and applies a patch.
+func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (model.OperatorSettings, error) {
+	cur, err := s.store.OperatorSettings(ctx)
+	if err != nil {
+		return cur, err
+	}
+	if p.TrialDays != nil {
+		if *p.TrialDays < 0 || *p.TrialDays > 365 {
+			return cur, invalid("trial_days", "must be from 0 to 365")
+		}
+		cur.TrialDays = *p.TrialDays
+	}
+	if p.ChannelCreateLimit != nil {
+		if *p.ChannelCreateLimit < 0 || *p.ChannelCreateLimit > 1_000_000 {
+			return cur, invalid("channel_create_limit", "must be from 0 (no limit) to 1000000")
+		}
+		cur.ChannelCreateLimit = *p.ChannelCreateLimit
+	}
+	if p.ChannelCreateWindow != nil {
+		if *p.ChannelCreateWindow < 1 || *p.ChannelCreateWindow > 7*24*60 {
+			return cur, invalid("channel_create_window_minutes", "must be from 1 to 10080")
+		}
+		cur.ChannelCreateWindow = *p.ChannelCreateWindow
+	}
+	return cur, s.store.SetOperatorSettings(ctx, cur)
+}

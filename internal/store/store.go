@@ -1,0 +1,204 @@
+// Package store is wagate's only owner of SQL. One concrete *Store runs on
+// SQLite (embedded, the default) or PostgreSQL; queries are written once with
+// '?' placeholders and rebound for PostgreSQL. Every query that touches a
+// partner's data takes the partner ID, so tenancy cannot be forgotten.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"modernc.org/sqlite"               // pure-Go SQLite driver "sqlite": one static binary, no cgo
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the SQL flavour of the open database.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+// Options say which database to open.
+type Options struct {
+	// URL is a postgres:// or postgresql:// URL. Empty means SQLite.
+	URL string
+	// SQLitePath is the SQLite file, used when URL is empty.
+	SQLitePath string
+}
+
+// Open opens the database and checks that it answers. It does not migrate;
+// call Migrate.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	var (
+		db      *sql.DB
+		dialect Dialect
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(o.URL, "postgres://"), strings.HasPrefix(o.URL, "postgresql://"):
+		dialect = Postgres
+		db, err = sql.Open("pgx", o.URL)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	case o.URL != "":
+		return nil, fmt.Errorf("store: unsupported database URL scheme (want postgres://): %w", errRedacted(o.URL))
+	default:
+		dialect = SQLite
+		if o.SQLitePath == "" {
+			return nil, errors.New("store: no SQLite path")
+		}
+		if err := os.MkdirAll(filepath.Dir(o.SQLitePath), 0o700); err != nil {
+			return nil, fmt.Errorf("store: create data dir: %w", err)
+		}
+		db, err = sql.Open("sqlite", SQLiteDSN(o.SQLitePath))
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		// WAL allows readers beside the one writer; writers queue on the
+		// busy timeout (BEGIN IMMEDIATE takes the write lock up front, so a
+		// transaction never fails half-way on an upgrade from read to write).
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	}
+	s := &Store{db: db, dialect: dialect}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: ping %s: %w", dialect, err)
+	}
+	return s, nil
+}
+
+// SQLiteDSN is the connection string wagate uses for a SQLite file: foreign
+// keys on, WAL, a busy timeout so concurrent writers wait instead of failing,
+// and immediate transactions.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// errRedacted names a bad URL without echoing credentials it may contain.
+func errRedacted(u string) error {
+	if i := strings.Index(u, "://"); i > 0 {
+		return fmt.Errorf("scheme %q", u[:i])
+	}
+	return errors.New("no scheme")
+}
+
+// Dialect reports which database is open.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the pool for components that keep their own tables in the same
+// database (whatsmeow's sqlstore).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// q binds a query written with '?' placeholders for the open dialect.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	return rebind(query)
+}
+
+// rebind turns '?' placeholders into $1, $2, ... outside string literals.
+func rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	inString := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			inString = !inString
+			b.WriteByte(c)
+		case c == '?' && !inString:
+			n++
+			b.WriteByte('$')
+			b.WriteString(fmt.Sprint(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// forUpdate is the row-lock suffix for SELECTs inside write transactions.
+// SQLite needs none: BEGIN IMMEDIATE already holds the database write lock.
+func (s *Store) forUpdate() string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// inTx runs fn in a transaction that is rolled back unless fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// ms converts a time to the stored epoch milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored epoch milliseconds back to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// isUniqueViolation reports whether err is a unique or primary-key
+// constraint failure on either database.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		code := liteErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
