@@ -1,0 +1,130 @@
+// Package apiutil holds what the JSON API surfaces share: paging parameters
+// and the wire shapes of partners and channels.
+package apiutil
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wagate/wagate/internal/billing"
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+)
+
+// MaxPage is the largest count a list accepts.
+const MaxPage = 500
+
+// ParsePage reads ?count= (1..500, default 100) and ?offset= (>= 0).
+func ParsePage(r *http.Request) (service.Page, error) {
+	p := service.Page{Count: 100}
+	q := r.URL.Query()
+	if v := q.Get("count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPage {
+			return p, httpx.Errorf(http.StatusBadRequest, "count: must be a whole number from 1 to %d", MaxPage)
+		}
+		p.Count = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, httpx.Errorf(http.StatusBadRequest, "offset: must be a whole number, 0 or more")
+		}
+		p.Offset = n
+	}
+	return p, nil
+}
+
+// Millis is a time as epoch milliseconds, the partner API's time format.
+func Millis(t time.Time) int64 { return t.UnixMilli() }
+
+// Channel is a channel as the partner API shows it.
+type Channel struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ProjectID  string `json:"projectId"`
+	OwnerID    string `json:"ownerId"`
+	Token      string `json:"token"`
+	APIURL     string `json:"apiUrl"`
+	Server     int    `json:"server"`
+	Phone      string `json:"phone"`
+	Mode       string `json:"mode"`
+	Status     string `json:"status"`
+	Stopped    bool   `json:"stopped"`
+	Blocked    bool   `json:"blocked"`
+	CreationTS int64  `json:"creationTS"`
+	ActiveTill int64  `json:"activeTill"`
+	Trial      *int64 `json:"trial"`
+	// PaidDays is the number of whole paid days a delete would return now.
+	PaidDays int64 `json:"paidDays"`
+}
+
+// NewChannel converts a channel for the wire at time now.
+func NewChannel(ch model.Channel, apiURL string, now time.Time) Channel {
+	out := Channel{
+		ID: ch.ID, Name: ch.Name, ProjectID: ch.ProjectID, OwnerID: ch.PartnerID, Token: ch.Token,
+		APIURL: apiURL, Server: 1, Phone: ch.Phone, Mode: string(ch.Mode), Status: ch.Status(now),
+		Stopped: !ch.Running(now), CreationTS: Millis(ch.CreatedAt), ActiveTill: Millis(ch.ActiveTill),
+		PaidDays: billing.UnusedPaidDays(ch, now),
+	}
+	if ch.TrialUntil.After(ch.CreatedAt) {
+		t := Millis(ch.TrialUntil)
+		out.Trial = &t
+	}
+	return out
+}
+
+// Partner is a partner as the APIs show it (never its secrets).
+type Partner struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Balance   int64  `json:"balance"`
+	TrialDays *int   `json:"trialDays"`
+	CreatedAt int64  `json:"createdAt"`
+}
+
+// NewPartner converts a partner for the wire. TrialDays is null when the
+// partner uses the operator default.
+func NewPartner(p model.Partner) Partner {
+	out := Partner{ID: p.ID, Name: p.Name, Email: p.Email, Balance: p.Balance, CreatedAt: Millis(p.CreatedAt)}
+	if p.TrialDays >= 0 {
+		d := p.TrialDays
+		out.TrialDays = &d
+	}
+	return out
+}
+
+// LedgerEntry is one ledger row on the wire.
+type LedgerEntry struct {
+	ID           int64  `json:"id"`
+	ChannelID    string `json:"channelId,omitempty"`
+	Delta        int64  `json:"delta"`
+	BalanceAfter int64  `json:"balanceAfter"`
+	Reason       string `json:"reason"`
+	Comment      string `json:"comment"`
+	Actor        string `json:"actor"`
+	CreatedAt    int64  `json:"createdAt"`
+}
+
+// NewLedger converts ledger rows for the wire.
+func NewLedger(entries []model.LedgerEntry) []LedgerEntry {
+	out := make([]LedgerEntry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, LedgerEntry{
+			ID: e.ID, ChannelID: e.ChannelID, Delta: e.Delta, BalanceAfter: e.BalanceAfter,
+			Reason: string(e.Reason), Comment: e.Comment, Actor: e.Actor, CreatedAt: Millis(e.CreatedAt),
+		})
+	}
+	return out
+}
+
+// LedgerPage is a page of the ledger.
+type LedgerPage struct {
+	Entries []LedgerEntry `json:"entries"`
+	Count   int           `json:"count"`
+	Offset  int           `json:"offset"`
+	Total   int           `json:"total"`
+}

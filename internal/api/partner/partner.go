@@ -1,0 +1,92 @@
+// Package partner is the partner API under /partner: channels, projects,
+// billing and partner settings, with paths and shapes as in Whapi's partner
+// API. Every route acts as the partner that owns the bearer token.
+package partner
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+)
+
+type handler struct {
+	svc *service.Service
+	log *slog.Logger
+}
+
+type ctxKey int
+
+const partnerKey ctxKey = iota
+
+// partnerOf returns the authenticated partner; the auth middleware put it there.
+func partnerOf(r *http.Request) model.Partner {
+	p, _ := r.Context().Value(partnerKey).(model.Partner)
+	return p
+}
+
+// NewHandler returns the partner API. Its routes start with /partner.
+func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
+	h := &handler{svc: svc, log: log}
+	mux := http.NewServeMux()
+	route := func(pattern string, fn httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, fn)) }
+
+	route("PUT /partner/channels", h.createChannel)
+	route("GET /partner/channels/list", h.listChannels)
+	route("GET /partner/channels/list/{ProjectID}", h.listChannels)
+	route("GET /partner/channels/export", h.exportChannels)
+	route("GET /partner/channels/{ChannelID}", h.getChannel)
+	route("PATCH /partner/channels/{ChannelID}", h.updateChannel)
+	route("DELETE /partner/channels/{ChannelID}", h.deleteChannel)
+	route("POST /partner/channels/{ChannelID}/start", h.startChannel)
+	route("POST /partner/channels/{ChannelID}/stop", h.stopChannel)
+	route("POST /partner/channels/{ChannelID}/restart", h.restartChannel)
+	route("POST /partner/channels/{ChannelID}/extend", h.extendChannel)
+	route("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
+
+	route("GET /partner/projects", h.listProjects)
+	route("PUT /partner/projects", h.createProject)
+	route("GET /partner/projects/{ProjectID}", h.getProject)
+	route("PATCH /partner/projects/{ProjectID}", h.updateProject)
+	route("DELETE /partner/projects/{ProjectID}", h.deleteProject)
+
+	route("GET /partner/partners", h.me)
+	route("GET /partner/partners/{PartnerName}/settings", h.getSettings)
+	route("PATCH /partner/partners/{PartnerName}/settings", h.updateSettings)
+	route("GET /partner/ledger", h.ledger)
+
+	route("/partner/", func(w http.ResponseWriter, r *http.Request) error {
+		return httpx.Errorf(http.StatusNotFound, "no such partner API endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	return h.auth(mux)
+}
+
+// auth resolves the bearer token (or ?token=) to a partner. A missing or
+// unknown token is 401 before any route runs.
+func (h *handler) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := httpx.BearerToken(r)
+		if token == "" {
+			httpx.WriteError(w, r, h.log, httpx.Errorf(http.StatusUnauthorized, "missing partner token: send Authorization: Bearer <token>"))
+			return
+		}
+		p, err := h.svc.AuthenticatePartner(r.Context(), token)
+		if errors.Is(err, model.ErrNotFound) {
+			httpx.WriteError(w, r, h.log, httpx.Errorf(http.StatusUnauthorized, "invalid partner token"))
+			return
+		}
+		if err != nil {
+			httpx.WriteError(w, r, h.log, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), partnerKey, p)))
+	})
+}
+
+type success struct {
+	Success bool `json:"success"`
+}

@@ -1,0 +1,253 @@
+// Package app is wagate's composition root: it builds the logger, store,
+// services, background workers and HTTP server from a Config, runs them, and
+// shuts them down in order. Nothing imports app but cmd/wagate.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wagate/wagate/internal/api/admin"
+	"github.com/wagate/wagate/internal/api/openapi"
+	"github.com/wagate/wagate/internal/api/partner"
+	"github.com/wagate/wagate/internal/config"
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/app.Version=...".
+var Version = "dev"
+
+// NewLogger builds the process logger.
+func NewLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens and migrates the configured database.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath()})
+	if err != nil {
+		return nil, err
+	}
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("database migrated", "dialect", st.Dialect(), "applied", n, "version", store.SchemaVersion())
+	}
+	return st, nil
+}
+
+// Server is a running wagate.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *store.Store
+	svc      *service.Service
+	http     *http.Server
+	listener net.Listener
+	ready    atomic.Bool
+	workers  sync.WaitGroup
+	stop     context.CancelFunc
+}
+
+// Options tune a Server for tests and benchmarks.
+type Options struct {
+	// Now replaces the clock.
+	Now func() time.Time
+	// BcryptCost lowers password hashing cost (tests).
+	BcryptCost int
+	// Out receives the one-time admin token notice (never the log); dropped when nil.
+	Out io.Writer
+}
+
+// New opens the store, prepares the admin token and builds the HTTP server.
+// It listens when Start is called.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*Server, error) {
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(st, log, service.Options{APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost})
+	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if token != "" {
+		msg := "Generated the operator (admin) token. It is shown only this once; only its hash is stored.\n" +
+			"Keep it safe, or set WAGATE_ADMIN_TOKEN to choose your own:\n\n    " + token + "\n\n"
+		out := o.Out
+		if out == nil {
+			out = io.Discard
+		}
+		fmt.Fprint(out, msg)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, svc: svc}
+	handler, err := s.routes()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Service returns the use-case layer (for the CLI and tests).
+func (s *Server) Service() *service.Service { return s.svc }
+
+// Handler returns the HTTP handler (for tests through the real router).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() string {
+	if s.listener == nil {
+		return s.cfg.Addr
+	}
+	return s.listener.Addr().String()
+}
+
+func (s *Server) routes() (http.Handler, error) {
+	mux := http.NewServeMux()
+	spec, err := openapi.Handler()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /openapi.json", spec)
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("/partner/", partner.NewHandler(s.svc, s.log))
+	mux.Handle("/admin/", admin.NewHandler(s.svc, s.log))
+	mux.Handle("GET /{$}", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
+		httpx.JSON(w, http.StatusOK, map[string]string{
+			"name": "wagate", "version": Version, "openapi": "/openapi.json",
+		})
+		return nil
+	}))
+	mux.Handle("/", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
+		return httpx.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	var h http.Handler = mux
+	h = httpx.Recover(s.log, h)
+	h = httpx.SecurityHeaders(h)
+	h = httpx.LogRequests(s.log, h)
+	return h, nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		httpx.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readiness: database does not answer", "error", err)
+		httpx.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Start listens and serves in the background, and starts the workers.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	s.listener = ln
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.expiryLoop(wctx)
+	}()
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "error", err)
+		}
+	}()
+	s.ready.Store(true)
+	s.log.Info("wagate listening", "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
+		"database", s.store.Dialect(), "engine", s.cfg.Engine, "version", Version)
+	return nil
+}
+
+// expiryLoop stops channels whose days ran out, every ExpiryInterval.
+func (s *Server) expiryLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ExpiryInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("expiry sweep failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Shutdown stops in order: readiness off, HTTP drained (bounded by ctx),
+// workers stopped, database closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	err := s.http.Shutdown(ctx)
+	if s.stop != nil {
+		s.stop()
+	}
+	s.workers.Wait()
+	if cerr := s.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Run starts the server and blocks until ctx ends, then shuts down.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) error {
+	s, err := New(ctx, cfg, log, o)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		s.store.Close()
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

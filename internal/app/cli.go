@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/config"
+	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/store"
+)
+
+const usage = `wagate - self-hosted WhatsApp API gateway with a partner (white-label) program
+
+Usage:
+  wagate [serve] [flags]        run the server (see 'wagate serve -h' for flags)
+  wagate migrate                apply database migrations and exit
+  wagate partner create --name NAME --email EMAIL [--password PW] [--days N] [--trial-days N]
+  wagate partner credit PARTNER_ID DAYS --comment TEXT   (negative DAYS debits)
+  wagate partner list
+  wagate admin rotate-token     replace the operator token and print the new one
+  wagate version
+
+Every command reads WAGATE_DATA_DIR (default ./data) or WAGATE_DATABASE_URL
+(PostgreSQL) to find the database; one-shot commands also take --data-dir and
+--database-url.
+`
+
+// Main runs the wagate command line and returns the exit code.
+func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-') {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(args, getenv, stderr)
+	case "migrate":
+		err = runMigrate(args, getenv, stdout, stderr)
+	case "partner":
+		err = runPartner(args, getenv, stdout, stderr)
+	case "admin":
+		err = runAdmin(args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "wagate %s (schema %d)\n", Version, store.SchemaVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "wagate: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wagate %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func runServe(args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := NewLogger(stderr, cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, cfg, log, Options{Out: stderr})
+}
+
+// oneShot parses the database flags of a one-shot command plus its own
+// flags (added by more), then opens and migrates the store.
+func oneShot(name string, args []string, getenv func(string) string, stderr io.Writer, more func(*flag.FlagSet)) (*service.Service, *flag.FlagSet, func(), error) {
+	fs := flag.NewFlagSet("wagate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(k, d string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return d
+	}
+	var cfg config.Config
+	fs.StringVar(&cfg.DataDir, "data-dir", env("WAGATE_DATA_DIR", "./data"), "data directory (WAGATE_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", env("WAGATE_DATABASE_URL", ""), "PostgreSQL URL (WAGATE_DATABASE_URL)")
+	if more != nil {
+		more(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, nil, err
+	}
+	cfg.LogLevel = slog.LevelWarn // warnings and errors only: one-shot output is the result
+	cfg.LogFormat = "text"
+	log := NewLogger(stderr, cfg)
+	ctx := context.Background()
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svc := service.New(st, log, service.Options{})
+	return svc, fs, func() { st.Close() }, nil
+}
+
+func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	svc, _, done, err := oneShot("migrate", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer done()
+	v, err := svc.Store().Version(context.Background())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database (%s) at schema version %d\n", svc.Store().Dialect(), v)
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runPartner(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("want a subcommand: create, credit or list")
+	}
+	ctx := context.Background()
+	switch sub, rest := args[0], args[1:]; sub {
+	case "create":
+		var (
+			name, email, password string
+			days                  int64
+			trialDays             = -1
+		)
+		svc, _, done, err := oneShot("partner create", rest, getenv, stderr, func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "partner name: letters, digits, '_' or '-' (required)")
+			fs.StringVar(&email, "email", "", "partner email, the dashboard login (required)")
+			fs.StringVar(&password, "password", "", "dashboard password (optional, at least 8 characters)")
+			fs.Int64Var(&days, "days", 0, "initial balance in days")
+			fs.IntVar(&trialDays, "trial-days", -1, "free trial days per new channel (default: the operator setting)")
+		})
+		if err != nil {
+			return err
+		}
+		defer done()
+		in := service.CreatePartnerInput{Name: name, Email: email, Password: password, Days: days}
+		if trialDays >= 0 {
+			in.TrialDays = &trialDays
+		}
+		p, token, err := svc.CreatePartner(ctx, in, "cli")
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, struct {
+			apiutil.Partner
+			Token string `json:"token"`
+		}{apiutil.NewPartner(p), token})
+	case "credit":
+		if len(rest) < 2 {
+			return errors.New("usage: wagate partner credit PARTNER_ID DAYS --comment TEXT")
+		}
+		id := rest[0]
+		days, err := strconv.ParseInt(rest[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("DAYS %q: want a whole number (negative debits)", rest[1])
+		}
+		var comment string
+		svc, _, done, err := oneShot("partner credit", rest[2:], getenv, stderr, func(fs *flag.FlagSet) {
+			fs.StringVar(&comment, "comment", "", "why the balance changes (recorded in the ledger)")
+		})
+		if err != nil {
+			return err
+		}
+		defer done()
+		bal, err := svc.CreditDays(ctx, id, days, comment, "cli")
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]int64{"balance": bal})
+	case "list":
+		svc, _, done, err := oneShot("partner list", rest, getenv, stderr, nil)
+		if err != nil {
+			return err
+		}
+		defer done()
+		var all []apiutil.Partner
+		for offset := 0; ; offset += apiutil.MaxPage {
+			ps, total, err := svc.Partners(ctx, service.Page{Count: apiutil.MaxPage, Offset: offset})
+			if err != nil {
+				return err
+			}
+			for _, p := range ps {
+				all = append(all, apiutil.NewPartner(p))
+			}
+			if offset+apiutil.MaxPage >= total {
+				break
+			}
+		}
+		return printJSON(stdout, all)
+	default:
+		return fmt.Errorf("unknown subcommand %q: want create, credit or list", sub)
+	}
+}
+
+func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate-token" {
+		return errors.New("usage: wagate admin rotate-token")
+	}
+	svc, _, done, err := oneShot("admin rotate-token", args[1:], getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer done()
+	token, err := svc.RotateAdminToken(context.Background())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}

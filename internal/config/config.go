@@ -1,0 +1,122 @@
+// Package config reads wagate's configuration from flags and WAGATE_*
+// environment variables (flags win) into a plain struct. No globals.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Engines wagate can run channels on.
+const (
+	EngineWhatsmeow = "whatsmeow"
+	EngineSim       = "sim"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	Addr        string // listen address
+	DataDir     string // SQLite file and media live here
+	DatabaseURL string // postgres://...; empty means SQLite in DataDir
+	AdminToken  string // operator token; empty: generated on first start
+	PublicURL   string // base URL channels report as apiUrl
+	Engine      string // whatsmeow or sim
+	LogLevel    slog.Level
+	LogFormat   string // text or json
+	// ExpiryInterval is how often channels whose days ran out are stopped.
+	ExpiryInterval time.Duration
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// SQLitePath is the database file used when DatabaseURL is empty.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "wagate.db") }
+
+// APIURL is the base URL channels report: PublicURL, or http://Addr/.
+func (c Config) APIURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/") + "/"
+	}
+	return "http://" + c.Addr + "/"
+}
+
+// Load parses serve flags from args, with defaults taken from the
+// environment through getenv. Flags override environment variables.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("wagate serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	fs.StringVar(&c.Addr, "addr", env("WAGATE_ADDR", "127.0.0.1:8080"), "listen address (WAGATE_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("WAGATE_DATA_DIR", "./data"), "data directory for the SQLite database and media (WAGATE_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("WAGATE_DATABASE_URL", ""), "PostgreSQL URL; empty uses SQLite in the data dir (WAGATE_DATABASE_URL)")
+	fs.StringVar(&c.PublicURL, "public-url", env("WAGATE_PUBLIC_URL", ""), "public base URL reported as apiUrl (WAGATE_PUBLIC_URL)")
+	fs.StringVar(&c.Engine, "engine", env("WAGATE_ENGINE", EngineWhatsmeow), "WhatsApp engine: whatsmeow or sim (WAGATE_ENGINE)")
+	level := fs.String("log-level", env("WAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGATE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("WAGATE_LOG_FORMAT", "text"), "text or json (WAGATE_LOG_FORMAT)")
+	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")
+	// The admin token comes from the environment only: a flag would show in `ps`.
+	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
+	c.ShutdownTimeout = 15 * time.Second
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return c, fmt.Errorf("log level: %w", err)
+	}
+	d, err := time.ParseDuration(*expiry)
+	if err != nil {
+		return c, fmt.Errorf("expiry interval: %w", err)
+	}
+	c.ExpiryInterval = d
+	return c, c.Validate()
+}
+
+// Validate checks the values are usable.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("data dir: required when no database URL is set"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("database URL: must start with postgres:// or postgresql://"))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public URL %q: want an absolute http(s) URL", c.PublicURL))
+		}
+	}
+	if c.Engine != EngineWhatsmeow && c.Engine != EngineSim {
+		errs = append(errs, fmt.Errorf("engine %q: want whatsmeow or sim", c.Engine))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	if c.ExpiryInterval < time.Second {
+		errs = append(errs, errors.New("expiry interval: at least 1s"))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("WAGATE_ADMIN_TOKEN: at least 16 characters"))
+	}
+	return errors.Join(errs...)
+}
