@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/wagate/wagate/internal/model"
 )
@@ -87,6 +89,11 @@ func statusOf(err error) (int, string, string) {
 // with the cause; the client sees only a generic message.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status, msg, details := statusOf(err)
+	var rl *model.RateLimitError
+	if errors.As(err, &rl) {
+		secs := int64(math.Ceil(rl.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	}
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}

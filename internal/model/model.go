@@ -28,6 +28,16 @@ var (
 	ErrProjectNotFound = fmt.Errorf("project %w", ErrNotFound)
 )
 
+// RateLimitError says a limit was reached and when to try again. It matches
+// ErrRateLimited.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Message    string
+}
+
+func (e *RateLimitError) Error() string        { return e.Message + ": " + ErrRateLimited.Error() }
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
 // Mode is a channel's billing mode.
 type Mode string
 

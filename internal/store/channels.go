@@ -70,8 +70,17 @@ func (s *Store) CreateChannel(ctx context.Context, ch model.Channel, tokenHash s
 				return fmt.Errorf("store: count creations: %w", err)
 			}
 			if n >= limit.Max {
-				return fmt.Errorf("%d channels were created in the last %s, the limit is %d: %w",
-					n, limit.Window, limit.Max, model.ErrRateLimited)
+				// The oldest creations leave the window first; the next slot opens
+				// when the (n-Max+1)-th oldest one does.
+				var oldest int64
+				if err := tx.QueryRowContext(ctx, s.q(`SELECT created_at FROM channel_creations WHERE partner_id = ? AND created_at > ?
+					ORDER BY created_at LIMIT 1 OFFSET ?`), ch.PartnerID, ms(now.Add(-limit.Window)), n-limit.Max).Scan(&oldest); err != nil {
+					return fmt.Errorf("store: find oldest creation: %w", err)
+				}
+				return &model.RateLimitError{
+					RetryAfter: fromMS(oldest).Add(limit.Window).Sub(now),
+					Message:    fmt.Sprintf("%d channels were created in the last %s, the limit is %d", n, limit.Window, limit.Max),
+				}
 			}
 		}
 		var exists int
