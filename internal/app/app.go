@@ -157,6 +157,7 @@ func (s *Server) routes() (http.Handler, error) {
 	h = httpx.Recover(s.log, h)
 	h = httpx.SecurityHeaders(h)
 	h = httpx.LogRequests(s.log, h)
+	h = httpx.WithRequestID(h)
 	return h, nil
 }
 

@@ -95,9 +95,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
 	if status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
+			"request_id", RequestID(r), "error", err)
+		details = referenceOf(r)
 	}
 	JSON(w, status, ErrorBody{Error: ErrorObject{Code: status, Message: msg, Details: details}})
+}
+
+// referenceOf is the details text of a 500: the request ID to quote.
+func referenceOf(r *http.Request) string {
+	if id := RequestID(r); id != "" {
+		return "request id " + id
+	}
+	return ""
 }
 
 // HandlerFunc is an HTTP handler that returns its error for central rendering.

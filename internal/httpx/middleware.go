@@ -1,6 +1,9 @@
 package httpx
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -44,12 +47,51 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
-					"panic", v, "stack", string(debug.Stack()))
-				JSON(w, http.StatusInternalServerError, ErrorBody{Error: ErrorObject{Code: 500, Message: "internal error"}})
+					"request_id", RequestID(r), "panic", v, "stack", string(debug.Stack()))
+				JSON(w, http.StatusInternalServerError, ErrorBody{Error: ErrorObject{Code: 500, Message: "internal error",
+					Details: referenceOf(r)}})
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// RequestID returns the request's ID, set by WithRequestID.
+func RequestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID gives every request an ID: the caller's X-Request-ID when it
+// is a short token, a new random one otherwise. It is echoed in the response
+// header, logged, and quoted in 500 errors so a report can be matched to logs.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // LogRequests logs one line per request: method, path (never the query
@@ -69,7 +111,8 @@ func LogRequests(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		log.Log(r.Context(), level, "http request",
 			"method", r.Method, "path", r.URL.Path, "status", status, "bytes", rec.bytes,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr,
+			"request_id", RequestID(r))
 	})
 }
 
