@@ -150,10 +150,7 @@ func (s *Server) routes() (http.Handler, error) {
 		})
 		return nil
 	}))
-	mux.Handle("/", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
-		return httpx.Errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	}))
-	var h http.Handler = mux
+	h := httpx.JSONMux(mux, s.log, "wagate")
 	h = httpx.Recover(s.log, h)
 	h = httpx.SecurityHeaders(h)
 	h = httpx.LogRequests(s.log, h)
@@ -195,6 +192,9 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("http server stopped", "error", err)
 		}
 	}()
+	if host, _, _ := net.SplitHostPort(s.cfg.Addr); s.cfg.PublicURL == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		s.log.Warn("WAGATE_PUBLIC_URL is not set: channels report apiUrl " + s.cfg.APIURL() + ", which clients elsewhere cannot reach; set it to this server's public address")
+	}
 	s.ready.Store(true)
 	s.log.Info("wagate listening", "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
 		"database", s.store.Dialect(), "engine", s.cfg.Engine, "version", Version)

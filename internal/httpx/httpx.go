@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/wagate/wagate/internal/model"
 )
@@ -173,29 +174,38 @@ func decodeError(err error) error {
 		return &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), Details: syntax.Error()}
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return Errorf(http.StatusBadRequest, "request body must be a JSON %s", jsonKind(typ.Type.Kind().String()))
+			return Errorf(http.StatusBadRequest, "request body must be a JSON %s", jsonType(typ.Type.Kind().String()))
 		}
-		return Errorf(http.StatusBadRequest, "%s: must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		return Errorf(http.StatusBadRequest, "%s: must be %s, not %s", typ.Field, withArticle(jsonType(typ.Type.Kind().String())), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return Errorf(http.StatusBadRequest, "malformed JSON: unexpected end of body")
 	}
 	return &Error{Status: http.StatusBadRequest, Message: "invalid JSON body", Details: err.Error()}
 }
 
-func jsonKind(goKind string) string {
+// jsonType names the JSON type a Go kind decodes from.
+func jsonType(goKind string) string {
 	switch goKind {
 	case "string":
-		return "a string"
+		return "string"
 	case "bool":
-		return "a boolean"
+		return "boolean"
 	case "struct", "map":
-		return "an object"
+		return "object"
 	case "slice", "array":
-		return "an array"
+		return "array"
 	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		return "a whole number"
+		return "whole number"
 	case "float32", "float64":
-		return "a number"
+		return "number"
 	}
-	return "a " + goKind
+	return goKind
+}
+
+// withArticle puts "a" or "an" before a noun.
+func withArticle(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
 }

@@ -102,17 +102,43 @@ func (s *Service) SetPartnerPassword(ctx context.Context, partnerID, password st
 	return s.store.SetPartnerPasswordHash(ctx, partnerID, h)
 }
 
-// SetPartnerTrialDays sets the free days of a partner's new channels; nil
-// returns it to the operator default.
-func (s *Service) SetPartnerTrialDays(ctx context.Context, partnerID string, days *int) error {
-	v := -1
-	if days != nil {
-		if *days < 0 || *days > 365 {
-			return invalid("trial_days", "must be from 0 to 365")
+// PartnerPatch changes a partner's settings held by the operator. TrialDays
+// null returns the partner to the operator default.
+type PartnerPatch struct {
+	TrialDays model.Optional[int] `json:"trial_days"`
+	Password  *string             `json:"password"`
+}
+
+// UpdatePartner validates the whole patch, then applies it.
+func (s *Service) UpdatePartner(ctx context.Context, partnerID string, p PartnerPatch) (model.Partner, error) {
+	trialDays := -1
+	if p.TrialDays.Value != nil {
+		if *p.TrialDays.Value < 0 || *p.TrialDays.Value > 365 {
+			return model.Partner{}, invalid("trial_days", "must be from 0 to 365, or null for the operator default")
 		}
-		v = *days
+		trialDays = *p.TrialDays.Value
 	}
-	return s.store.SetPartnerTrialDays(ctx, partnerID, v)
+	var pwdHash string
+	if p.Password != nil {
+		var err error
+		if pwdHash, err = s.hashPassword(*p.Password); err != nil {
+			return model.Partner{}, err
+		}
+	}
+	if _, err := s.store.Partner(ctx, partnerID); err != nil {
+		return model.Partner{}, err
+	}
+	if p.TrialDays.Set {
+		if err := s.store.SetPartnerTrialDays(ctx, partnerID, trialDays); err != nil {
+			return model.Partner{}, err
+		}
+	}
+	if p.Password != nil {
+		if err := s.store.SetPartnerPasswordHash(ctx, partnerID, pwdHash); err != nil {
+			return model.Partner{}, err
+		}
+	}
+	return s.store.Partner(ctx, partnerID)
 }
 
 // AuthenticatePartner returns the partner owning an API token. The lookup is
@@ -206,8 +232,9 @@ func (s *Service) PartnerSettings(ctx context.Context, partnerID string) (model.
 
 // PartnerSettingsPatch changes partner settings; nil fields stay.
 type PartnerSettingsPatch struct {
-	Webhooks  *[]model.PartnerWebhook `json:"webhooks"`
-	DaysLimit *int64                  `json:"days_limit"`
+	Webhooks *[]model.PartnerWebhook `json:"webhooks"`
+	// DaysLimit null removes the limit.
+	DaysLimit model.Optional[int64] `json:"days_limit"`
 }
 
 // PartnerEventTypes are the event types a partner webhook can subscribe to.
@@ -234,11 +261,11 @@ func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p
 		}
 		cur.Webhooks = hooks
 	}
-	if p.DaysLimit != nil {
-		if *p.DaysLimit < 0 || *p.DaysLimit > MaxCreditDays {
-			return cur, invalid("days_limit", "must be from 0 to %d", MaxCreditDays)
+	if p.DaysLimit.Set {
+		if v := p.DaysLimit.Value; v != nil && (*v < 0 || *v > MaxCreditDays) {
+			return cur, invalid("days_limit", "must be from 0 to %d, or null for none", MaxCreditDays)
 		}
-		cur.DaysLimit = p.DaysLimit
+		cur.DaysLimit = p.DaysLimit.Value
 	}
 	if err := s.store.SetPartnerSettings(ctx, partnerID, cur); err != nil {
 		return cur, err

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
@@ -13,11 +14,17 @@ func (s *Service) CreateProject(ctx context.Context, partnerID, name string) (st
 	if err := checkText("name", name, true, 100); err != nil {
 		return store.ProjectInfo{}, err
 	}
-	p := model.Project{ID: ids.ProjectID(), PartnerID: partnerID, Name: name, CreatedAt: s.now()}
-	if err := s.store.CreateProject(ctx, p); err != nil {
-		return store.ProjectInfo{}, err
+	for attempt := 0; ; attempt++ {
+		p := model.Project{ID: ids.ProjectID(), PartnerID: partnerID, Name: name, CreatedAt: s.now()}
+		err := s.store.CreateProject(ctx, p)
+		if errors.Is(err, model.ErrConflict) && attempt < 3 {
+			continue // an ID clash: draw again
+		}
+		if err != nil {
+			return store.ProjectInfo{}, err
+		}
+		return store.ProjectInfo{Project: p}, nil
 	}
-	return store.ProjectInfo{Project: p}, nil
 }
 
 // Project returns one of a partner's projects.

@@ -34,9 +34,6 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	a.Route("POST /admin/partners/{id}/token", h.rotateToken)
 	a.Route("GET /admin/settings", h.getSettings)
 	a.Route("PATCH /admin/settings", h.updateSettings)
-	a.Route("/admin/", func(w http.ResponseWriter, r *http.Request) error {
-		return httpx.Errorf(http.StatusNotFound, "no such admin API endpoint: %s %s", r.Method, r.URL.Path)
-	})
 	return a
 }
 
@@ -68,7 +65,7 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, httpx.Errorf(http.StatusUnauthorized, "invalid admin token"))
 		return
 	}
-	a.mux.ServeHTTP(w, r)
+	httpx.JSONMux(a.mux, a.log, "admin API").ServeHTTP(w, r)
 }
 
 type createPartnerRequest struct {
@@ -132,33 +129,12 @@ func (h *handler) getPartner(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// updatePartnerRequest: trial_days null resets to the operator default, so
-// its presence is tracked separately from its value.
-type updatePartnerRequest struct {
-	TrialDays optionalInt `json:"trial_days"`
-	Password  *string     `json:"password"`
-}
-
 func (h *handler) updatePartner(w http.ResponseWriter, r *http.Request) error {
-	var req updatePartnerRequest
+	var req service.PartnerPatch
 	if err := httpx.Decode(r, &req, true); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, err := h.svc.Partner(r.Context(), id); err != nil {
-		return err
-	}
-	if req.Password != nil {
-		if err := h.svc.SetPartnerPassword(r.Context(), id, *req.Password); err != nil {
-			return err
-		}
-	}
-	if req.TrialDays.Set {
-		if err := h.svc.SetPartnerTrialDays(r.Context(), id, req.TrialDays.Value); err != nil {
-			return err
-		}
-	}
-	p, err := h.svc.Partner(r.Context(), id)
+	p, err := h.svc.UpdatePartner(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		return err
 	}

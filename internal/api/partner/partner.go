@@ -59,10 +59,7 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	route("PATCH /partner/partners/{PartnerName}/settings", h.updateSettings)
 	route("GET /partner/ledger", h.ledger)
 
-	route("/partner/", func(w http.ResponseWriter, r *http.Request) error {
-		return httpx.Errorf(http.StatusNotFound, "no such partner API endpoint: %s %s", r.Method, r.URL.Path)
-	})
-	return h.auth(mux)
+	return h.auth(httpx.JSONMux(mux, log, "partner API"))
 }
 
 // auth resolves the bearer token (or ?token=) to a partner. A missing or
