@@ -46,9 +46,14 @@ func Extend(ch model.Channel, days int64, now time.Time) (model.Channel, error) 
 	if now.After(base) {
 		base = now
 	}
-	ch.ActiveTill = base.Add(time.Duration(days) * Day)
+	ch.ActiveTill = addDays(base, days)
 	ch.ExpiredAt = nil
 	return ch, nil
+}
+
+// addDays adds whole 24-hour days without time.Duration's ~292-year limit.
+func addDays(t time.Time, days int64) time.Time {
+	return time.UnixMilli(t.UnixMilli() + days*Day.Milliseconds()).UTC()
 }
 
 // paidStart is where paid time begins: free trial time is used first.
@@ -63,11 +68,13 @@ func paidStart(ch model.Channel, now time.Time) time.Time {
 // floor((activeTill - max(now, trialUntil)) / 24h), never negative, never
 // counting free trial time.
 func UnusedPaidDays(ch model.Channel, now time.Time) int64 {
-	left := ch.ActiveTill.Sub(paidStart(ch, now))
+	// In milliseconds, not time.Duration: a Duration saturates at ~292
+	// years, and a channel extended many times may hold more than that.
+	left := ch.ActiveTill.UnixMilli() - paidStart(ch, now).UnixMilli()
 	if left <= 0 {
 		return 0
 	}
-	return int64(left / Day)
+	return left / Day.Milliseconds()
 }
 
 // Reclaim takes the unused whole paid days off a channel (for delete, or stop
@@ -75,7 +82,7 @@ func UnusedPaidDays(ch model.Channel, now time.Time) int64 {
 // them and the number of days to return to the balance.
 func Reclaim(ch model.Channel, now time.Time) (model.Channel, int64) {
 	days := UnusedPaidDays(ch, now)
-	ch.ActiveTill = ch.ActiveTill.Add(-time.Duration(days) * Day)
+	ch.ActiveTill = addDays(ch.ActiveTill, -days)
 	return ch, days
 }
 

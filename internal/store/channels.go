@@ -83,8 +83,10 @@ func (s *Store) CreateChannel(ctx context.Context, ch model.Channel, tokenHash s
 				}
 			}
 		}
+		// Share-lock the project so a concurrent DeleteProject waits for us
+		// (or we see it gone) instead of failing our insert on the foreign key.
 		var exists int
-		err = tx.QueryRowContext(ctx, s.q("SELECT 1 FROM projects WHERE partner_id = ? AND id = ?"), ch.PartnerID, ch.ProjectID).Scan(&exists)
+		err = tx.QueryRowContext(ctx, s.q("SELECT 1 FROM projects WHERE partner_id = ? AND id = ?"+s.forShare()), ch.PartnerID, ch.ProjectID).Scan(&exists)
 		if errors.Is(err, sql.ErrNoRows) {
 			return model.ErrProjectNotFound
 		}
@@ -245,13 +247,15 @@ func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, 
 			return nil
 		}
 		c := change.Channel
-		var exists int
-		err = tx.QueryRowContext(ctx, s.q("SELECT 1 FROM projects WHERE partner_id = ? AND id = ?"), partnerID, c.ProjectID).Scan(&exists)
-		if errors.Is(err, sql.ErrNoRows) {
-			return model.ErrProjectNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("store: check project: %w", err)
+		if c.ProjectID != cur.ProjectID {
+			var exists int
+			err = tx.QueryRowContext(ctx, s.q("SELECT 1 FROM projects WHERE partner_id = ? AND id = ?"+s.forShare()), partnerID, c.ProjectID).Scan(&exists)
+			if errors.Is(err, sql.ErrNoRows) {
+				return model.ErrProjectNotFound
+			}
+			if err != nil {
+				return fmt.Errorf("store: check project: %w", err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE channels SET project_id = ?, name = ?, phone = ?, mode = ?, trial_until = ?,
 			active_till = ?, stopped = ?, expired_at = ? WHERE id = ? AND partner_id = ?`),

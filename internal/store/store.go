@@ -166,6 +166,15 @@ func (s *Store) forUpdate() string {
 	return ""
 }
 
+// forShare is the suffix that keeps a row from being deleted or changed
+// until the transaction ends, while others may read or share-lock it.
+func (s *Store) forShare() string {
+	if s.dialect == Postgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // inTx runs fn in a transaction that is rolled back unless fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
