@@ -51,7 +51,9 @@ func TestDrawIsUniform(t *testing.T) {
 }
 
 func TestHash(t *testing.T) {
-	if Hash("a") == Hash("b") || len(Hash("a")) != 64 || Hash("a") != Hash("a") {
-		t.Fatal("Hash must be a stable hex SHA-256")
+	// SHA-256("abc"), FIPS 180-2 test vector.
+	const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	if Hash("abc") != abc || Hash("a") == Hash("b") {
+		t.Fatalf("Hash(abc) = %s, want the hex SHA-256 %s", Hash("abc"), abc)
 	}
 }
