@@ -156,6 +156,7 @@ func testChannelLifecycle(t *testing.T, e *env) {
 
 	// A second channel, and the CSV export of both.
 	e.channel(tok, "=HYPERLINK(\"x\")")
+	e.channel(tok, "  +cmd")
 	code, raw := e.do("GET", "/partner/channels/export", tok, nil)
 	if code != 200 {
 		t.Fatalf("export: %d %s", code, raw)
@@ -165,15 +166,18 @@ func testChannelLifecycle(t *testing.T, e *env) {
 		t.Fatalf("export is not CSV: %v", err)
 	}
 	wantHeader := []string{"Name", "ID", "Phone Number", "Work Period", "Status", "Mode", "Created Date", "Billing Status"}
-	if len(rows) != 3 || !slices.Equal(rows[0], wantHeader) {
+	if len(rows) != 4 || !slices.Equal(rows[0], wantHeader) {
 		t.Fatalf("export rows = %q", rows)
 	}
 	if r := rows[1]; r[0] != "Shop 2" || r[1] != id || r[2] != "15551234567" || r[4] != "active" || r[5] != "live" || r[7] != "Live" ||
 		r[6] != "2026-11-02 10:00 UTC" || !strings.HasPrefix(r[3], "2026-11-02 10:00 UTC - ") {
 		t.Fatalf("export row = %q", r)
 	}
-	if r := rows[2]; r[0] != "'=HYPERLINK(\"x\")" || r[7] != "Trial" {
-		t.Fatalf("export row 2 = %q (formula must be neutralised)", r)
+	// The two new channels share a creation time, so their order is by ID.
+	names := []string{rows[2][0], rows[3][0]}
+	slices.Sort(names)
+	if want := []string{"'  +cmd", "'=HYPERLINK(\"x\")"}; !slices.Equal(names, want) || rows[2][7] != "Trial" {
+		t.Fatalf("export names = %q, want %q: formulas must be neutralised", names, want)
 	}
 
 	// Delete returns the 3 unused paid days.
@@ -374,6 +378,9 @@ func testBadInput(t *testing.T, e *env) {
 		{"PUT", "/partner/channels", nil, 400, "request body is required"},
 		{"PUT", "/partner/channels", map[string]any{"name": long}, 400, "name: must be at most 100"},
 		{"PUT", "/partner/channels", map[string]any{"name": "x", "phone": "+1 555"}, 400, "phone"},
+		{"PUT", "/partner/channels", map[string]any{"name": "invoice\u202efdp.exe"}, 400, "bidirectional"},
+		{"PUT", "/partner/channels", map[string]any{"name": "next\u0085line"}, 400, "control characters"},
+		{"PUT", "/partner/channels", `{"name":"a"}}`, 400, "single JSON value"},
 		{"PUT", "/partner/channels", map[string]any{"name": "x", "projectId": "bad id"}, 400, "projectId"},
 		{"PUT", "/partner/channels", `{"name":"a"} {"name":"b"}`, 400, "single JSON value"},
 		{"PATCH", "/partner/channels/" + id, map[string]any{"name": ""}, 400, "name: is required"},

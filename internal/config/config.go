@@ -45,7 +45,16 @@ func (c Config) APIURL() string {
 	if c.PublicURL != "" {
 		return strings.TrimRight(c.PublicURL, "/") + "/"
 	}
-	return "http://" + c.Addr + "/"
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr + "/"
+	}
+	// A wildcard address has no host to put in a URL: name this machine's
+	// loopback (the start-up log says to set WAGATE_PUBLIC_URL).
+	if host == "" || net.ParseIP(host).IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // Load parses serve flags from args, with defaults taken from the

@@ -154,7 +154,7 @@ func Decode(r *http.Request, dst any, required bool) error {
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return Errorf(http.StatusBadRequest, "request body must be a single JSON value")
 	}
 	return nil

@@ -44,7 +44,8 @@ const exportTime = "2006-01-02 15:04 UTC"
 // csvSafe keeps a spreadsheet from reading a user-chosen name as a formula
 // (CSV injection): such a value is prefixed with a quote.
 func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+	t := strings.TrimLeft(v, " ")
+	if t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
 		return "'" + v
 	}
 	return v

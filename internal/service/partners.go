@@ -241,36 +241,38 @@ type PartnerSettingsPatch struct {
 var PartnerEventTypes = []string{"days", "channel"}
 
 // UpdatePartnerSettings validates and applies a patch, returning the result.
+// On a rejected patch it returns the settings as stored, unchanged; the
+// caller's patch is never modified.
 func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p PartnerSettingsPatch) (model.PartnerSettings, error) {
-	cur, err := s.store.PartnerSettings(ctx, partnerID)
+	stored, err := s.store.PartnerSettings(ctx, partnerID)
 	if err != nil {
-		return cur, err
+		return stored, err
 	}
+	next := stored
 	if p.Webhooks != nil {
-		hooks := *p.Webhooks
+		hooks := make([]model.PartnerWebhook, len(*p.Webhooks))
+		copy(hooks, *p.Webhooks)
 		if len(hooks) > 10 {
-			return cur, invalid("webhooks", "at most 10 webhooks")
+			return stored, invalid("webhooks", "at most 10 webhooks")
 		}
 		for i := range hooks {
+			hooks[i].Events = append([]model.WebhookEvent(nil), hooks[i].Events...)
 			if err := normalizePartnerWebhook(i, &hooks[i]); err != nil {
-				return cur, err
+				return stored, err
 			}
 		}
-		if hooks == nil {
-			hooks = []model.PartnerWebhook{}
-		}
-		cur.Webhooks = hooks
+		next.Webhooks = hooks
 	}
 	if p.DaysLimit.Set {
 		if v := p.DaysLimit.Value; v != nil && (*v < 0 || *v > MaxCreditDays) {
-			return cur, invalid("days_limit", "must be from 0 to %d, or null for none", MaxCreditDays)
+			return stored, invalid("days_limit", "must be from 0 to %d, or null for none", MaxCreditDays)
 		}
-		cur.DaysLimit = p.DaysLimit.Value
+		next.DaysLimit = p.DaysLimit.Value
 	}
-	if err := s.store.SetPartnerSettings(ctx, partnerID, cur); err != nil {
-		return cur, err
+	if err := s.store.SetPartnerSettings(ctx, partnerID, next); err != nil {
+		return stored, err
 	}
-	return cur, nil
+	return next, nil
 }
 
 // normalizePartnerWebhook checks one webhook and fills its defaults (events:

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/wagate/wagate/internal/ids"
@@ -89,8 +90,13 @@ func checkText(field, v string, required bool, maxRunes int) error {
 		return invalid(field, "must be at most %d characters (got %d)", maxRunes, n)
 	}
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) {
 			return invalid(field, "must not contain control characters")
+		}
+		// Bidirectional overrides and isolates can make a name display as
+		// something else (e.g. in the dashboard or an exported file).
+		if (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return invalid(field, "must not contain bidirectional control characters")
 		}
 	}
 	return nil
@@ -164,12 +170,21 @@ type OperatorSettingsPatch struct {
 	ChannelCreateWindow *int `json:"channel_create_window_minutes"`
 }
 
-// UpdateOperatorSettings validates and applies a patch.
+// UpdateOperatorSettings validates and applies a patch. On a rejected patch
+// it returns the settings as stored, unchanged.
 func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (model.OperatorSettings, error) {
-	cur, err := s.store.OperatorSettings(ctx)
+	stored, err := s.store.OperatorSettings(ctx)
 	if err != nil {
-		return cur, err
+		return stored, err
 	}
+	next, err := applyOperatorPatch(stored, p)
+	if err != nil {
+		return stored, err
+	}
+	return next, s.store.SetOperatorSettings(ctx, next)
+}
+
+func applyOperatorPatch(cur model.OperatorSettings, p OperatorSettingsPatch) (model.OperatorSettings, error) {
 	if p.TrialDays != nil {
 		if *p.TrialDays < 0 || *p.TrialDays > 365 {
 			return cur, invalid("trial_days", "must be from 0 to 365")
@@ -188,5 +203,5 @@ func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettings
 		}
 		cur.ChannelCreateWindow = *p.ChannelCreateWindow
 	}
-	return cur, s.store.SetOperatorSettings(ctx, cur)
+	return cur, nil
 }
