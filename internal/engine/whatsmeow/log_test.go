@@ -1,0 +1,28 @@
+package whatsmeow
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestSlogAdapter(t *testing.T) {
+	var buf bytes.Buffer
+	l := newWALogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})), "Client")
+	l.Debugf("Emitting QR code %s", "2@secret")
+	l.Infof("Successfully paired %s", "1555:1@s.whatsapp.net")
+	if buf.Len() != 0 {
+		t.Fatalf("debug/info noise logged at info: %s", buf.String())
+	}
+	l.Sub("Socket").Warnf("odd frame %s", strings.Repeat("x", 2000))
+	out := buf.String()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "wa_module=Client/Socket") || !strings.Contains(out, "(truncated)") || len(out) > 800 {
+		t.Fatalf("warn line: %s", out)
+	}
+	buf.Reset()
+	l.Errorf("boom %d", 1)
+	if !strings.Contains(buf.String(), "level=ERROR") || !strings.Contains(buf.String(), "boom 1") {
+		t.Fatalf("error line: %s", buf.String())
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package whatsmeow
+
+const raceEnabled = true
