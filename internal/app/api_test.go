@@ -32,6 +32,11 @@ func TestAPI(t *testing.T) {
 		{"creation rate limit", testRateLimit},
 		{"auth", testAuth},
 		{"service endpoints", testServiceEndpoints},
+		{"gate login, logout, pairing, profile", testGateLogin},
+		{"gate settings and limits", testGateSettings},
+		{"proxies", testProxies},
+		{"expiry, stop, restart, delete", testExpiry},
+		{"sim phones", testSimPhones},
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -16,10 +16,15 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/admin"
+	"github.com/wagate/wagate/internal/api/gate"
 	"github.com/wagate/wagate/internal/api/openapi"
 	"github.com/wagate/wagate/internal/api/partner"
+	"github.com/wagate/wagate/internal/api/simapi"
 	"github.com/wagate/wagate/internal/config"
+	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
 )
@@ -59,6 +64,9 @@ type Server struct {
 	log      *slog.Logger
 	store    *store.Store
 	svc      *service.Service
+	engine   engine.Engine
+	sim      *sim.Network // set when the sim engine runs
+	rt       *runtime.Manager
 	http     *http.Server
 	listener net.Listener
 	ready    atomic.Bool
@@ -74,6 +82,10 @@ type Options struct {
 	BcryptCost int
 	// Out receives the one-time admin token notice (never the log); dropped when nil.
 	Out io.Writer
+	// Sim tunes the simulated network (QR timings) when the sim engine runs.
+	Sim sim.Options
+	// ProbeProxy replaces the pool proxies' health check (tests).
+	ProbeProxy func(ctx context.Context, proxyURL string) error
 }
 
 // New opens the store, prepares the admin token and builds the HTTP server.
@@ -83,9 +95,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(st, log, service.Options{APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost})
+	s := &Server{cfg: cfg, log: log, store: st}
+	if err := s.openEngine(ctx, o); err != nil {
+		st.Close()
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	s.rt = runtime.New(runtime.Options{
+		Engine: s.engine, Store: st, Log: log, Now: now,
+		OnEvent: func(e runtime.Event) {
+			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(), "reason", e.Reason)
+		},
+	})
+	svc := service.New(st, log, service.Options{
+		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
+	})
+	s.svc = svc
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
 	if err != nil {
+		s.engine.Close()
 		st.Close()
 		return nil, err
 	}
@@ -98,9 +129,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		}
 		fmt.Fprint(out, msg)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, svc: svc}
 	handler, err := s.routes()
 	if err != nil {
+		s.engine.Close()
 		st.Close()
 		return nil, err
 	}
@@ -143,7 +174,15 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/partner/", partner.NewHandler(s.svc, s.log))
-	mux.Handle("/admin/", admin.NewHandler(s.svc, s.log))
+	adminAPI := admin.NewHandler(s.svc, s.log)
+	if s.sim != nil {
+		simapi.Register(adminAPI.Route, s.sim)
+	}
+	mux.Handle("/admin/", adminAPI)
+	gateAPI := gate.NewHandler(s.svc, s.log, Version)
+	for _, p := range gate.Prefixes {
+		mux.Handle(p, gateAPI)
+	}
 	mux.Handle("GET /{$}", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
 		httpx.JSON(w, http.StatusOK, map[string]string{
 			"name": "wagate", "version": Version, "openapi": "/openapi.json",
@@ -195,8 +234,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if host, _, _ := net.SplitHostPort(s.cfg.Addr); s.cfg.PublicURL == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
 		s.log.Warn("WAGATE_PUBLIC_URL is not set: channels report apiUrl " + s.cfg.APIURL() + ", which clients elsewhere cannot reach; set it to this server's public address")
 	}
+	n, err := s.svc.StartRuntime(ctx)
+	if err != nil {
+		s.log.Error("starting channels failed", "error", err)
+	}
 	s.ready.Store(true)
-	s.log.Info("wagate listening", "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
+	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
 		"database", s.store.Dialect(), "engine", s.cfg.Engine, "version", Version)
 	return nil
 }
@@ -226,6 +269,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stop()
 	}
 	s.workers.Wait()
+	if rerr := s.rt.Shutdown(ctx); err == nil {
+		err = rerr
+	}
+	if eerr := s.engine.Close(); err == nil {
+		err = eerr
+	}
 	if cerr := s.store.Close(); err == nil {
 		err = cerr
 	}

@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Engines wagate can run channels on.
@@ -29,8 +31,15 @@ type Config struct {
 	AdminToken  string // operator token; empty: generated on first start
 	PublicURL   string // base URL channels report as apiUrl
 	Engine      string // whatsmeow or sim
-	LogLevel    slog.Level
-	LogFormat   string // text or json
+	// WAVersion is the WhatsApp Web version the whatsmeow engine announces
+	// (x.y.z); empty keeps whatsmeow's built-in one. WhatsApp refuses
+	// versions that are too old (405 "client outdated").
+	WAVersion string
+	// DeviceName is how linked channels appear in the phone's "Linked
+	// devices" list (whatsmeow engine).
+	DeviceName string
+	LogLevel   slog.Level
+	LogFormat  string // text or json
 	// ExpiryInterval is how often channels whose days ran out are stopped.
 	ExpiryInterval time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
@@ -74,6 +83,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.DatabaseURL, "database-url", env("WAGATE_DATABASE_URL", ""), "PostgreSQL URL; empty uses SQLite in the data dir (WAGATE_DATABASE_URL)")
 	fs.StringVar(&c.PublicURL, "public-url", env("WAGATE_PUBLIC_URL", ""), "public base URL reported as apiUrl (WAGATE_PUBLIC_URL)")
 	fs.StringVar(&c.Engine, "engine", env("WAGATE_ENGINE", EngineWhatsmeow), "WhatsApp engine: whatsmeow or sim (WAGATE_ENGINE)")
+	fs.StringVar(&c.WAVersion, "wa-version", env("WAGATE_WA_VERSION", ""), "WhatsApp Web version x.y.z announced by the whatsmeow engine; empty: built-in (WAGATE_WA_VERSION)")
+	fs.StringVar(&c.DeviceName, "device-name", env("WAGATE_DEVICE_NAME", "wagate"), "name of linked channels in the phone's Linked devices list (WAGATE_DEVICE_NAME)")
 	level := fs.String("log-level", env("WAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGATE_LOG_FORMAT", "text"), "text or json (WAGATE_LOG_FORMAT)")
 	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")
@@ -97,6 +108,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	return c, c.Validate()
 }
 
+// waVersion is the form of a WhatsApp Web version.
+var waVersion = regexp.MustCompile(`^[0-9]{1,5}\.[0-9]{1,6}\.[0-9]{1,12}$`)
+
 // Validate checks the values are usable.
 func (c Config) Validate() error {
 	var errs []error
@@ -117,6 +131,12 @@ func (c Config) Validate() error {
 	}
 	if c.Engine != EngineWhatsmeow && c.Engine != EngineSim {
 		errs = append(errs, fmt.Errorf("engine %q: want whatsmeow or sim", c.Engine))
+	}
+	if c.WAVersion != "" && !waVersion.MatchString(c.WAVersion) {
+		errs = append(errs, fmt.Errorf("WhatsApp version %q: want x.y.z, e.g. 2.3000.1031080782", c.WAVersion))
+	}
+	if n := len(c.DeviceName); n > 50 || strings.ContainsFunc(c.DeviceName, unicode.IsControl) {
+		errs = append(errs, errors.New("device name: at most 50 characters, no control characters"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))

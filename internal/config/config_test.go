@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Config{
 		Addr: "127.0.0.1:8080", DataDir: "./data", Engine: EngineWhatsmeow, LogLevel: slog.LevelInfo,
-		LogFormat: "text", ExpiryInterval: 30 * time.Second, ShutdownTimeout: 15 * time.Second,
+		LogFormat: "text", ExpiryInterval: 30 * time.Second, ShutdownTimeout: 15 * time.Second, DeviceName: "wagate",
 	}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -43,6 +43,8 @@ var fullEnv = map[string]string{
 	"WAGATE_LOG_FORMAT":      "json",
 	"WAGATE_EXPIRY_INTERVAL": "1m",
 	"WAGATE_ADMIN_TOKEN":     "0123456789abcdef",
+	"WAGATE_WA_VERSION":      "2.3000.1031080782",
+	"WAGATE_DEVICE_NAME":     "Acme CRM",
 }
 
 func TestEnv(t *testing.T) {
@@ -54,6 +56,7 @@ func TestEnv(t *testing.T) {
 		Addr: "0.0.0.0:9000", DataDir: "/var/lib/wagate", DatabaseURL: "postgres://u@db/wagate",
 		AdminToken: "0123456789abcdef", PublicURL: "https://wa.example.com", Engine: EngineSim,
 		LogLevel: slog.LevelDebug, LogFormat: "json", ExpiryInterval: time.Minute, ShutdownTimeout: 15 * time.Second,
+		WAVersion: "2.3000.1031080782", DeviceName: "Acme CRM",
 	}
 	if c != want {
 		t.Fatalf("from env\n got %+v\nwant %+v", c, want)
@@ -67,7 +70,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 	args := []string{
 		"--addr", "127.0.0.1:7000", "--data-dir", "/tmp/d", "--database-url", "postgresql://x@y/z",
 		"--public-url", "http://pub.example/base/", "--engine", "whatsmeow", "--log-level", "warn",
-		"--log-format", "text", "--expiry-interval", "5s",
+		"--log-format", "text", "--expiry-interval", "5s", "--wa-version", "2.3000.1", "--device-name", "Shop",
 	}
 	c, err := Load(args, envMap(fullEnv), io.Discard)
 	if err != nil {
@@ -77,6 +80,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		Addr: "127.0.0.1:7000", DataDir: "/tmp/d", DatabaseURL: "postgresql://x@y/z",
 		AdminToken: "0123456789abcdef", PublicURL: "http://pub.example/base/", Engine: EngineWhatsmeow,
 		LogLevel: slog.LevelWarn, LogFormat: "text", ExpiryInterval: 5 * time.Second, ShutdownTimeout: 15 * time.Second,
+		WAVersion: "2.3000.1", DeviceName: "Shop",
 	}
 	if c != want {
 		t.Fatalf("flags over env\n got %+v\nwant %+v", c, want)
@@ -152,6 +156,10 @@ func TestValidate(t *testing.T) {
 		{"expiry", func(c *Config) { c.ExpiryInterval = 0 }, "expiry interval"},
 		{"admin token 15", func(c *Config) { c.AdminToken = strings.Repeat("a", 15) }, "WAGATE_ADMIN_TOKEN"},
 		{"admin token 16", func(c *Config) { c.AdminToken = strings.Repeat("a", 16) }, ""},
+		{"WhatsApp version", func(c *Config) { c.WAVersion = "2.3000.1031080782" }, ""},
+		{"WhatsApp version form", func(c *Config) { c.WAVersion = "2.3000" }, "WhatsApp version"},
+		{"device name too long", func(c *Config) { c.DeviceName = strings.Repeat("d", 51) }, "device name"},
+		{"device name control", func(c *Config) { c.DeviceName = "a\nb" }, "device name"},
 		{"public URL no host", func(c *Config) { c.PublicURL = "http://" }, "public URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

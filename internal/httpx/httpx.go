@@ -82,6 +82,14 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusTooManyRequests, "too many channels created; try again later", msg
 	case errors.Is(err, model.ErrForbidden):
 		return http.StatusForbidden, msg, ""
+	case errors.Is(err, model.ErrStopped):
+		return http.StatusConflict, msg, ""
+	case errors.Is(err, model.ErrNotLoggedIn):
+		return http.StatusUnauthorized, msg, ""
+	case errors.Is(err, model.ErrUpstream):
+		return http.StatusBadGateway, msg, ""
+	case errors.Is(err, model.ErrUnavailable):
+		return http.StatusServiceUnavailable, msg, ""
 	}
 	return http.StatusInternalServerError, "internal error", ""
 }

@@ -19,6 +19,14 @@ var (
 	ErrRateLimited      = errors.New("rate limited")
 	ErrForbidden        = errors.New("forbidden")
 	ErrExpired          = errors.New("channel expired")
+	// ErrStopped: the channel was stopped by its partner.
+	ErrStopped = errors.New("channel is stopped; start it first")
+	// ErrNotLoggedIn: the channel has no linked WhatsApp account.
+	ErrNotLoggedIn = errors.New("channel is not logged in to WhatsApp")
+	// ErrUpstream: WhatsApp (or the engine) failed to do what was asked.
+	ErrUpstream = errors.New("WhatsApp did not complete the request")
+	// ErrUnavailable: a resource the request needs is not available now.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Not-found errors naming what is missing; each matches ErrNotFound.
@@ -110,7 +118,19 @@ type Channel struct {
 	// ExpiredAt is set by the expiry sweep when the channel ran out of days and
 	// cleared by an extend; it records that expiry was acted upon.
 	ExpiredAt *time.Time
+
+	// The linked WhatsApp device (engine-specific identity) and account;
+	// empty until a phone links the channel.
+	Device   string
+	WAPhone  string
+	WAName   string
+	LinkedAt *time.Time
+	// Proxy is the channel's proxy URL, empty for a direct connection.
+	Proxy string
 }
+
+// Linked reports whether a WhatsApp account is linked to the channel.
+func (c *Channel) Linked() bool { return c.Device != "" }
 
 // Expired reports whether the channel has no active time left at now.
 func (c *Channel) Expired(now time.Time) bool { return !now.Before(c.ActiveTill) }
@@ -178,9 +198,17 @@ type OperatorSettings struct {
 	TrialDays           int `json:"trial_days"`           // free days for new channels
 	ChannelCreateLimit  int `json:"channel_create_limit"` // per window; 0 = unlimited
 	ChannelCreateWindow int `json:"channel_create_window_minutes"`
+	// Limits of trial and dev (sandbox) channels; live channels have none.
+	LimitMessagesPerDay   int `json:"limit_messages_per_day"`
+	LimitChatsPerMonth    int `json:"limit_chats_per_month"`
+	LimitChecksPerDay     int `json:"limit_checks_per_day"`
+	LimitRequestsPerMonth int `json:"limit_requests_per_month"`
 }
 
 // DefaultOperatorSettings are used until the operator changes them.
 func DefaultOperatorSettings() OperatorSettings {
-	return OperatorSettings{TrialDays: 5, ChannelCreateLimit: 20, ChannelCreateWindow: 30}
+	return OperatorSettings{
+		TrialDays: 5, ChannelCreateLimit: 20, ChannelCreateWindow: 30,
+		LimitMessagesPerDay: 150, LimitChatsPerMonth: 5, LimitChecksPerDay: 100, LimitRequestsPerMonth: 1000,
+	}
 }

@@ -84,6 +84,7 @@ func (s *Service) CreateChannel(ctx context.Context, partnerID string, in Create
 		return ch, err
 	}
 	s.log.InfoContext(ctx, "channel created", "partner_id", partnerID, "channel_id", ch.ID, "trial_days", trialDays)
+	s.syncRuntime(ctx, ch)
 	return ch, nil
 }
 
@@ -176,6 +177,7 @@ func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string
 		return ExtendResult{}, err
 	}
 	s.log.InfoContext(ctx, "channel extended", "partner_id", partnerID, "channel_id", channelID, "days", days, "balance", bal)
+	s.syncRuntime(ctx, ch) // an expired channel resumes, with its login
 	return ExtendResult{Channel: ch, Balance: bal}, nil
 }
 
@@ -195,6 +197,9 @@ func (s *Service) DeleteChannel(ctx context.Context, partnerID, channelID, actor
 		return 0, err
 	}
 	s.log.InfoContext(ctx, "channel deleted", "partner_id", partnerID, "channel_id", channelID, "days_refunded", refunded)
+	if s.rt != nil {
+		s.rt.Remove(ctx, channelID)
+	}
 	return refunded, nil
 }
 
@@ -215,6 +220,7 @@ func (s *Service) StopChannel(ctx context.Context, partnerID, channelID string, 
 		return ch, 0, err
 	}
 	s.log.InfoContext(ctx, "channel stopped", "partner_id", partnerID, "channel_id", channelID, "days_refunded", refunded)
+	s.syncRuntime(ctx, ch)
 	return ch, refunded, nil
 }
 
@@ -228,15 +234,23 @@ func (s *Service) StartChannel(ctx context.Context, partnerID, channelID string)
 		next, err := billing.Start(ch, s.now())
 		return store.ChannelChange{Channel: next}, err
 	})
+	if err == nil {
+		s.syncRuntime(ctx, ch)
+	}
 	return ch, err
 }
 
-// RestartChannel restarts a channel's connection. Without active days it is
-// ErrExpired. A manually stopped channel is started.
+// RestartChannel disconnects and reconnects a channel (its login is kept).
+// Without active days it is ErrExpired. A manually stopped channel is started.
 func (s *Service) RestartChannel(ctx context.Context, partnerID, channelID string) (model.Channel, error) {
 	ch, err := s.StartChannel(ctx, partnerID, channelID)
 	if err != nil {
 		return ch, err
+	}
+	if s.rt != nil {
+		if err := s.rt.Restart(ctx, ch); err != nil {
+			return ch, s.runtimeError(ch, err)
+		}
 	}
 	s.log.InfoContext(ctx, "channel restarted", "partner_id", partnerID, "channel_id", channelID)
 	return ch, nil
@@ -259,6 +273,14 @@ func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, m
 		return ch, err
 	}
 	s.log.InfoContext(ctx, "channel mode changed", "partner_id", partnerID, "channel_id", channelID, "mode", mode)
+	// Limits depend on the mode: the runtime restarts with the new one.
+	if s.rt != nil && ch.Running(s.now()) {
+		if err := s.rt.Restart(ctx, ch); err != nil {
+			s.log.WarnContext(ctx, "restart after mode change failed", "channel_id", channelID, "error", err)
+		}
+	} else {
+		s.syncRuntime(ctx, ch)
+	}
 	return ch, nil
 }
 
@@ -267,6 +289,7 @@ func (s *Service) ExpireDue(ctx context.Context) ([]model.Channel, error) {
 	chs, err := s.store.MarkExpired(ctx, s.now(), 500)
 	for _, ch := range chs {
 		s.log.InfoContext(ctx, "channel expired", "partner_id", ch.PartnerID, "channel_id", ch.ID)
+		s.syncRuntime(ctx, ch) // disconnects; the login is kept for an extend
 	}
 	return chs, err
 }

@@ -280,20 +280,14 @@ func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p
 // credentials; address policy (private ranges) is enforced on delivery.
 func normalizePartnerWebhook(i int, h *model.PartnerWebhook) error {
 	field := fmt.Sprintf("webhooks[%d]", i)
-	u, err := url.Parse(h.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(h.URL) > 2048 {
-		return invalid(field+".url", "must be an absolute http:// or https:// URL")
+	if err := checkWebhookURL(field+".url", h.URL); err != nil {
+		return err
 	}
-	if u.User != nil {
-		return invalid(field+".url", "must not contain credentials; use a secret instead")
+	mode, err := checkWebhookMode(field+".mode", h.Mode)
+	if err != nil {
+		return err
 	}
-	switch h.Mode {
-	case "":
-		h.Mode = "body"
-	case "body", "path", "method":
-	default:
-		return invalid(field+".mode", "must be body, path or method")
-	}
+	h.Mode = mode
 	if len(h.Events) == 0 {
 		h.Events = []model.WebhookEvent{{Type: "days", Method: "post"}}
 	}
@@ -314,6 +308,30 @@ func normalizePartnerWebhook(i int, h *model.PartnerWebhook) error {
 		}
 	}
 	return nil
+}
+
+// checkWebhookURL accepts an absolute http(s) URL without credentials.
+// Address policy (private ranges) is enforced when delivering.
+func checkWebhookURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2048 {
+		return invalid(field, "must be an absolute http:// or https:// URL")
+	}
+	if u.User != nil {
+		return invalid(field, "must not contain credentials; use headers instead")
+	}
+	return nil
+}
+
+// checkWebhookMode returns the mode, body by default.
+func checkWebhookMode(field, mode string) (string, error) {
+	switch mode {
+	case "":
+		return "body", nil
+	case "body", "path", "method":
+		return mode, nil
+	}
+	return "", invalid(field, "must be body, path or method")
 }
 
 // LedgerAudit returns balance and ledger sum; they must be equal.

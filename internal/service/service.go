@@ -19,12 +19,14 @@ import (
 
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/store"
 )
 
 // Service is the use-case layer. It is safe for concurrent use.
 type Service struct {
 	store  *store.Store
+	rt     *runtime.Manager // nil in one-shot commands: channels are not run
 	now    func() time.Time
 	log    *slog.Logger
 	apiURL string
@@ -33,6 +35,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	probeProxy func(ctx context.Context, proxyURL string) error
 }
 
 // Options configure a Service.
@@ -43,6 +47,11 @@ type Options struct {
 	Now func() time.Time
 	// BcryptCost for partner passwords; bcrypt.DefaultCost when 0.
 	BcryptCost int
+	// Runtime runs channels; nil where nothing runs (one-shot commands).
+	Runtime *runtime.Manager
+	// ProbeProxy checks a pool proxy answers before it is assigned; a TCP
+	// dial to its host by default.
+	ProbeProxy func(ctx context.Context, proxyURL string) error
 }
 
 // New builds a Service over an open, migrated store.
@@ -51,7 +60,12 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, now: func() time.Time { return now().UTC() }, log: log, apiURL: o.APIURL, bcryptCost: o.BcryptCost}
+	probe := o.ProbeProxy
+	if probe == nil {
+		probe = dialProxy
+	}
+	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
+		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe}
 }
 
 // Now is the service clock.
@@ -165,9 +179,13 @@ func (s *Service) OperatorSettings(ctx context.Context) (model.OperatorSettings,
 
 // OperatorSettingsPatch changes some operator settings; nil fields stay.
 type OperatorSettingsPatch struct {
-	TrialDays           *int `json:"trial_days"`
-	ChannelCreateLimit  *int `json:"channel_create_limit"`
-	ChannelCreateWindow *int `json:"channel_create_window_minutes"`
+	TrialDays             *int `json:"trial_days"`
+	ChannelCreateLimit    *int `json:"channel_create_limit"`
+	ChannelCreateWindow   *int `json:"channel_create_window_minutes"`
+	LimitMessagesPerDay   *int `json:"limit_messages_per_day"`
+	LimitChatsPerMonth    *int `json:"limit_chats_per_month"`
+	LimitChecksPerDay     *int `json:"limit_checks_per_day"`
+	LimitRequestsPerMonth *int `json:"limit_requests_per_month"`
 }
 
 // UpdateOperatorSettings validates and applies a patch. On a rejected patch
@@ -202,6 +220,24 @@ func applyOperatorPatch(cur model.OperatorSettings, p OperatorSettingsPatch) (mo
 			return cur, invalid("channel_create_window_minutes", "must be from 1 to 10080")
 		}
 		cur.ChannelCreateWindow = *p.ChannelCreateWindow
+	}
+	for _, l := range []struct {
+		field string
+		in    *int
+		out   *int
+	}{
+		{"limit_messages_per_day", p.LimitMessagesPerDay, &cur.LimitMessagesPerDay},
+		{"limit_chats_per_month", p.LimitChatsPerMonth, &cur.LimitChatsPerMonth},
+		{"limit_checks_per_day", p.LimitChecksPerDay, &cur.LimitChecksPerDay},
+		{"limit_requests_per_month", p.LimitRequestsPerMonth, &cur.LimitRequestsPerMonth},
+	} {
+		if l.in == nil {
+			continue
+		}
+		if *l.in < 0 || *l.in > 10_000_000 {
+			return cur, invalid(l.field, "must be from 0 to 10000000")
+		}
+		*l.out = *l.in
 	}
 	return cur, nil
 }

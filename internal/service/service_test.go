@@ -500,7 +500,8 @@ func TestSvUpdateOperatorSettings(t *testing.T) {
 		if err != nil || got.TrialDays != 7 || got.ChannelCreateLimit != 20 || got.ChannelCreateWindow != 30 {
 			t.Fatalf("patch trial days: %+v %v", got, err)
 		}
-		want := model.OperatorSettings{TrialDays: 7, ChannelCreateLimit: 20, ChannelCreateWindow: 30}
+		want := model.DefaultOperatorSettings()
+		want.TrialDays, want.ChannelCreateLimit, want.ChannelCreateWindow = 7, 20, 30
 		for _, tc := range []struct {
 			name  string
 			patch service.OperatorSettingsPatch
@@ -510,6 +511,7 @@ func TestSvUpdateOperatorSettings(t *testing.T) {
 			{"trial 366", service.OperatorSettingsPatch{TrialDays: svIntp(366)}, "trial_days"},
 			{"limit -1", service.OperatorSettingsPatch{ChannelCreateLimit: svIntp(-1)}, "channel_create_limit"},
 			{"window 0", service.OperatorSettingsPatch{ChannelCreateWindow: svIntp(0)}, "channel_create_window_minutes"},
+			{"messages per day -1", service.OperatorSettingsPatch{LimitMessagesPerDay: svIntp(-1)}, "limit_messages_per_day"},
 			{"window over a week", service.OperatorSettingsPatch{ChannelCreateWindow: svIntp(10081)}, "channel_create_window_minutes"},
 			{"valid then invalid", service.OperatorSettingsPatch{TrialDays: svIntp(1), ChannelCreateLimit: svIntp(2), ChannelCreateWindow: svIntp(0)}, "channel_create_window_minutes"},
 		} {
@@ -521,7 +523,7 @@ func TestSvUpdateOperatorSettings(t *testing.T) {
 		}
 		got, err = f.svc.UpdateOperatorSettings(f.ctx, service.OperatorSettingsPatch{
 			TrialDays: svIntp(0), ChannelCreateLimit: svIntp(0), ChannelCreateWindow: svIntp(10080)})
-		want = model.OperatorSettings{TrialDays: 0, ChannelCreateLimit: 0, ChannelCreateWindow: 10080}
+		want.TrialDays, want.ChannelCreateLimit, want.ChannelCreateWindow = 0, 0, 10080
 		if err != nil || got != want {
 			t.Fatalf("patch all: %+v %v", got, err)
 		}

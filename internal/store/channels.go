@@ -10,17 +10,18 @@ import (
 	"github.com/wagate/wagate/internal/model"
 )
 
-const channelColumns = "id, partner_id, project_id, name, phone, token, mode, created_at, trial_until, active_till, stopped, expired_at"
+const channelColumns = "id, partner_id, project_id, name, phone, token, mode, created_at, trial_until, active_till, stopped, expired_at, " +
+	"wa_device, wa_phone, wa_name, linked_at, proxy"
 
 func scanChannel(row interface{ Scan(...any) error }) (model.Channel, error) {
 	var (
 		c                          model.Channel
 		mode                       string
 		created, trial, activeTill int64
-		expired                    sql.NullInt64
+		expired, linked            sql.NullInt64
 	)
 	err := row.Scan(&c.ID, &c.PartnerID, &c.ProjectID, &c.Name, &c.Phone, &c.Token, &mode,
-		&created, &trial, &activeTill, &c.Stopped, &expired)
+		&created, &trial, &activeTill, &c.Stopped, &expired, &c.Device, &c.WAPhone, &c.WAName, &linked, &c.Proxy)
 	if err != nil {
 		return c, err
 	}
@@ -31,6 +32,10 @@ func scanChannel(row interface{ Scan(...any) error }) (model.Channel, error) {
 	if expired.Valid {
 		t := fromMS(expired.Int64)
 		c.ExpiredAt = &t
+	}
+	if linked.Valid {
+		t := fromMS(linked.Int64)
+		c.LinkedAt = &t
 	}
 	return c, nil
 }

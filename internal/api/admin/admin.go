@@ -34,6 +34,8 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	a.Route("POST /admin/partners/{id}/token", h.rotateToken)
 	a.Route("GET /admin/settings", h.getSettings)
 	a.Route("PATCH /admin/settings", h.updateSettings)
+	a.Route("GET /admin/proxies", h.listProxies)
+	a.Route("PUT /admin/proxies", h.replaceProxies)
 	return a
 }
 

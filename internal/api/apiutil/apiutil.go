@@ -3,7 +3,11 @@
 package apiutil
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -59,7 +63,40 @@ type Channel struct {
 	Trial      *int64 `json:"trial"`
 	// PaidDays is the number of whole paid days a delete would return now.
 	PaidDays int64 `json:"paidDays"`
+	// Proxy is the channel's proxy, when it has one.
+	Proxy *Proxy `json:"proxy,omitempty"`
+	// Linked reports whether a WhatsApp account is linked; Phone is then its number.
+	Linked bool `json:"linked"`
 }
+
+// Proxy is a channel's proxy as Whapi's partner API shows it.
+type Proxy struct {
+	Scheme string `json:"scheme"`
+	Host   string `json:"host"`
+	Port   int    `json:"port"`
+	Auth   string `json:"auth,omitempty"`
+}
+
+// NewProxy splits a proxy URL; nil for "".
+func NewProxy(raw string) *Proxy {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil {
+		return nil
+	}
+	port, _ := strconv.Atoi(u.Port())
+	p := &Proxy{Scheme: u.Scheme, Host: u.Hostname(), Port: port}
+	if u.User != nil {
+		// The password is never shown: pool proxies are the operator's.
+		p.Auth = u.User.Username()
+		if _, ok := u.User.Password(); ok {
+			p.Auth += ":" + RedactedPassword
+		}
+	}
+	return p
+}
+
+// RedactedPassword stands for a proxy password in answers.
+const RedactedPassword = "xxxxx"
 
 // NewChannel converts a channel for the wire at time now.
 func NewChannel(ch model.Channel, apiURL string, now time.Time) Channel {
@@ -67,7 +104,10 @@ func NewChannel(ch model.Channel, apiURL string, now time.Time) Channel {
 		ID: ch.ID, Name: ch.Name, ProjectID: ch.ProjectID, OwnerID: ch.PartnerID, Token: ch.Token,
 		APIURL: apiURL, Server: 1, Phone: ch.Phone, Mode: string(ch.Mode), Status: ch.Status(now),
 		Stopped: !ch.Running(now), CreationTS: Millis(ch.CreatedAt), ActiveTill: Millis(ch.ActiveTill),
-		PaidDays: billing.UnusedPaidDays(ch, now),
+		PaidDays: billing.UnusedPaidDays(ch, now), Proxy: NewProxy(ch.Proxy), Linked: ch.Linked(),
+	}
+	if ch.WAPhone != "" {
+		out.Phone = ch.WAPhone
 	}
 	if ch.TrialUntil.After(ch.CreatedAt) {
 		t := Millis(ch.TrialUntil)
@@ -127,4 +167,32 @@ type LedgerPage struct {
 	Count   int           `json:"count"`
 	Offset  int           `json:"offset"`
 	Total   int           `json:"total"`
+}
+
+// Authenticate returns middleware that resolves the request's token
+// (Authorization: Bearer, or ?token=) with resolve and hands the result to
+// next through the context (with). A missing token, or one resolve reports
+// as model.ErrNotFound, is 401 before any route runs; what names the token
+// in the messages ("partner", "channel").
+func Authenticate[T any](log *slog.Logger, what string, resolve func(context.Context, string) (T, error),
+	with func(context.Context, T) context.Context) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token := httpx.BearerToken(r)
+			if token == "" {
+				httpx.WriteError(w, r, log, httpx.Errorf(http.StatusUnauthorized, "missing %s token: send Authorization: Bearer <token>", what))
+				return
+			}
+			v, err := resolve(r.Context(), token)
+			if errors.Is(err, model.ErrNotFound) {
+				httpx.WriteError(w, r, log, httpx.Errorf(http.StatusUnauthorized, "invalid %s token", what))
+				return
+			}
+			if err != nil {
+				httpx.WriteError(w, r, log, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(with(r.Context(), v)))
+		})
+	}
 }

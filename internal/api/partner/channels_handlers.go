@@ -3,6 +3,7 @@ package partner
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/httpx"
@@ -207,6 +208,47 @@ func (h *handler) changeMode(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusBadRequest, "mode: is required (trial, dev or live)")
 	}
 	ch, err := h.svc.ChangeMode(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), model.Mode(*req.Mode))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, channelResult{Success: true, Channel: h.channel(ch)})
+	return nil
+}
+
+// logoutChannel unlinks the channel's WhatsApp account; ?force=true drops
+// the session locally without talking to WhatsApp (hard unlink).
+func (h *handler) logoutChannel(w http.ResponseWriter, r *http.Request) error {
+	force := false
+	if v := r.URL.Query().Get("force"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return httpx.Errorf(http.StatusBadRequest, "force: must be true or false")
+		}
+		force = b
+	}
+	if err := h.svc.LogoutChannel(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), force); err != nil {
+		return err
+	}
+	ch, err := h.svc.Channel(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, channelResult{Success: true, Channel: h.channel(ch)})
+	return nil
+}
+
+type proxyRequest struct {
+	Proxy string `json:"proxy"`
+}
+
+// changeProxy moves the channel to the given proxy, or to the next healthy
+// one of the operator's pool; the channel reconnects through it.
+func (h *handler) changeProxy(w http.ResponseWriter, r *http.Request) error {
+	var req proxyRequest
+	if err := httpx.Decode(r, &req, false); err != nil {
+		return err
+	}
+	ch, err := h.svc.ChangeProxy(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), req.Proxy)
 	if err != nil {
 		return err
 	}

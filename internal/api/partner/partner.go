@@ -5,10 +5,10 @@ package partner
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 
+	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
@@ -47,6 +47,8 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	route("POST /partner/channels/{ChannelID}/restart", h.restartChannel)
 	route("POST /partner/channels/{ChannelID}/extend", h.extendChannel)
 	route("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
+	route("POST /partner/channels/{ChannelID}/logout", h.logoutChannel)
+	route("POST /partner/channels/{ChannelID}/proxy", h.changeProxy)
 
 	route("GET /partner/projects", h.listProjects)
 	route("PUT /partner/projects", h.createProject)
@@ -59,29 +61,9 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	route("PATCH /partner/partners/{PartnerName}/settings", h.updateSettings)
 	route("GET /partner/ledger", h.ledger)
 
-	return h.auth(httpx.JSONMux(mux, log, "partner API"))
-}
-
-// auth resolves the bearer token (or ?token=) to a partner. A missing or
-// unknown token is 401 before any route runs.
-func (h *handler) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := httpx.BearerToken(r)
-		if token == "" {
-			httpx.WriteError(w, r, h.log, httpx.Errorf(http.StatusUnauthorized, "missing partner token: send Authorization: Bearer <token>"))
-			return
-		}
-		p, err := h.svc.AuthenticatePartner(r.Context(), token)
-		if errors.Is(err, model.ErrNotFound) {
-			httpx.WriteError(w, r, h.log, httpx.Errorf(http.StatusUnauthorized, "invalid partner token"))
-			return
-		}
-		if err != nil {
-			httpx.WriteError(w, r, h.log, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), partnerKey, p)))
-	})
+	return apiutil.Authenticate(log, "partner", svc.AuthenticatePartner, func(ctx context.Context, v model.Partner) context.Context {
+		return context.WithValue(ctx, partnerKey, v)
+	})(httpx.JSONMux(mux, log, "partner API"))
 }
 
 type success struct {

@@ -90,7 +90,9 @@ func TestServerConformsToDocument(t *testing.T) {
 		LogLevel: slog.LevelError, LogFormat: "text", ExpiryInterval: time.Hour, ShutdownTimeout: 5 * time.Second,
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := app.New(ctx, cfg, log, app.Options{Now: clk.Now, BcryptCost: 4})
+	// Pool proxies are not dialled: any address "answers".
+	probe := func(context.Context, string) error { return nil }
+	srv, err := app.New(ctx, cfg, log, app.Options{Now: clk.Now, BcryptCost: 4, ProbeProxy: probe})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,6 +281,10 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(200, "PUT", "/partner/channels", acmeToken, map[string]any{"name": "last one"})
 	c.call(429, "PUT", "/partner/channels", acmeToken, map[string]any{"name": "one too many"})
 	c.call(200, "PATCH", "/admin/settings", adminToken, map[string]any{"channel_create_limit": 0})
+	c.call(200, "PATCH", "/admin/settings", adminToken, map[string]any{"limit_messages_per_day": 200, "limit_requests_per_month": nil})
+	c.call(400, "PATCH", "/admin/settings", adminToken, map[string]any{"limit_checks_per_day": -1})
+
+	testGate(t, c, big, acmeToken, str(ch2, "token"))
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
@@ -309,4 +315,177 @@ func TestServerConformsToDocument(t *testing.T) {
 		sort.Strings(seen)
 		t.Logf("%d distinct requests; coverage: %v", len(seen), v.Covered())
 	}
+}
+
+// testGate drives the gate API (channel token), the simulated network, the
+// proxy pool and the partner API's logout and proxy routes, with a new
+// channel of the partner with token ptok; expiredToken is a channel out of
+// days.
+func testGate(t *testing.T, c *apiClient, big []byte, ptok, expiredToken string) {
+	t.Helper()
+	waitHealth := func(tok, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			h := c.call(200, "GET", "/health?wakeup=false", tok, nil)
+			if st, _ := h["status"].(map[string]any); st["text"] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("health stayed %v, want %s", h["status"], want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	const alice, bob, nobody = "15550001111", "15550002222", "15559999999"
+	ch := c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "gate"})
+	id, tok := str(ch, "id"), str(ch, "token")
+
+	// Health, authentication, and a channel out of days.
+	c.call(200, "GET", "/health", tok, nil)
+	c.call(200, "GET", "/health?token="+tok, "", nil)
+	c.call(400, "GET", "/health?wakeup=maybe", tok, nil)
+	c.call(401, "GET", "/health", "", nil)
+	c.call(401, "GET", "/health", ptok, nil) // a partner token is not a channel token
+	c.call(401, "GET", "/settings", "", nil)
+	c.call(401, "GET", "/settings/events", "nope", nil)
+	c.call(401, "GET", "/limits", "", nil)
+	c.call(402, "GET", "/users/login", expiredToken, nil)
+	c.call(402, "GET", "/users/profile", expiredToken, nil)
+	c.call(200, "GET", "/health", expiredToken, nil)
+
+	// Login by QR code.
+	c.call(401, "GET", "/users/profile", tok, nil) // not logged in
+	c.call(200, "GET", "/users/login/rowdata?wakeup=false", tok, nil)
+	qr := c.call(200, "GET", "/users/login", tok, nil)
+	c.call(200, "GET", "/users/login?wakeup=false&size=128&color_dark=%23112233", tok, nil)
+	c.call(400, "GET", "/users/login?size=10", tok, nil)
+	c.call(200, "GET", "/users/login/rowdata", tok, nil)
+	c.call(200, "GET", "/users/login/image?width=256&color_light=fafafa", tok, nil)
+	c.call(400, "GET", "/users/login/image?color_dark=zz", tok, nil)
+	c.call(409, "POST", "/users/logout", tok, nil)
+	c.call(409, "POST", "/partner/channels/"+id+"/logout", ptok, nil)
+	c.call(400, "POST", "/partner/channels/"+id+"/logout?force=maybe", ptok, nil)
+	c.call(404, "POST", "/partner/channels/AAAAAA-AAAAA/logout", ptok, nil)
+
+	// The simulated network: phones, linking.
+	c.call(401, "GET", "/admin/sim/phones", ptok, nil)
+	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": alice, "name": "Alice"})
+	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": bob, "name": "Bob"})
+	c.call(409, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": alice, "name": "Again"})
+	c.call(400, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": "+1 555", "name": "X"})
+	c.call(413, "POST", "/admin/sim/phones", adminToken, big)
+	c.call(200, "GET", "/admin/sim/phones", adminToken, nil)
+	c.call(404, "GET", "/admin/sim/phones/"+nobody, adminToken, nil)
+	c.call(400, "POST", "/admin/sim/phones/"+alice+"/link", adminToken, map[string]any{"qr": "2@not,a,real,code"})
+	c.call(400, "POST", "/admin/sim/phones/"+alice+"/link", adminToken, map[string]any{})
+	c.call(404, "POST", "/admin/sim/phones/"+nobody+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
+	c.call(413, "POST", "/admin/sim/phones/"+alice+"/link", adminToken, big)
+	c.call(200, "POST", "/admin/sim/phones/"+alice+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
+	c.call(410, "POST", "/admin/sim/phones/"+bob+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")}) // used
+	waitHealth(tok, "AUTH")
+	c.call(200, "GET", "/admin/sim/phones/"+alice, adminToken, nil)
+	c.call(200, "GET", "/partner/channels/"+id, ptok, nil)
+	c.call(409, "GET", "/users/login", tok, nil)
+	c.call(409, "GET", "/users/login/rowdata", tok, nil)
+	c.call(409, "GET", "/users/login/image", tok, nil)
+	c.call(409, "GET", "/users/login/"+bob, tok, nil)
+	c.call(400, "GET", "/users/login/12ab", tok, nil)
+
+	// Profile.
+	c.call(200, "GET", "/users/profile", tok, nil)
+	c.call(200, "PATCH", "/users/profile", tok, map[string]any{"about": "Open 9-5", "name": "Alice's shop"})
+	c.call(400, "PATCH", "/users/profile", tok, map[string]any{"name": "Al"})
+	c.call(400, "PATCH", "/users/profile", tok, map[string]any{})
+	c.call(400, "PATCH", "/users/profile", tok, map[string]any{"icon": "https://x.test/a.png"})
+	c.call(400, "PATCH", "/users/profile", tok, nil)
+	c.call(413, "PATCH", "/users/profile", tok, big)
+
+	// Messages between two phones.
+	sent := c.call(201, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, map[string]any{"to": alice, "body": "hi Alice"})
+	msg, _ := sent["message"].(map[string]any)
+	c.call(400, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, map[string]any{"to": alice, "body": " "})
+	c.call(404, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, map[string]any{"to": nobody, "body": "x"})
+	c.call(413, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, big)
+	c.call(200, "GET", "/admin/sim/phones/"+alice+"/messages", adminToken, nil)
+	c.call(200, "GET", "/admin/sim/phones/"+bob+"/messages?box=sent", adminToken, nil)
+	c.call(400, "GET", "/admin/sim/phones/"+bob+"/messages?box=spam", adminToken, nil)
+	c.call(404, "GET", "/admin/sim/phones/"+nobody+"/messages", adminToken, nil)
+	c.call(200, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, map[string]any{"ids": []any{str(msg, "id")}})
+	c.call(400, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, map[string]any{"ids": []any{}})
+	c.call(404, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, map[string]any{"ids": []any{"nope"}})
+	c.call(413, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, big)
+
+	// Settings, events and limits.
+	c.call(200, "GET", "/settings", tok, nil)
+	c.call(409, "DELETE", "/settings", tok, nil)
+	c.call(200, "PATCH", "/settings", tok, map[string]any{
+		"webhooks": []any{map[string]any{"url": "https://hooks.example/wa", "headers": map[string]any{"X-Key": "k"},
+			"events": []any{map[string]any{"type": "messages"}, map[string]any{"type": "statuses", "method": "put"}}}},
+		"media": map[string]any{"auto_download": []any{"image", "image", "voice"}}, "callback_backoff_delay_ms": 5000,
+		"webhook_max_age_seconds": 3600, "proxy": "socks5://user:pw@127.0.0.1:1080",
+	})
+	c.call(200, "PATCH", "/settings", tok, map[string]any{})
+	c.call(400, "PATCH", "/settings", tok, map[string]any{"proxy": "socks5h://h:1"})
+	c.call(400, "PATCH", "/settings", tok, `{"offline_mode":"yes"}`)
+	c.call(200, "PATCH", "/settings", tok, nil) // no body: nothing changes
+	c.call(413, "PATCH", "/settings", tok, big)
+	c.call(200, "GET", "/settings", tok, nil)
+	c.call(200, "GET", "/partner/channels/"+id, ptok, nil) // with its proxy
+	waitHealth(tok, "AUTH")
+	c.call(200, "DELETE", "/settings", tok, nil)
+	waitHealth(tok, "AUTH")
+	c.call(200, "GET", "/settings/events", tok, nil)
+	c.call(200, "GET", "/limits", tok, nil)
+
+	// The proxy pool, and moving the channel between proxies.
+	c.call(200, "GET", "/admin/proxies", adminToken, nil)
+	c.call(401, "GET", "/admin/proxies", ptok, nil)
+	c.call(400, "PUT", "/admin/proxies", adminToken, map[string]any{})
+	c.call(400, "PUT", "/admin/proxies", adminToken, map[string]any{"proxies": []any{"socks5://127.0.0.1:1081", "socks5h://x:1"}})
+	c.call(400, "PUT", "/admin/proxies", adminToken, map[string]any{"proxies": "socks5://127.0.0.1:1081"})
+	c.call(413, "PUT", "/admin/proxies", adminToken, big)
+	c.call(200, "PUT", "/admin/proxies", adminToken,
+		map[string]any{"proxies": []any{"socks5://user:secret@127.0.0.1:1081", "http://127.0.0.1:1082", "http://127.0.0.1:1082"}})
+	c.call(200, "POST", "/partner/channels/"+id+"/proxy", ptok, nil)
+	waitHealth(tok, "AUTH")
+	c.call(200, "POST", "/partner/channels/"+id+"/proxy", ptok, map[string]any{})
+	waitHealth(tok, "AUTH")
+	c.call(200, "GET", "/admin/proxies", adminToken, nil)
+	c.call(200, "POST", "/partner/channels/"+id+"/proxy", ptok, map[string]any{"proxy": "https://10.0.0.1:3128"})
+	waitHealth(tok, "AUTH")
+	c.call(400, "POST", "/partner/channels/"+id+"/proxy", ptok, map[string]any{"proxy": "nope"})
+	c.call(400, "POST", "/partner/channels/"+id+"/proxy", ptok, `{"proxy":1}`)
+	c.call(404, "POST", "/partner/channels/AAAAAA-AAAAA/proxy", ptok, nil)
+	c.call(413, "POST", "/partner/channels/"+id+"/proxy", ptok, big)
+	c.call(200, "PUT", "/admin/proxies", adminToken, map[string]any{"proxies": []any{}})
+	c.call(503, "POST", "/partner/channels/"+id+"/proxy", ptok, nil)
+
+	// Logout through the gate, pairing code, hard unlink through the
+	// partner API, and unlinking from the phone.
+	c.call(200, "POST", "/users/logout", tok, nil)
+	c.call(409, "POST", "/users/logout", tok, nil)
+	pc := c.call(200, "GET", "/users/login/"+bob, tok, nil)
+	c.call(200, "POST", "/admin/sim/phones/"+bob+"/link", adminToken, map[string]any{"code": str(pc, "code")})
+	waitHealth(tok, "AUTH")
+	c.call(200, "POST", "/partner/channels/"+id+"/logout?force=true", ptok, nil)
+	qr = c.call(200, "GET", "/users/login", tok, nil)
+	c.call(200, "POST", "/admin/sim/phones/"+bob+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
+	waitHealth(tok, "AUTH")
+	c.call(200, "POST", "/partner/channels/"+id+"/logout", ptok, nil)
+	c.call(200, "POST", "/admin/sim/phones/"+bob+"/unlink", adminToken, nil)
+	c.call(404, "POST", "/admin/sim/phones/"+nobody+"/unlink", adminToken, nil)
+
+	// Stopped by the partner: 409 on the routes that need the channel
+	// running; live: no limits.
+	c.call(200, "POST", "/partner/channels/"+id+"/stop", ptok, nil)
+	c.call(409, "GET", "/users/login", tok, nil)
+	c.call(409, "POST", "/users/logout", tok, nil)
+	c.call(409, "GET", "/users/profile", tok, nil)
+	c.call(200, "GET", "/settings", tok, nil)
+	c.call(200, "POST", "/partner/channels/"+id+"/extend", ptok, map[string]any{"days": 2})
+	c.call(200, "PATCH", "/partner/channels/"+id+"/mode", ptok, map[string]any{"mode": "live"})
+	c.call(204, "GET", "/limits", tok, nil)
+	c.call(200, "DELETE", "/partner/channels/"+id, ptok, nil)
+	c.call(401, "GET", "/health", tok, nil)
 }

@@ -72,7 +72,7 @@ func channel() map[string]any {
 		"ownerId": "Kk9Oyr6oNiUKwBwdlXKIfXZv8QbM", "token": "6f5XMalh3EiVoY2BAmao8dU9N8Dq3QFm",
 		"apiUrl": "http://127.0.0.1:18181/", "server": 1, "phone": "", "mode": "trial",
 		"status": "active", "stopped": false, "blocked": false, "creationTS": 1795425364054,
-		"activeTill": 1795857364054, "trial": 1795857364054, "paidDays": 0,
+		"activeTill": 1795857364054, "trial": 1795857364054, "paidDays": 0, "linked": false,
 	}
 }
 
@@ -114,7 +114,10 @@ func TestDocumentLoads(t *testing.T) {
 		"/partner/projects", "/partner/projects/{ProjectID}", "/partner/partners",
 		"/partner/partners/{PartnerName}/settings", "/partner/ledger",
 		"/admin/partners", "/admin/partners/{id}", "/admin/partners/{id}/days",
-		"/admin/partners/{id}/ledger", "/admin/partners/{id}/token", "/admin/settings",
+		"/admin/partners/{id}/ledger", "/admin/partners/{id}/token", "/admin/settings", "/admin/proxies",
+		"/partner/channels/{ChannelID}/logout", "/partner/channels/{ChannelID}/proxy",
+		"/health", "/users/login", "/users/login/image", "/users/login/rowdata", "/users/login/{PhoneNumber}",
+		"/users/logout", "/users/profile", "/settings", "/settings/events", "/limits",
 	} {
 		if parsed.Paths[p] == nil {
 			t.Errorf("JSON lacks path %s", p)
@@ -123,15 +126,23 @@ func TestDocumentLoads(t *testing.T) {
 }
 
 // wantOperations is every route the server registers (internal/app,
-// internal/api/partner, internal/api/admin). A new route must be documented.
+// internal/api/partner, internal/api/admin, internal/api/gate and, with the
+// sim engine, internal/api/simapi). A new route must be documented.
 var wantOperations = []string{
 	"DELETE /partner/channels/{ChannelID}",
 	"DELETE /partner/projects/{ProjectID}",
+	"DELETE /settings",
 	"GET /",
 	"GET /admin/partners",
 	"GET /admin/partners/{id}",
 	"GET /admin/partners/{id}/ledger",
+	"GET /admin/proxies",
 	"GET /admin/settings",
+	"GET /admin/sim/phones",
+	"GET /admin/sim/phones/{phone}",
+	"GET /admin/sim/phones/{phone}/messages",
+	"GET /health",
+	"GET /limits",
 	"GET /livez",
 	"GET /openapi.json",
 	"GET /partner/channels/export",
@@ -144,19 +155,37 @@ var wantOperations = []string{
 	"GET /partner/projects",
 	"GET /partner/projects/{ProjectID}",
 	"GET /readyz",
+	"GET /settings",
+	"GET /settings/events",
+	"GET /users/login",
+	"GET /users/login/image",
+	"GET /users/login/rowdata",
+	"GET /users/login/{PhoneNumber}",
+	"GET /users/profile",
 	"PATCH /admin/partners/{id}",
 	"PATCH /admin/settings",
 	"PATCH /partner/channels/{ChannelID}",
 	"PATCH /partner/channels/{ChannelID}/mode",
 	"PATCH /partner/partners/{PartnerName}/settings",
 	"PATCH /partner/projects/{ProjectID}",
+	"PATCH /settings",
+	"PATCH /users/profile",
 	"POST /admin/partners",
 	"POST /admin/partners/{id}/days",
 	"POST /admin/partners/{id}/token",
+	"POST /admin/sim/phones",
+	"POST /admin/sim/phones/{phone}/link",
+	"POST /admin/sim/phones/{phone}/messages",
+	"POST /admin/sim/phones/{phone}/read",
+	"POST /admin/sim/phones/{phone}/unlink",
 	"POST /partner/channels/{ChannelID}/extend",
+	"POST /partner/channels/{ChannelID}/logout",
+	"POST /partner/channels/{ChannelID}/proxy",
 	"POST /partner/channels/{ChannelID}/restart",
 	"POST /partner/channels/{ChannelID}/start",
 	"POST /partner/channels/{ChannelID}/stop",
+	"POST /users/logout",
+	"PUT /admin/proxies",
 	"PUT /partner/channels",
 	"PUT /partner/projects",
 }
@@ -167,6 +196,10 @@ func TestOperations(t *testing.T) {
 		t.Errorf("documented operations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantOperations, "\n"))
 	}
 }
+
+// publicPaths need no token; every other path outside /partner/ and /admin/
+// is the gate API (channel token).
+var publicPaths = []string{"/livez", "/readyz", "/openapi.json", "/"}
 
 // TestDocumentConventions checks rules every operation follows, so a new
 // operation cannot forget them.
@@ -184,14 +217,27 @@ func TestDocumentConventions(t *testing.T) {
 			if op.Responses.Status(500) == nil {
 				t.Errorf("%s: 500 is not documented", name)
 			}
-			api := strings.HasPrefix(path, "/partner/") || strings.HasPrefix(path, "/admin/")
-			if api {
-				if op.Security == nil || len(*op.Security) != 2 {
-					t.Errorf("%s: needs security: bearer or ?token=", name)
+			// Every route but health and discovery needs its area's token:
+			// a Bearer token or the same as ?token=.
+			var bearer string
+			switch {
+			case strings.HasPrefix(path, "/partner/"):
+				bearer = "partnerBearer"
+			case strings.HasPrefix(path, "/admin/"):
+				bearer = "adminBearer"
+			case !slices.Contains(publicPaths, path):
+				bearer = "channelBearer" // the gate API
+			}
+			if bearer != "" {
+				sec := op.Security
+				if sec == nil || len(*sec) != 2 || (*sec)[0][bearer] == nil || (*sec)[1]["tokenQuery"] == nil {
+					t.Errorf("%s: needs security: %s or tokenQuery", name, bearer)
 				}
 				if op.Responses.Status(401) == nil {
 					t.Errorf("%s: 401 is not documented", name)
 				}
+			} else if op.Security != nil && len(*op.Security) != 0 {
+				t.Errorf("%s: health and discovery need no token", name)
 			}
 			if op.RequestBody != nil && op.Responses.Status(413) == nil {
 				t.Errorf("%s: reads a body but 413 is not documented", name)
@@ -396,7 +442,8 @@ func TestTransportChecksEveryResponse(t *testing.T) {
 	v := openapitest.New(t)
 	var (
 		mu   sync.Mutex
-		body = `{"trial_days":5,"channel_create_limit":20,"channel_create_window_minutes":30}`
+		body = `{"trial_days":5,"channel_create_limit":20,"channel_create_window_minutes":30,` +
+			`"limit_messages_per_day":150,"limit_chats_per_month":5,"limit_checks_per_day":100,"limit_requests_per_month":1000}`
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()

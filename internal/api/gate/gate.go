@@ -1,0 +1,139 @@
+// Package gate is the channel's own API (channel token): health, login by QR
+// code or pairing code, logout, profile, settings and limits, with the paths
+// and shapes of Whapi's gate API.
+package gate
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+)
+
+// APIVersion is the version of Whapi's gate API these endpoints follow.
+const APIVersion = "1.8.7"
+
+type handler struct {
+	svc     *service.Service
+	log     *slog.Logger
+	version string
+	// qrWait bounds how long a login request waits for the first QR code.
+	qrWait time.Duration
+}
+
+type ctxKey int
+
+const channelKey ctxKey = iota
+
+func channelOf(r *http.Request) model.Channel {
+	ch, _ := r.Context().Value(channelKey).(model.Channel)
+	return ch
+}
+
+// Prefixes are the path prefixes the gate API serves; the app routes them here.
+var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limits"}
+
+// NewHandler returns the gate API. version is wagate's, shown by /health.
+func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
+	h := &handler{svc: svc, log: log, version: version, qrWait: 20 * time.Second}
+	mux := http.NewServeMux()
+	route := func(pattern string, running bool, fn httpx.HandlerFunc) {
+		if running {
+			fn = h.running(fn)
+		}
+		mux.Handle(pattern, httpx.Handle(log, fn))
+	}
+	route("GET /health", false, h.health)
+	route("GET /users/login", true, h.loginJSON)
+	route("GET /users/login/image", true, h.loginImage)
+	route("GET /users/login/rowdata", true, h.loginRowdata)
+	route("GET /users/login/{PhoneNumber}", true, h.pairCode)
+	route("POST /users/logout", true, h.logout)
+	route("GET /users/profile", true, h.profile)
+	route("PATCH /users/profile", true, h.updateProfile)
+	route("GET /settings", false, h.getSettings)
+	route("PATCH /settings", false, h.updateSettings)
+	route("DELETE /settings", false, h.resetSettings)
+	route("GET /settings/events", false, h.events)
+	route("GET /limits", false, h.limits)
+	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
+		return context.WithValue(ctx, channelKey, v)
+	})(httpx.JSONMux(mux, log, "gate API"))
+}
+
+// running refuses calls on a channel out of days (402) or stopped (409).
+func (h *handler) running(fn httpx.HandlerFunc) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.svc.CheckRunning(channelOf(r)); err != nil {
+			return err
+		}
+		return fn(w, r)
+	}
+}
+
+// wakeup reads ?wakeup= (default true).
+func wakeup(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("wakeup")
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, httpx.Errorf(http.StatusBadRequest, "wakeup: must be true or false")
+	}
+	return b, nil
+}
+
+type status struct {
+	Code int    `json:"code"`
+	Text string `json:"text"`
+}
+
+type contact struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Pushname string `json:"pushname,omitempty"`
+}
+
+type health struct {
+	ChannelID  string   `json:"channel_id"`
+	StartAt    int64    `json:"start_at"`
+	Uptime     int64    `json:"uptime"`
+	Version    string   `json:"version"`
+	APIVersion string   `json:"api_version"`
+	Engine     string   `json:"engine"`
+	Status     status   `json:"status"`
+	User       *contact `json:"user,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
+	wake, err := wakeup(r)
+	if err != nil {
+		return err
+	}
+	ch := channelOf(r)
+	if wake {
+		h.svc.Wakeup(r.Context(), ch)
+	}
+	st := h.svc.Health(ch)
+	out := health{
+		ChannelID: ch.ID, Version: h.version, APIVersion: APIVersion, Engine: h.svc.EngineName(),
+		Status: status{Code: int(st.Status), Text: st.Status.String()}, Error: st.Error,
+	}
+	if !st.StartedAt.IsZero() {
+		out.StartAt = st.StartedAt.Unix()
+		out.Uptime = int64(h.svc.Now().Sub(st.StartedAt).Seconds())
+	}
+	if st.Phone != "" {
+		out.User = &contact{ID: st.Phone, Name: st.Name, Pushname: st.Name}
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}

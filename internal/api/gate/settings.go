@@ -1,0 +1,148 @@
+package gate
+
+import (
+	"net/http"
+
+	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+)
+
+type profile struct {
+	Name  string `json:"name"`
+	About string `json:"about"`
+	Icon  string `json:"icon,omitempty"`
+}
+
+func (h *handler) profile(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.svc.Profile(r.Context(), channelOf(r))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, profile{Name: p.Name, About: p.About, Icon: p.Picture})
+	return nil
+}
+
+type profileUpdate struct {
+	Name  *string `json:"name"`
+	About *string `json:"about"`
+	Icon  *string `json:"icon"`
+}
+
+func (h *handler) updateProfile(w http.ResponseWriter, r *http.Request) error {
+	var req profileUpdate
+	if err := httpx.Decode(r, &req, true); err != nil {
+		return err
+	}
+	if req.Icon != nil {
+		return httpx.Errorf(http.StatusBadRequest, "icon: changing the profile picture is not supported yet")
+	}
+	if req.Name == nil && req.About == nil {
+		return httpx.Errorf(http.StatusBadRequest, "nothing to change: send name and/or about")
+	}
+	if err := h.svc.UpdateProfile(r.Context(), channelOf(r), engine.ProfileUpdate{Name: req.Name, About: req.About}); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) error {
+	s, err := h.svc.ChannelSettings(r.Context(), channelOf(r))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, redacted(s))
+	return nil
+}
+
+// redacted hides the proxy's password (the operator's, for a pool proxy);
+// sending the redacted URL back in a PATCH keeps the password.
+func redacted(s model.ChannelSettings) model.ChannelSettings {
+	s.Proxy = service.RedactProxy(s.Proxy)
+	return s
+}
+
+type settingsUpdate struct {
+	Before  any      `json:"before_update"`
+	After   any      `json:"after_update"`
+	Changes []string `json:"changes"`
+}
+
+func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	var req service.ChannelSettingsPatch
+	if err := httpx.Decode(r, &req, false); err != nil { // no body: nothing changes
+		return err
+	}
+	res, err := h.svc.UpdateChannelSettings(r.Context(), channelOf(r), req)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, settingsUpdate{Before: redacted(res.Before), After: redacted(res.After), Changes: res.Changes})
+	return nil
+}
+
+func (h *handler) resetSettings(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.svc.ResetChannelSettings(r.Context(), channelOf(r)); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+type event struct {
+	Type   string `json:"type"`
+	Method string `json:"method"`
+}
+
+// eventMethods are the methods each webhook event type is delivered with.
+var eventMethods = []struct {
+	typ     string
+	methods []string
+}{
+	{"messages", []string{"post", "put", "patch", "delete"}},
+	{"statuses", []string{"post", "put"}},
+	{"chats", []string{"post", "patch", "delete"}},
+	{"contacts", []string{"post", "patch"}},
+	{"groups", []string{"post", "put", "patch"}},
+	{"presences", []string{"post"}},
+	{"calls", []string{"post"}},
+	{"channel", []string{"post", "patch"}},
+	{"users", []string{"post", "delete"}},
+	{"labels", []string{"post", "delete"}},
+	{"service", []string{"post"}},
+}
+
+func (h *handler) events(w http.ResponseWriter, r *http.Request) error {
+	out := []event{}
+	for _, e := range eventMethods {
+		for _, m := range e.methods {
+			out = append(out, event{Type: e.typ, Method: m})
+		}
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+type limits struct {
+	Messages int      `json:"messages"`
+	Chats    []string `json:"chats"`
+	Checks   int      `json:"checks"`
+	Requests int      `json:"requests"`
+}
+
+func (h *handler) limits(w http.ResponseWriter, r *http.Request) error {
+	op, limited, err := h.svc.Limits(r.Context(), channelOf(r))
+	if err != nil {
+		return err
+	}
+	if !limited {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	httpx.JSON(w, http.StatusOK, limits{
+		Messages: op.LimitMessagesPerDay, Chats: []string{}, Checks: op.LimitChecksPerDay, Requests: op.LimitRequestsPerMonth,
+	})
+	return nil
+}

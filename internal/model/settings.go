@@ -1,0 +1,47 @@
+package model
+
+// ChannelSettings are a channel's gate settings (GET/PATCH /settings), with
+// the field names of Whapi's gate API.
+type ChannelSettings struct {
+	CallbackBackoffDelayMS    int              `json:"callback_backoff_delay_ms"`
+	MaxCallbackBackoffDelayMS int              `json:"max_callback_backoff_delay_ms"`
+	CallbackPersist           bool             `json:"callback_persist"`
+	WebhookMaxAgeSeconds      int              `json:"webhook_max_age_seconds"`
+	Media                     MediaSettings    `json:"media"`
+	Webhooks                  []ChannelWebhook `json:"webhooks"`
+	Proxy                     string           `json:"proxy"`
+	OfflineMode               bool             `json:"offline_mode"`
+	FullHistory               bool             `json:"full_history"`
+}
+
+// MediaSettings say which media wagate downloads by itself.
+type MediaSettings struct {
+	AutoDownload []string `json:"auto_download"`
+	InitAvatars  bool     `json:"init_avatars"`
+}
+
+// ChannelWebhook is one webhook target of a channel.
+type ChannelWebhook struct {
+	URL     string            `json:"url"`
+	Events  []WebhookEvent    `json:"events"`
+	Mode    string            `json:"mode"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// DefaultChannelSettings are a new channel's settings, and what DELETE
+// /settings resets to.
+func DefaultChannelSettings() ChannelSettings {
+	return ChannelSettings{
+		CallbackBackoffDelayMS:    3000,
+		MaxCallbackBackoffDelayMS: 900000,
+		CallbackPersist:           true,
+		Media:                     MediaSettings{AutoDownload: []string{}},
+		Webhooks:                  []ChannelWebhook{},
+	}
+}
+
+// ChannelEventTypes are the webhook event types of a channel.
+var ChannelEventTypes = []string{"messages", "statuses", "chats", "contacts", "groups", "presences", "calls", "channel", "users", "labels", "service"}
+
+// WebhookMethods are the HTTP methods an event can be delivered with.
+var WebhookMethods = []string{"post", "put", "patch", "delete"}

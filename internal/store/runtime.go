@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wagate/wagate/internal/model"
+)
+
+// ChannelByID returns a channel by ID alone, for the runtime, which acts for
+// the system and not for a partner.
+func (s *Store) ChannelByID(ctx context.Context, channelID string) (model.Channel, error) {
+	c, err := scanChannel(s.db.QueryRowContext(ctx, s.q("SELECT "+channelColumns+" FROM channels WHERE id = ?"), channelID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, model.ErrChannelNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: read channel: %w", err)
+	}
+	return c, nil
+}
+
+// RunnableChannels lists every channel that should be connected at now (not
+// stopped, days left), for starting the runtime at boot.
+func (s *Store) RunnableChannels(ctx context.Context, now time.Time) ([]model.Channel, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+channelColumns+" FROM channels WHERE stopped = ? AND active_till > ? ORDER BY id"), false, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("store: list runnable channels: %w", err)
+	}
+	return collectChannels(rows)
+}
+
+// SetChannelLink records the WhatsApp device and account linked to a channel.
+func (s *Store) SetChannelLink(ctx context.Context, channelID, device, phone, name string, at time.Time) error {
+	return s.updateChannel(ctx, channelID, "wa_device = ?, wa_phone = ?, wa_name = ?, linked_at = ?", device, phone, name, ms(at))
+}
+
+// ClearChannelLink forgets the device linked to a channel (logout, unlink).
+func (s *Store) ClearChannelLink(ctx context.Context, channelID string) error {
+	return s.updateChannel(ctx, channelID, "wa_device = '', wa_phone = '', wa_name = '', linked_at = NULL")
+}
+
+func (s *Store) updateChannel(ctx context.Context, channelID, set string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE channels SET "+set+" WHERE id = ?"), append(args, channelID)...)
+	if err != nil {
+		return fmt.Errorf("store: update channel: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return model.ErrChannelNotFound
+	}
+	return nil
+}
+
+// ChannelSettings returns a channel's raw gate settings document (JSON).
+func (s *Store) ChannelSettings(ctx context.Context, channelID string) (string, error) {
+	var raw string
+	err := s.db.QueryRowContext(ctx, s.q("SELECT settings FROM channels WHERE id = ?"), channelID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", model.ErrChannelNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read channel settings: %w", err)
+	}
+	return raw, nil
+}
+
+// SetChannelSettings stores a channel's gate settings document and its proxy
+// together (the proxy is one of the settings).
+func (s *Store) SetChannelSettings(ctx context.Context, channelID, raw, proxy string) error {
+	return s.updateChannel(ctx, channelID, "settings = ?, proxy = ?", raw, proxy)
+}
+
+// SetChannelProxy sets a channel's proxy URL ("" for direct).
+func (s *Store) SetChannelProxy(ctx context.Context, channelID, proxy string) error {
+	return s.updateChannel(ctx, channelID, "proxy = ?", proxy)
+}
+
+// Proxy is one proxy of the operator's pool.
+type Proxy struct {
+	URL            string
+	Healthy        bool
+	LastError      string
+	LastAssignedAt time.Time // zero: never assigned
+	CreatedAt      time.Time
+}
+
+// Proxies lists the pool, least recently assigned first.
+func (s *Store) Proxies(ctx context.Context) ([]Proxy, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT url, healthy, last_error, last_assigned_at, created_at FROM proxies ORDER BY last_assigned_at, created_at, url")
+	if err != nil {
+		return nil, fmt.Errorf("store: list proxies: %w", err)
+	}
+	defer rows.Close()
+	out := []Proxy{}
+	for rows.Next() {
+		var (
+			p                 Proxy
+			assigned, created int64
+		)
+		if err := rows.Scan(&p.URL, &p.Healthy, &p.LastError, &assigned, &created); err != nil {
+			return nil, fmt.Errorf("store: scan proxy: %w", err)
+		}
+		if assigned > 0 {
+			p.LastAssignedAt = fromMS(assigned)
+		}
+		p.CreatedAt = fromMS(created)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceProxies replaces the whole pool; URLs that stay keep their history.
+func (s *Store) ReplaceProxies(ctx context.Context, urls []string, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		keep := map[string]bool{}
+		for _, u := range urls {
+			keep[u] = true
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO proxies (url, healthy, created_at) VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING"),
+				u, true, ms(now)); err != nil {
+				return fmt.Errorf("store: insert proxy: %w", err)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT url FROM proxies")
+		if err != nil {
+			return fmt.Errorf("store: list proxies: %w", err)
+		}
+		var drop []string
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: scan proxy: %w", err)
+			}
+			if !keep[u] {
+				drop = append(drop, u)
+			}
+		}
+		rows.Close()
+		for _, u := range drop {
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM proxies WHERE url = ?"), u); err != nil {
+				return fmt.Errorf("store: delete proxy: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// MarkProxy records a proxy's health after a check and, when assignedAt is
+// set, that it was just given to a channel.
+func (s *Store) MarkProxy(ctx context.Context, url string, healthy bool, lastError string, assignedAt *time.Time) error {
+	var err error
+	if assignedAt != nil {
+		_, err = s.db.ExecContext(ctx, s.q("UPDATE proxies SET healthy = ?, last_error = ?, last_assigned_at = ? WHERE url = ?"),
+			healthy, lastError, ms(*assignedAt), url)
+	} else {
+		_, err = s.db.ExecContext(ctx, s.q("UPDATE proxies SET healthy = ?, last_error = ? WHERE url = ?"), healthy, lastError, url)
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark proxy: %w", err)
+	}
+	return nil
+}
