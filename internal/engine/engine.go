@@ -73,6 +73,8 @@ type Session interface {
 	SendText(ctx context.Context, to, text string) (SentMessage, error)
 	// MarkRead marks messages of a chat as read (read receipts).
 	MarkRead(ctx context.Context, chat, sender string, ids []string) error
+	// Actor is everything else a linked session does.
+	Actor
 	// Close disconnects and releases the session; it keeps the login.
 	Close() error
 }
@@ -166,7 +168,8 @@ type ConnectFailure struct {
 	Permanent bool
 }
 
-// Message is a message received or sent from another device of the account.
+// Message is a message received, or sent from another device of the
+// account. Text is Content.Text (kept for text-only consumers).
 type Message struct {
 	ID       string
 	Chat     string // chat JID
@@ -175,6 +178,8 @@ type Message struct {
 	FromMe   bool
 	Text     string
 	Time     time.Time
+	// Content is the message's content; a zero Kind means KindText.
+	Content Content
 }
 
 // ReceiptType is what a receipt says happened to messages.
@@ -204,6 +209,7 @@ type GroupChange struct {
 	// Participants affected by add/remove/promote/demote/join/leave.
 	Participants []string
 	Subject      string // new subject for "subject" and "create"
+	Description  string // new description for "description"
 	Time         time.Time
 }
 

@@ -90,6 +90,14 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusBadGateway, msg, ""
 	case errors.Is(err, model.ErrUnavailable):
 		return http.StatusServiceUnavailable, msg, ""
+	case errors.Is(err, model.ErrLimitExceeded):
+		return http.StatusPaymentRequired, msg, ""
+	case errors.Is(err, model.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, msg, ""
+	case errors.Is(err, model.ErrUnsupportedMedia):
+		return http.StatusUnsupportedMediaType, msg, ""
+	case errors.Is(err, model.ErrNotImplemented):
+		return http.StatusNotImplemented, msg, ""
 	}
 	return http.StatusInternalServerError, "internal error", ""
 }

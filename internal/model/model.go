@@ -27,6 +27,14 @@ var (
 	ErrUpstream = errors.New("WhatsApp did not complete the request")
 	// ErrUnavailable: a resource the request needs is not available now.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrLimitExceeded: a trial or Sandbox channel used up one of its limits.
+	ErrLimitExceeded = errors.New("limit exceeded")
+	// ErrTooLarge: a file or body is over its size limit.
+	ErrTooLarge = errors.New("too large")
+	// ErrUnsupportedMedia: a file's type is not accepted where it was sent.
+	ErrUnsupportedMedia = errors.New("unsupported media type")
+	// ErrNotImplemented: the running engine cannot do this.
+	ErrNotImplemented = errors.New("not implemented")
 )
 
 // Not-found errors naming what is missing; each matches ErrNotFound.

@@ -21,7 +21,10 @@ func (nopEngine) Open(_ context.Context, cfg engine.SessionConfig) (engine.Sessi
 	return &nopSession{linked: cfg.Device != ""}, nil
 }
 
-type nopSession struct{ linked bool }
+type nopSession struct {
+	engine.Unsupported
+	linked bool
+}
 
 func (*nopSession) Connect(context.Context) error                            { return nil }
 func (*nopSession) Disconnect()                                              {}

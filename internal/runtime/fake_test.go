@@ -181,6 +181,7 @@ func (e *fakeEngine) connectTimes(id string) []time.Time {
 
 // fakeSession is one channel's scriptable session.
 type fakeSession struct {
+	engine.Unsupported
 	e   *fakeEngine
 	cfg engine.SessionConfig
 

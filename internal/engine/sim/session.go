@@ -12,6 +12,7 @@ import (
 
 // session is one channel's connection to the simulated network.
 type session struct {
+	engine.Unsupported // TODO(issue 4): being implemented
 	net       *Network
 	channelID string
 	events    func(engine.Event)

@@ -34,6 +34,7 @@ const (
 // connection (its reconnect loop, QR channel, handlers) leaks into the new
 // one. Events of older clients are dropped by generation.
 type Session struct {
+	engine.Unsupported // TODO(issue 4): being implemented
 	eng       *Engine
 	channelID string
 	log       *slog.Logger
