@@ -62,6 +62,11 @@ var (
 	ErrInviteNotFound = errors.New("engine: invite code not valid")
 	ErrNotOnWhatsApp  = errors.New("engine: not on WhatsApp")
 	ErrMessageUnknown = errors.New("engine: message not found")
+	// ErrInvalidContent: the engine refuses what was asked (a blank text,
+	// content that does not fit its kind, a file too large).
+	ErrInvalidContent = errors.New("engine: invalid content")
+	// ErrTooLate: an edit or a delete for everyone after WhatsApp's window.
+	ErrTooLate = errors.New("engine: too late to change the message")
 )
 
 // Kinds of message content, as the gate API names them.

@@ -12,7 +12,6 @@ import (
 
 // session is one channel's connection to the simulated network.
 type session struct {
-	engine.Unsupported // TODO(issue 4): being implemented
 	net       *Network
 	channelID string
 	events    func(engine.Event)
@@ -24,6 +23,7 @@ type session struct {
 	connected bool
 	flow      *flow
 	closed    bool
+	subs      map[string]struct{} // numbers whose presence the connection watches
 
 	// The event queue; qmu is taken after net.mu, never before it.
 	qmu   sync.Mutex
@@ -76,7 +76,7 @@ func (n *Network) Open(ctx context.Context, cfg engine.SessionConfig) (engine.Se
 			}
 			p := n.phones[number]
 			if p == nil {
-				p = &phone{number: number, name: number, auto: true}
+				p = newPhone(number, number, true)
 				n.phones[number] = p
 			}
 			d = &device{id: cfg.Device, phone: p, linkedAt: n.opts.Now(), holders: map[*session]struct{}{}}
@@ -147,6 +147,7 @@ func (n *Network) detach(s *session) {
 		}
 	}
 	s.connected = false
+	n.unsubscribeAll(s)
 	delete(n.open, s)
 	if n.sessions[s.channelID] == s {
 		delete(n.sessions, s.channelID)
@@ -198,6 +199,7 @@ func (s *session) Connect(ctx context.Context) error {
 		old.emit(engine.StreamReplaced{})
 	}
 	d.conn, s.connected = s, true
+	n.unsubscribeAll(s) // subscriptions last one connection
 	s.emit(engine.Connected{})
 	queued := d.queue
 	d.queue = nil
@@ -417,44 +419,12 @@ func (s *session) SetProfile(ctx context.Context, p engine.ProfileUpdate) error 
 	return nil
 }
 
-// SendText sends a text to an account: to is digits, "+digits" or a user
-// JID (…@s.whatsapp.net or …@c.us). The recipient's phone and devices get
-// it, the account's other devices get a FromMe copy, and all the account's
-// devices (this one included) then get a delivered Receipt. Errors:
-// ErrInvalidText, engine.ErrInvalidPhone (malformed, or a group),
-// ErrNotOnWhatsApp (no phone has the number), ErrOwnNumber,
-// engine.ErrNotLinked, engine.ErrNotConnected.
-func (s *session) SendText(ctx context.Context, to, text string) (engine.SentMessage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return engine.SentMessage{}, err
-	}
-	if err := checkText(text); err != nil {
-		return engine.SentMessage{}, err
-	}
-	toNum, err := parseRecipient(to)
-	if err != nil {
-		return engine.SentMessage{}, err
-	}
-	n := s.net
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	d, err := s.online()
-	if err != nil {
-		return engine.SentMessage{}, err
-	}
-	rcpt, err := n.recipient(d.phone, toNum)
-	if err != nil {
-		return engine.SentMessage{}, err
-	}
-	m := n.deliver(d.phone, d, rcpt, text, "3EB0"+randHex(8))
-	return engine.SentMessage{ID: m.ID, Chat: JID(rcpt.number), Time: m.Time}, nil
-}
-
 // MarkRead marks messages the account received as read, like Read on the
 // phone: the phone's inbox shows them read, the senders' devices get read
-// receipts. chat and sender are not needed (IDs are unique on the network).
-// IDs the account did not receive are ErrMessageNotFound, naming them, and
-// nothing is marked. Errors also: engine.ErrNotLinked,
+// receipts (for group messages: Chat the group, Sender this account).
+// chat and sender are not needed (IDs are unique on the network). IDs the
+// account did not receive are ErrMessageNotFound, naming them, and nothing
+// is marked. Errors also: engine.ErrNotLinked,
 // engine.ErrNotConnected.
 func (s *session) MarkRead(ctx context.Context, chat, sender string, ids []string) error {
 	if err := ctxErr(ctx); err != nil {

@@ -29,6 +29,51 @@
 // is missing too. Devices this Network revoked (logout, unlink) and malformed strings are refused
 // with engine.ErrDeviceNotFound.
 //
+// # Messages, groups and presences
+//
+// Sessions implement all of engine.Actor, and the phone side can do the
+// same from the phone (SendContent, React, Revoke, CreateGroup,
+// UpdateParticipants, SetPresence, SendChatPresence, ...). A chat is a user
+// JID ("<number>@s.whatsapp.net"; digits, "+digits" and "@c.us" are accepted
+// too) or a group JID ("120363<12 digits>@g.us").
+//
+// Every content kind travels: text, image, video, gif, audio, voice,
+// document, sticker, location, contact, link preview and poll. Media bytes
+// travel with the message: recipients' devices get engine.Message events
+// whose Content.Media has Data (with MimeType, FileName, Size and SHA256
+// filled in by the network; Fetch is nil), and the phones keep them in their
+// inboxes (in memory, as long as the message is in an inbox or sent list:
+// see Options.MaxMessages). The network copies the bytes once when a
+// message is sent; the content in events and in PhoneMessage is shared and
+// must not be modified.
+// Edits (Content.EditedID), reactions and deletes (revokes) are messages of
+// their own with new IDs (engine.Message with Content.Kind engine.KindEdit,
+// KindReaction or KindRevoke); they get no receipts, and the phones apply
+// them to the target message (PhoneMessage.Edited, Reactions, Revoked)
+// instead of listing them. Like WhatsApp, an account edits its own text or
+// caption for EditWindow and deletes its own messages (group admins: any
+// message of the group) for RevokeWindow.
+//
+// A group message reaches the inbox of every member's phone and every
+// member's devices, except the sending device; the sender's other devices
+// get the FromMe copy; the sender's devices get one delivered Receipt per
+// member (Chat: the group, Sender: the member), and read Receipts likewise
+// when members read. Every change of a group reaches the devices of every
+// member as an engine.GroupChange, the device that made it included, and the
+// devices of members that were removed or left, as the last event about the
+// group. When the last admin leaves, the oldest member becomes admin (a
+// "promote" without Actor); a group whose last member leaves is gone. New
+// groups are Locked (only admins change the subject, description and
+// photo) and not Announce (every member sends); SetGroupSettings changes
+// both.
+//
+// Presences are not queued: they reach connected devices only. An account
+// is unavailable until one of its devices or its phone calls SetPresence; a
+// session that subscribed to a user (SubscribePresence) gets the user's
+// current presence at once and then every change, until its connection
+// ends (a new connection subscribes again). Typing, recording and paused
+// reach the connected devices of the chat's other members.
+//
 // # Events
 //
 // Each session delivers its events serially, in the order the network
@@ -45,6 +90,10 @@
 //   - a device that is offline (no connected session) keeps its Message and
 //     Receipt events queued, in order, for the next Connect; lifecycle
 //     events (LoggedOut, StreamReplaced) go to open sessions at once;
+//   - GroupChange events are queued for offline devices like messages;
+//     Presence events are not;
+//   - slices and pointers in events (Content, Participants) may be shared
+//     between sessions: read them, do not modify them;
 //   - once Close returns, Events is never called again (Close waits for a
 //     running Events call to return, so Events must not block on the caller
 //     of Close).
@@ -95,11 +144,27 @@ const (
 	DefaultMaxMessages = 10000
 )
 
-// Limits of names and texts, like WhatsApp's.
+// Limits of names, texts, media and groups.
 const (
-	MaxNameLen  = 25    // characters of a push name
-	MaxAboutLen = 139   // characters of an about text
-	MaxTextLen  = 65536 // characters of a text message
+	MaxNameLen        = 25        // characters of a push name
+	MaxAboutLen       = 139       // characters of an about text
+	MaxTextLen        = 4096      // characters of a text message or a caption
+	MaxMediaSize      = 100 << 20 // bytes of a media file (100 MiB)
+	MaxPictureSize    = 5 << 20   // bytes of a group photo or a link preview thumbnail
+	MaxGroupSize      = 1024      // participants of a group, its creator included
+	MaxSubjectLen     = 100       // characters of a group subject
+	MaxDescriptionLen = 2048      // characters of a group description
+	MaxPollOptions    = 12        // options of a poll
+	MaxVCardLen       = 64 << 10  // bytes of a contact card
+)
+
+// Time limits of changes to sent messages, like WhatsApp's.
+const (
+	// EditWindow is how long after sending an account can edit a message.
+	EditWindow = 15 * time.Minute
+	// RevokeWindow is how long after sending a message can be deleted for
+	// everyone.
+	RevokeWindow = 60 * time.Hour
 )
 
 // maxForgotten bounds how many retired QR and pairing codes the network
@@ -161,17 +226,32 @@ var (
 	ErrPhoneNotFound = errors.New("sim: no such phone")
 	// ErrInvalidPhone is engine.ErrInvalidPhone: not 7 to 15 digits.
 	ErrInvalidPhone = engine.ErrInvalidPhone
-	// ErrNotOnWhatsApp: a message to a well-formed number that has no phone
-	// (SendText, SendFromPhone).
-	ErrNotOnWhatsApp = errors.New("sim: number is not on WhatsApp")
+	// ErrNotOnWhatsApp: a message (or another action) for a well-formed
+	// number that has no phone. It is also engine.ErrNotOnWhatsApp.
+	ErrNotOnWhatsApp error = &alias{"sim: number is not on WhatsApp", engine.ErrNotOnWhatsApp}
 	// ErrOwnNumber: a message from an account to its own number.
-	ErrOwnNumber = errors.New("sim: cannot send a message to the own number")
+	ErrOwnNumber error = &alias{"sim: cannot send a message to the own number", engine.ErrInvalidContent}
 	// ErrInvalidProfile: a name (1 to 25 characters) or about text (up to
 	// 139) that is blank, too long or has control characters.
 	ErrInvalidProfile = errors.New("sim: invalid profile")
 	// ErrInvalidText: an empty or blank message, one over MaxTextLen
 	// characters, or invalid UTF-8.
-	ErrInvalidText = errors.New("sim: invalid message text")
+	ErrInvalidText error = &alias{"sim: invalid message text", engine.ErrInvalidContent}
+	// ErrInvalidContent: a message content that is not valid for its kind
+	// (no media for an image, a location out of range, a poll without
+	// options, a kind that is only received, ...), a bad reaction emoji or
+	// presence state. The message says what.
+	ErrInvalidContent error = &alias{"sim: invalid message content", engine.ErrInvalidContent}
+	// ErrTooLarge: media over MaxMediaSize, a picture over MaxPictureSize.
+	ErrTooLarge error = &alias{"sim: too large", engine.ErrInvalidContent}
+	// ErrTooLate: an edit after EditWindow or a delete after RevokeWindow.
+	ErrTooLate error = &alias{"sim: too late to change the message", engine.ErrTooLate}
+	// ErrInvalidGroup: a group subject (1 to 100 characters) or description
+	// (up to 2048) that is blank, too long or has control characters, too
+	// many participants (MaxGroupSize), or a malformed group JID.
+	ErrInvalidGroup error = &alias{"sim: invalid group", engine.ErrInvalidContent}
+	// ErrGroupFull: JoinGroup on a group with MaxGroupSize members.
+	ErrGroupFull error = &alias{"sim: the group is full", engine.ErrInvalidContent}
 	// ErrQRUnknown: LinkQR with a code no login flow of this network issued.
 	ErrQRUnknown = errors.New("sim: unknown QR code")
 	// ErrQRExpired: LinkQR with a code that was rotated out, whose flow
@@ -187,13 +267,25 @@ var (
 	// was requested for.
 	ErrCodeOtherPhone = errors.New("sim: pairing code was requested for another phone number")
 	// ErrMessageNotFound: Read or MarkRead with IDs that are not messages
-	// the account received; the message lists them.
-	ErrMessageNotFound = errors.New("sim: message not found")
+	// the account received, the message lists them; React, Revoke or an
+	// edit of a message the account cannot see in that chat (or, for edits
+	// and deletes, did not send). It is also engine.ErrMessageUnknown.
+	ErrMessageNotFound error = &alias{"sim: message not found", engine.ErrMessageUnknown}
 	// ErrSessionNotFound: no open session for the channel (Drop, RotateQR).
 	ErrSessionNotFound = errors.New("sim: no open session for the channel")
 	// ErrInvalidChannel: Open without a ChannelID.
 	ErrInvalidChannel = errors.New("sim: channel ID is required")
 )
+
+// alias is an error of this package that is also an engine error:
+// errors.Is matches both.
+type alias struct {
+	msg  string
+	also error
+}
+
+func (e *alias) Error() string        { return e.msg }
+func (e *alias) Is(target error) bool { return target == e.also }
 
 // Network is a simulated WhatsApp network; it implements engine.Engine.
 // Create it with New; all methods are safe for concurrent use.
@@ -211,6 +303,9 @@ type Network struct {
 	pairs     map[string]*pairCode
 	forgotten []string // retired codes, oldest first: "q" or "p" + code
 	msgs      map[string]*msg
+	groups    map[string]*group // by JID
+	invites   map[string]*group // by invite code
+	subs      map[string]subSet // presence subscribers by the number they watch
 }
 
 var _ engine.Engine = (*Network)(nil)
@@ -227,6 +322,9 @@ func New(o Options) *Network {
 		qrs:      map[string]*qrCode{},
 		pairs:    map[string]*pairCode{},
 		msgs:     map[string]*msg{},
+		groups:   map[string]*group{},
+		invites:  map[string]*group{},
+		subs:     map[string]subSet{},
 	}
 }
 
@@ -260,9 +358,19 @@ type phone struct {
 	number, name, about string
 	devices             []*device // in link order
 	inbox, sent         []*msg
+	groups              map[string]*group // the groups it is in, by JID
+	// available: the account is online (SetPresence); lastSeen: when it
+	// last became unavailable.
+	available bool
+	lastSeen  time.Time
 	// auto: created by Open for a device after a restart, not by AddPhone
 	// yet; AddPhone adopts it.
 	auto bool
+}
+
+// newPhone returns a phone that is not on the network yet.
+func newPhone(number, name string, auto bool) *phone {
+	return &phone{number: number, name: name, auto: auto, groups: map[string]*group{}}
 }
 
 // device is a linked device of an account.
@@ -276,10 +384,28 @@ type device struct {
 	queue     []engine.Event        // events for while it is offline
 }
 
-// msg is a message on the network.
+// msg is a message on the network: one record shared by the sender's sent
+// list and the recipients' inboxes. It stays in Network.msgs while a list
+// holds it.
 type msg struct {
-	PhoneMessage
+	id, from string
+	to       string // the recipient's number, or the group's JID
+	group    bool
+	content  engine.Content
+	time     time.Time
+	status   string // for the sender: delivered, or read once every recipient read it
+	edited   bool
+	revoked  bool
+	reacts   []PhoneReaction
+	rcpts    map[string]*delivery // recipients by number, while in their inbox
+	unread   int                  // recipients that have not read it
+	inSent   bool                 // in the sender's sent list
+}
+
+// delivery is what happened to a message at one recipient.
+type delivery struct {
 	delivered bool // the delivered receipt went out
+	read      bool
 }
 
 // Phone is a simulated phone (a WhatsApp account) as the phone-side API
@@ -306,10 +432,13 @@ const (
 	StatusRead      = "read"
 )
 
-// PhoneMessage is a text message between two accounts. From and To are
-// numbers (digits). Status is StatusDelivered once it reached the
-// recipient's phone (at once: simulated phones are always online) and
-// StatusRead once the recipient read it (on the phone or from a channel).
+// PhoneMessage is a message as a phone shows it. From is the sender's
+// number; To is the recipient's number, or the group's JID. Body is the
+// text, the caption of media or the text of a link preview (Content.Text).
+// Status is StatusDelivered once it reached the recipient's phone (at once:
+// simulated phones are always online) and StatusRead once the recipient
+// read it (on the phone or from a channel); in the sender's list of a group
+// message, StatusRead once every member read it.
 type PhoneMessage struct {
 	ID     string
 	From   string
@@ -317,6 +446,22 @@ type PhoneMessage struct {
 	Body   string
 	Time   time.Time
 	Status string
+	// Content is the whole content, Kind set (engine.KindText for text).
+	// Its media bytes and other slices are shared: do not modify them.
+	Content engine.Content
+	// Edited: the sender changed Body (Content.Text) since.
+	Edited bool
+	// Revoked: deleted for everyone; the content is gone but its Kind.
+	Revoked bool
+	// Reactions are the accounts' current reactions, oldest first.
+	Reactions []PhoneReaction
+}
+
+// PhoneReaction is an account's reaction to a message.
+type PhoneReaction struct {
+	From  string // the number that reacted
+	Emoji string
+	Time  time.Time
 }
 
 // JID returns the user JID of a number: "<number>@s.whatsapp.net".
@@ -350,7 +495,7 @@ func (n *Network) AddPhone(number, name string) (Phone, error) {
 		p.name, p.auto = name, false
 		return p.view(), nil
 	}
-	p := &phone{number: number, name: name}
+	p := newPhone(number, name, false)
 	n.phones[number] = p
 	return p.view(), nil
 }
@@ -462,18 +607,30 @@ func normalizeCode(code string) string {
 	}, code))
 }
 
-// SendFromPhone sends a text from a phone to another account's number (to:
-// digits, "+digits" or a user JID). The recipient's phone gets it in its
-// inbox and its linked devices as an engine.Message; the sender's own
-// linked devices get it as a Message with FromMe; the sender's devices then
-// get a delivered Receipt. Errors: ErrPhoneNotFound (from), ErrInvalidPhone
-// (to is malformed), ErrNotOnWhatsApp (no phone has to), ErrOwnNumber,
-// ErrInvalidText.
+// SendFromPhone sends a text from a phone: SendContent with a text.
 func (n *Network) SendFromPhone(number, to, body string) (PhoneMessage, error) {
-	if err := checkText(body); err != nil {
+	return n.SendContent(number, to, engine.Content{Kind: engine.KindText, Text: body})
+}
+
+// SendContent sends a message of any kind from a phone to another account
+// (to: digits, "+digits" or a user JID) or to a group the phone is in (a
+// group JID). The recipient's phone (every member's phone, for a group) gets
+// it in its inbox and its linked devices as an engine.Message; the sender's
+// own linked devices get it as a Message with FromMe; the sender's devices
+// then get a delivered Receipt (one per member for a group). With
+// c.EditedID it edits the text of an earlier message of the phone's account
+// instead and returns that message, edited. Errors: ErrPhoneNotFound
+// (number), engine.ErrInvalidPhone (to is malformed), ErrNotOnWhatsApp (no
+// phone has to), ErrOwnNumber, engine.ErrGroupNotFound (no such group, or
+// the phone is not in it), engine.ErrNotAdmin (an announcement group),
+// ErrInvalidText, ErrInvalidContent, ErrTooLarge, and for edits
+// ErrMessageNotFound and ErrTooLate.
+func (n *Network) SendContent(number, to string, c engine.Content) (PhoneMessage, error) {
+	c, err := checkContent(c)
+	if err != nil {
 		return PhoneMessage{}, err
 	}
-	toNum, err := parseRecipient(to)
+	chat, err := parseChat(to)
 	if err != nil {
 		return PhoneMessage{}, err
 	}
@@ -483,12 +640,11 @@ func (n *Network) SendFromPhone(number, to, body string) (PhoneMessage, error) {
 	if err != nil {
 		return PhoneMessage{}, err
 	}
-	rcpt, err := n.recipient(p, toNum)
+	r, err := n.send(actor{p: p}, chat, c)
 	if err != nil {
 		return PhoneMessage{}, err
 	}
-	m := n.deliver(p, nil, rcpt, body, "3A"+randHex(9))
-	return m.PhoneMessage, nil
+	return r.m.view(p.number), nil
 }
 
 // Inbox returns what a phone received, oldest first, with statuses
@@ -500,7 +656,7 @@ func (n *Network) Inbox(number string) ([]PhoneMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return views(p.inbox), nil
+	return views(p.inbox, p.number), nil
 }
 
 // Sent returns what a phone's account sent (from the phone and from its
@@ -512,15 +668,28 @@ func (n *Network) Sent(number string) ([]PhoneMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return views(p.sent), nil
+	return views(p.sent, p.number), nil
 }
 
-func views(ms []*msg) []PhoneMessage {
+func views(ms []*msg, number string) []PhoneMessage {
 	out := make([]PhoneMessage, len(ms))
 	for i, m := range ms {
-		out[i] = m.PhoneMessage
+		out[i] = m.view(number)
 	}
 	return out
+}
+
+// view is a message as the phone with number sees it.
+func (m *msg) view(number string) PhoneMessage {
+	v := PhoneMessage{ID: m.id, From: m.from, To: m.to, Body: m.content.Text, Time: m.time, Status: m.status,
+		Content: m.content, Edited: m.edited, Revoked: m.revoked, Reactions: slices.Clone(m.reacts)}
+	if number != m.from {
+		v.Status = StatusDelivered
+		if d := m.rcpts[number]; d != nil && d.read {
+			v.Status = StatusRead
+		}
+	}
+	return v
 }
 
 // Read marks messages of a phone's inbox as read. The senders' devices get a
@@ -650,39 +819,6 @@ func (n *Network) recipient(p *phone, number string) (*phone, error) {
 	return r, nil
 }
 
-// deliver sends a message from an account (from one of its devices, or from
-// the phone when dev is nil) to another, and returns it.
-func (n *Network) deliver(from *phone, dev *device, to *phone, text, id string) *msg {
-	now := n.opts.Now()
-	m := &msg{PhoneMessage: PhoneMessage{ID: id, From: from.number, To: to.number, Body: text, Time: now, Status: StatusDelivered}}
-	n.msgs[id] = m
-	to.inbox = append(to.inbox, m)
-	if over := len(to.inbox) - n.opts.MaxMessages; over > 0 {
-		for _, old := range to.inbox[:over] {
-			delete(n.msgs, old.ID)
-		}
-		to.inbox = slices.Delete(to.inbox, 0, over)
-	}
-	from.sent = append(from.sent, m)
-	if over := len(from.sent) - n.opts.MaxMessages; over > 0 {
-		from.sent = slices.Delete(from.sent, 0, over)
-	}
-	fromJID, toJID := JID(from.number), JID(to.number)
-	for _, d := range to.devices {
-		n.toDevice(d, engine.Message{ID: id, Chat: fromJID, Sender: fromJID, PushName: from.name, Text: text, Time: now})
-	}
-	for _, d := range from.devices {
-		if d != dev {
-			n.toDevice(d, engine.Message{ID: id, Chat: toJID, Sender: fromJID, PushName: from.name, FromMe: true, Text: text, Time: now})
-		}
-	}
-	m.delivered = true
-	for _, d := range from.devices {
-		n.toDevice(d, engine.Receipt{IDs: []string{id}, Chat: toJID, Sender: toJID, Type: engine.ReceiptDelivered, Time: now})
-	}
-	return m
-}
-
 // received resolves ids to messages reader received; unknown ones are an
 // error naming them.
 func (n *Network) received(reader *phone, ids []string) ([]*msg, error) {
@@ -697,7 +833,7 @@ func (n *Network) received(reader *phone, ids []string) ([]*msg, error) {
 		}
 		seen[id] = true
 		m := n.msgs[id]
-		if m == nil || m.To != reader.number {
+		if m == nil || m.rcpts[reader.number] == nil {
 			unknown = append(unknown, id)
 			continue
 		}
@@ -710,44 +846,55 @@ func (n *Network) received(reader *phone, ids []string) ([]*msg, error) {
 }
 
 // markRead marks messages reader received as read and sends receipts to
-// their senders' devices: per sender, delivered (for those without one yet)
-// then read, each one Receipt for all of its IDs.
+// their senders' devices: per sender and chat, delivered (for those without
+// one yet) then read, each one Receipt for all of its IDs.
 func (n *Network) markRead(reader *phone, ms []*msg) {
-	type batch struct{ delivered, read []string }
+	type batch struct {
+		from, chat      string
+		delivered, read []string
+	}
 	var (
-		order   []string
-		senders = map[string]*batch{}
+		order   []*batch
+		batches = map[[2]string]*batch{}
 	)
+	jid := JID(reader.number)
 	for _, m := range ms {
-		if m.Status == StatusRead {
+		d := m.rcpts[reader.number]
+		if d.read {
 			continue
 		}
-		b := senders[m.From]
+		chat := jid
+		if m.group {
+			chat = m.to
+		}
+		key := [2]string{m.from, chat}
+		b := batches[key]
 		if b == nil {
-			b = &batch{}
-			senders[m.From] = b
-			order = append(order, m.From)
+			b = &batch{from: m.from, chat: chat}
+			batches[key] = b
+			order = append(order, b)
 		}
-		if !m.delivered {
-			m.delivered = true
-			b.delivered = append(b.delivered, m.ID)
+		if !d.delivered {
+			d.delivered = true
+			b.delivered = append(b.delivered, m.id)
 		}
-		m.Status = StatusRead
-		b.read = append(b.read, m.ID)
+		d.read = true
+		if m.unread--; m.unread <= 0 {
+			m.status = StatusRead
+		}
+		b.read = append(b.read, m.id)
 	}
 	now := n.opts.Now()
-	jid := JID(reader.number)
-	for _, from := range order {
-		sender := n.phones[from]
+	for _, b := range order {
+		sender := n.phones[b.from]
 		if sender == nil {
 			continue
 		}
-		b := senders[from]
 		for _, d := range sender.devices {
 			if len(b.delivered) > 0 {
-				n.toDevice(d, engine.Receipt{IDs: slices.Clone(b.delivered), Chat: jid, Sender: jid, Type: engine.ReceiptDelivered, Time: now})
+				n.toDevice(d, engine.Receipt{IDs: slices.Clone(b.delivered), Chat: b.chat, Sender: jid, Type: engine.ReceiptDelivered, Time: now})
 			}
-			n.toDevice(d, engine.Receipt{IDs: slices.Clone(b.read), Chat: jid, Sender: jid, Type: engine.ReceiptRead, Time: now})
+			n.toDevice(d, engine.Receipt{IDs: slices.Clone(b.read), Chat: b.chat, Sender: jid, Type: engine.ReceiptRead, Time: now})
 		}
 	}
 }
@@ -818,6 +965,25 @@ func validNumber(s string) bool {
 // parseRecipient accepts "15551234567", "+15551234567",
 // "15551234567@s.whatsapp.net" and "15551234567@c.us".
 func parseRecipient(to string) (string, error) {
+	c, err := parseChat(to)
+	if err != nil {
+		return "", err
+	}
+	if c.group != "" {
+		return "", fmt.Errorf("%w: %q is a group, not a user", ErrInvalidPhone, to)
+	}
+	return c.user, nil
+}
+
+// chatID is a parsed chat: a user's number or a group's JID.
+type chatID struct {
+	user  string // digits
+	group string // "<digits>@g.us"
+}
+
+// parseChat accepts what parseRecipient does and group JIDs
+// ("<digits>@g.us" or the older "<digits>-<digits>@g.us").
+func parseChat(to string) (chatID, error) {
 	s := strings.TrimSpace(to)
 	s = strings.TrimPrefix(s, "+")
 	if at := strings.IndexByte(s, '@'); at >= 0 {
@@ -825,15 +991,40 @@ func parseRecipient(to string) (string, error) {
 		case "s.whatsapp.net", "c.us":
 			s = s[:at]
 		case "g.us":
-			return "", fmt.Errorf("%w: %q is a group; the sim network has no groups yet", ErrInvalidPhone, to)
+			if !validGroupUser(s[:at]) {
+				return chatID{}, fmt.Errorf("%w: %q is not a group JID (digits@g.us)", ErrInvalidPhone, to)
+			}
+			return chatID{group: s}, nil
 		default:
-			return "", fmt.Errorf("%w: %q is not a user JID", ErrInvalidPhone, to)
+			return chatID{}, fmt.Errorf("%w: %q is not a user or group JID", ErrInvalidPhone, to)
 		}
 	}
 	if !validNumber(s) {
-		return "", fmt.Errorf("%w: %q is not 7 to 15 digits", ErrInvalidPhone, to)
+		return chatID{}, fmt.Errorf("%w: %q is not 7 to 15 digits", ErrInvalidPhone, to)
 	}
-	return s, nil
+	return chatID{user: s}, nil
+}
+
+// validGroupUser reports whether s is the user part of a group JID: digits,
+// or digits-digits, at most 40 characters.
+func validGroupUser(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	a, b, dash := strings.Cut(s, "-")
+	return isDigits(a) && (!dash || isDigits(b))
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseDevice splits "sim:<digits>:<id>".

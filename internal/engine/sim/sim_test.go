@@ -238,7 +238,7 @@ func TestTwoChannelsTalk(t *testing.T) {
 	wantEqual(t, "chat", sent.Chat, bob+"@s.whatsapp.net")
 	m := next[engine.Message](t, b.ev)
 	wantEqual(t, "message", m, engine.Message{ID: sent.ID, Chat: alice + "@s.whatsapp.net", Sender: alice + "@s.whatsapp.net",
-		PushName: "Alice", Text: "hi bob", Time: sent.Time})
+		PushName: "Alice", Text: "hi bob", Time: sent.Time, Content: engine.Content{Kind: engine.KindText, Text: "hi bob"}})
 	r := next[engine.Receipt](t, a.ev)
 	wantEqual(t, "receipt", r, engine.Receipt{IDs: []string{sent.ID}, Chat: bob + "@s.whatsapp.net", Sender: bob + "@s.whatsapp.net",
 		Type: engine.ReceiptDelivered, Time: r.Time})
@@ -257,7 +257,8 @@ func TestTwoChannelsTalk(t *testing.T) {
 	if len(inA) != 3 || len(inB) != 1 {
 		t.Fatalf("inboxes: %d and %d messages", len(inA), len(inB))
 	}
-	wantEqual(t, "bob's inbox", inB[0], sim.PhoneMessage{ID: sent.ID, From: alice, To: bob, Body: "hi bob", Time: sent.Time, Status: sim.StatusDelivered})
+	wantEqual(t, "bob's inbox", inB[0], sim.PhoneMessage{ID: sent.ID, From: alice, To: bob, Body: "hi bob", Time: sent.Time, Status: sim.StatusDelivered,
+		Content: engine.Content{Kind: engine.KindText, Text: "hi bob"}})
 	if sentA := val(n.Sent(alice)).get(t); len(sentA) != 1 || sentA[0].ID != sent.ID {
 		t.Errorf("alice's sent list: %+v", sentA)
 	}
@@ -267,7 +268,7 @@ func TestTwoChannelsTalk(t *testing.T) {
 	_, err = a.s.SendText(ctx, alice, "x")
 	wantErr(t, err, sim.ErrOwnNumber)
 	_, err = a.s.SendText(ctx, "120363000000000000@g.us", "x")
-	wantErr(t, err, engine.ErrInvalidPhone, "group")
+	wantErr(t, err, engine.ErrGroupNotFound, "120363000000000000@g.us")
 	_, err = a.s.SendText(ctx, "bob", "x")
 	wantErr(t, err, engine.ErrInvalidPhone)
 	_, err = a.s.SendText(ctx, bob, " \n")
@@ -295,11 +296,11 @@ func TestPhoneToChannelAndMultiDevice(t *testing.T) {
 	}
 	m := next[engine.Message](t, a.ev)
 	wantEqual(t, "alice got", m, engine.Message{ID: pm.ID, Chat: bob + "@s.whatsapp.net", Sender: bob + "@s.whatsapp.net",
-		PushName: "Bob", Text: "from bob's phone", Time: pm.Time})
+		PushName: "Bob", Text: "from bob's phone", Time: pm.Time, Content: engine.Content{Kind: engine.KindText, Text: "from bob's phone"}})
 	for _, c := range []*chanSession{b1, b2} {
 		echo := next[engine.Message](t, c.ev)
 		wantEqual(t, "echo", echo, engine.Message{ID: pm.ID, Chat: alice + "@s.whatsapp.net", Sender: bob + "@s.whatsapp.net",
-			PushName: "Bob", FromMe: true, Text: "from bob's phone", Time: pm.Time})
+			PushName: "Bob", FromMe: true, Text: "from bob's phone", Time: pm.Time, Content: engine.Content{Kind: engine.KindText, Text: "from bob's phone"}})
 		if r := next[engine.Receipt](t, c.ev); r.Type != engine.ReceiptDelivered || r.IDs[0] != pm.ID {
 			t.Errorf("receipt %+v", r)
 		}

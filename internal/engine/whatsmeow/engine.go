@@ -33,6 +33,21 @@
 //     it returns nil. Forget likewise.
 //   - Pairing codes keep whatsmeow's format "XXXX-XXXX" (what the phone shows
 //     and the user types, dash optional there).
+//   - Actions (engine.Actor) check their input first (engine.ErrInvalidPhone
+//     for addresses, ErrInvalidContent for content, engine.ErrUnsupported for
+//     kinds this engine cannot send), then answer engine.ErrNotLinked or
+//     engine.ErrNotConnected at once when offline, uploads and group queries
+//     included. whatsmeow's errors stay wrapped inside the engine's.
+//   - Received files come with Media.Fetch, never with Data. Call Fetch off
+//     the Events callback (it may need an answer from WhatsApp, which
+//     arrives on the callback's goroutine). Files WhatsApp dropped (after
+//     some weeks) are engine.ErrMessageUnknown.
+//   - A reply (Content.QuotedID) shows the quoted message when the session
+//     saw it among its last 256 messages (received or sent since it was
+//     opened); older quotes go out by ID only, and phones may then show the
+//     reply without the quoted bubble.
+//   - SetPresence needs the account's push name, which the phone shares
+//     some time after linking; before that it fails.
 //
 // Process-global whatsmeow settings (New sets them; the last New wins; set
 // them before any session connects): the WhatsApp web version and the device

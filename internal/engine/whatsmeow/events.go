@@ -13,7 +13,9 @@ import (
 //
 // QR codes and the end of a QR login flow do not come through here: the
 // session reads them from whatsmeow's QR channel.
-func mapEvent(evt any) []engine.Event {
+//
+// fetch makes the Fetch functions of received files (nil: none).
+func mapEvent(evt any, fetch fetcher) []engine.Event {
 	switch e := evt.(type) {
 	case *events.PairSuccess:
 		return one(engine.Linked{
@@ -48,8 +50,14 @@ func mapEvent(evt any) []engine.Event {
 		}
 		return one(engine.ConnectFailure{Reason: reason, Permanent: permanentFailure(e.Reason)})
 	case *events.Message:
-		if m, ok := mapMessage(e); ok {
+		if m, ok := mapMessage(e, fetch); ok {
 			return one(m)
+		}
+	case *events.Presence:
+		return one(mapPresence(e))
+	case *events.ChatPresence:
+		if p, ok := mapChatPresence(e); ok {
+			return one(p)
 		}
 	case *events.Receipt:
 		if r, ok := mapReceipt(e); ok {
@@ -79,20 +87,14 @@ func permanentFailure(r events.ConnectFailureReason) bool {
 	return false
 }
 
-// mapMessage keeps text messages (plain or extended, i.e. with a link
-// preview or a quote). Everything else is dropped for now, engine.Message
-// having no kind: media, reactions, protocol messages (history sync
-// notifications, key shares, revokes), edits (they would read as new
-// messages) and status broadcasts.
-func mapMessage(e *events.Message) (engine.Message, bool) {
-	if e.Message == nil || e.IsEdit || e.Info.Chat == types.StatusBroadcastJID {
+// mapMessage maps a message with its content (see decodeContent); it
+// drops what decodeContent drops and status broadcasts.
+func mapMessage(e *events.Message, fetch fetcher) (engine.Message, bool) {
+	if e.Message == nil || e.Info.Chat == types.StatusBroadcastJID {
 		return engine.Message{}, false
 	}
-	text := e.Message.GetConversation()
-	if text == "" {
-		text = e.Message.GetExtendedTextMessage().GetText()
-	}
-	if text == "" {
+	c, ok := decodeContent(e, fetch)
+	if !ok {
 		return engine.Message{}, false
 	}
 	chat, sender := addresses(e.Info.MessageSource)
@@ -102,9 +104,43 @@ func mapMessage(e *events.Message) (engine.Message, bool) {
 		Sender:   sender,
 		PushName: e.Info.PushName,
 		FromMe:   e.Info.IsFromMe,
-		Text:     text,
+		Text:     c.Text,
 		Time:     e.Info.Timestamp,
+		Content:  c,
 	}, true
+}
+
+// mapPresence reports a user going online or offline (with the last-seen
+// time when the user shares it).
+func mapPresence(e *events.Presence) engine.Presence {
+	u := jidString(e.From)
+	p := engine.Presence{Chat: u, User: u, State: engine.PresenceOnline}
+	if e.Unavailable {
+		p.State = engine.PresenceOffline
+		p.LastSeen = e.LastSeen
+	}
+	return p
+}
+
+// mapChatPresence reports typing, recording or paused in a chat by
+// someone else.
+func mapChatPresence(e *events.ChatPresence) (engine.Presence, bool) {
+	if e.IsFromMe {
+		return engine.Presence{}, false
+	}
+	var state engine.PresenceState
+	switch {
+	case e.State == types.ChatPresenceComposing && e.Media == types.ChatPresenceMediaAudio:
+		state = engine.PresenceRecording
+	case e.State == types.ChatPresenceComposing:
+		state = engine.PresenceTyping
+	case e.State == types.ChatPresencePaused:
+		state = engine.PresencePaused
+	default:
+		return engine.Presence{}, false
+	}
+	chat, sender := addresses(e.MessageSource)
+	return engine.Presence{Chat: chat, User: sender, State: state}, true
 }
 
 // addresses returns the chat and sender of a message or receipt as JID
@@ -156,8 +192,9 @@ func mapReceipt(e *events.Receipt) (engine.Receipt, bool) {
 }
 
 // mapGroupInfo splits one group notification into changes, in a fixed
-// order: subject, description, settings, add/join, remove/leave, promote,
-// demote. Membership changes made by the participant itself are "join" and
+// order: subject, description (Description is the new text, "" when it
+// was removed), settings, add/join, remove/leave, promote, demote.
+// Membership changes made by the participant itself are "join" and
 // "leave", by someone else "add" and "remove". Deletion, suspension, invite
 // link and community link changes are not reported.
 func mapGroupInfo(e *events.GroupInfo) []engine.Event {
@@ -176,7 +213,12 @@ func mapGroupInfo(e *events.GroupInfo) []engine.Event {
 		add("subject", nil, e.Name.Name)
 	}
 	if e.Topic != nil {
-		add("description", nil, "")
+		c := base
+		c.Action = "description"
+		if !e.Topic.TopicDeleted {
+			c.Description = e.Topic.Topic
+		}
+		out = append(out, c)
 	}
 	if e.Locked != nil || e.Announce != nil || e.Ephemeral != nil || e.MembershipApprovalMode != nil {
 		add("settings", nil, "")

@@ -66,46 +66,47 @@ func TestMapEvent(t *testing.T) {
 				ID:            "3EB0AA", PushName: "Bob", Timestamp: ts,
 			},
 			Message: text("hello"),
-		}, []engine.Event{engine.Message{ID: "3EB0AA", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", PushName: "Bob", Text: "hello", Time: ts}}},
+		}, []engine.Event{engine.Message{ID: "3EB0AA", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", PushName: "Bob", Text: "hello", Time: ts, Content: engine.Content{Kind: engine.KindText, Text: "hello"}}}},
 		{"message extended text from me", &events.Message{
 			Info: types.MessageInfo{
 				MessageSource: types.MessageSource{Chat: bob, Sender: meDev, IsFromMe: true},
 				ID:            "3EB0AB", Timestamp: ts,
 			},
 			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("see https://x.example")}},
-		}, []engine.Event{engine.Message{ID: "3EB0AB", Chat: "15557654321@s.whatsapp.net", Sender: "15551234567@s.whatsapp.net", FromMe: true, Text: "see https://x.example", Time: ts}}},
+		}, []engine.Event{engine.Message{ID: "3EB0AB", Chat: "15557654321@s.whatsapp.net", Sender: "15551234567@s.whatsapp.net", FromMe: true, Text: "see https://x.example", Time: ts, Content: engine.Content{Kind: engine.KindText, Text: "see https://x.example"}}}},
 		{"message by LID maps to phone number", &events.Message{
 			Info: types.MessageInfo{
 				MessageSource: types.MessageSource{Chat: bobLID, Sender: bobLID, SenderAlt: bob, AddressingMode: types.AddressingModeLID},
 				ID:            "3EB0AC", Timestamp: ts,
 			},
 			Message: text("via lid"),
-		}, []engine.Event{engine.Message{ID: "3EB0AC", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", Text: "via lid", Time: ts}}},
+		}, []engine.Event{engine.Message{ID: "3EB0AC", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", Text: "via lid", Time: ts, Content: engine.Content{Kind: engine.KindText, Text: "via lid"}}}},
 		{"message from me by LID", &events.Message{
 			Info: types.MessageInfo{
 				MessageSource: types.MessageSource{Chat: bobLID, Sender: meLID, IsFromMe: true, RecipientAlt: bob},
 				ID:            "3EB0AD", Timestamp: ts,
 			},
 			Message: text("to lid"),
-		}, []engine.Event{engine.Message{ID: "3EB0AD", Chat: "15557654321@s.whatsapp.net", Sender: "99887766@lid", FromMe: true, Text: "to lid", Time: ts}}},
+		}, []engine.Event{engine.Message{ID: "3EB0AD", Chat: "15557654321@s.whatsapp.net", Sender: "99887766@lid", FromMe: true, Text: "to lid", Time: ts, Content: engine.Content{Kind: engine.KindText, Text: "to lid"}}}},
 		{"group message", &events.Message{
 			Info: types.MessageInfo{
 				MessageSource: types.MessageSource{Chat: group, Sender: carol, IsGroup: true},
 				ID:            "3EB0AE", PushName: "Carol", Timestamp: ts,
 			},
 			Message: text("hi all"),
-		}, []engine.Event{engine.Message{ID: "3EB0AE", Chat: "120363025246125486@g.us", Sender: "15550001111@s.whatsapp.net", PushName: "Carol", Text: "hi all", Time: ts}}},
-		{"image message ignored", &events.Message{
+		}, []engine.Event{engine.Message{ID: "3EB0AE", Chat: "120363025246125486@g.us", Sender: "15550001111@s.whatsapp.net", PushName: "Carol", Text: "hi all", Time: ts, Content: engine.Content{Kind: engine.KindText, Text: "hi all"}}}},
+		{"image message", &events.Message{
 			Info:    types.MessageInfo{MessageSource: types.MessageSource{Chat: bob, Sender: bob}, ID: "X"},
 			Message: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("pic")}},
-		}, nil},
+		}, []engine.Event{engine.Message{ID: "X", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", Text: "pic",
+			Content: engine.Content{Kind: engine.KindImage, Text: "pic", Media: &engine.Media{}}}}},
 		{"history sync notification ignored", &events.Message{
 			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: me, Sender: meDev, IsFromMe: true}, ID: "Y"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 				Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum(), HistorySyncNotification: &waE2E.HistorySyncNotification{},
 			}},
 		}, nil},
-		{"edit ignored", &events.Message{
+		{"edit without its protocol message ignored", &events.Message{
 			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: bob, Sender: bob}, ID: "Z"}, Message: text("edited"), IsEdit: true,
 		}, nil},
 		{"status broadcast ignored", &events.Message{
@@ -141,7 +142,7 @@ func TestMapEvent(t *testing.T) {
 			Announce: &types.GroupAnnounce{IsAnnounce: true},
 		}, []engine.Event{
 			engine.GroupChange{Group: "120363025246125486@g.us", Actor: "15550001111@s.whatsapp.net", Action: "subject", Subject: "New name", Time: ts},
-			engine.GroupChange{Group: "120363025246125486@g.us", Actor: "15550001111@s.whatsapp.net", Action: "description", Time: ts},
+			engine.GroupChange{Group: "120363025246125486@g.us", Actor: "15550001111@s.whatsapp.net", Action: "description", Description: "About us", Time: ts},
 			engine.GroupChange{Group: "120363025246125486@g.us", Actor: "15550001111@s.whatsapp.net", Action: "settings", Time: ts},
 		}},
 		{"group add and remove by admin", &events.GroupInfo{
@@ -184,14 +185,31 @@ func TestMapEvent(t *testing.T) {
 		{"qr handled by the channel", &events.QR{Codes: []string{"a", "b"}}, nil},
 		{"scanned without multidevice ignored", &events.QRScannedWithoutMultidevice{}, nil},
 		{"push name setting (state only)", &events.PushNameSetting{Action: &waSyncAction.PushNameSetting{Name: proto.String("Al")}}, nil},
-		{"presence ignored", &events.Presence{From: bob}, nil},
+		{"presence online", &events.Presence{From: bobDev}, []engine.Event{engine.Presence{Chat: "15557654321@s.whatsapp.net", User: "15557654321@s.whatsapp.net", State: engine.PresenceOnline}}},
+		{"presence offline", &events.Presence{From: bob, Unavailable: true, LastSeen: ts},
+			[]engine.Event{engine.Presence{Chat: "15557654321@s.whatsapp.net", User: "15557654321@s.whatsapp.net", State: engine.PresenceOffline, LastSeen: ts}}},
+		{"chat presence typing in group", &events.ChatPresence{
+			MessageSource: types.MessageSource{Chat: group, Sender: carol, IsGroup: true}, State: types.ChatPresenceComposing,
+		}, []engine.Event{engine.Presence{Chat: "120363025246125486@g.us", User: "15550001111@s.whatsapp.net", State: engine.PresenceTyping}}},
+		{"chat presence recording", &events.ChatPresence{
+			MessageSource: types.MessageSource{Chat: bob, Sender: bob}, State: types.ChatPresenceComposing, Media: types.ChatPresenceMediaAudio,
+		}, []engine.Event{engine.Presence{Chat: "15557654321@s.whatsapp.net", User: "15557654321@s.whatsapp.net", State: engine.PresenceRecording}}},
+		{"chat presence paused by LID", &events.ChatPresence{
+			MessageSource: types.MessageSource{Chat: bobLID, Sender: bobLID, SenderAlt: bob}, State: types.ChatPresencePaused,
+		}, []engine.Event{engine.Presence{Chat: "15557654321@s.whatsapp.net", User: "15557654321@s.whatsapp.net", State: engine.PresencePaused}}},
+		{"own chat presence ignored", &events.ChatPresence{
+			MessageSource: types.MessageSource{Chat: bob, Sender: meDev, IsFromMe: true}, State: types.ChatPresenceComposing,
+		}, nil},
+		{"group description removed", &events.GroupInfo{
+			JID: group, Sender: &carol, Timestamp: ts, Topic: &types.GroupTopic{TopicDeleted: true},
+		}, []engine.Event{engine.GroupChange{Group: "120363025246125486@g.us", Actor: "15550001111@s.whatsapp.net", Action: "description", Time: ts}}},
 		{"keepalive ignored", &events.KeepAliveTimeout{ErrorCount: 1}, nil},
 		{"history sync ignored", &events.HistorySync{}, nil},
 		{"unknown type", "not an event", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := mapEvent(tt.in)
+			got := mapEvent(tt.in, nil)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("mapEvent(%T)\n got %#v\nwant %#v", tt.in, got, tt.want)
 			}

@@ -5,8 +5,11 @@ package whatsmeow
 // certificate chain under a test root (whatsmeow.WACertPubKey is a variable),
 // then encrypted binary nodes both ways. It answers every client IQ with an
 // empty result (prekey counts with a count, pairing-code requests with a
-// ref), and lets the test push nodes: pair-device (QR refs), pair-success,
-// success, failure, stream:error.
+// ref, usync queries with existing users, media_conn with one host), lets
+// a test answer IQs itself (setIQ), and lets the test push nodes:
+// pair-device (QR refs), pair-success, success, failure, stream:error,
+// presences, notifications. Its HTTPS side also stands in for WhatsApp's
+// media hosts: uploads are kept and can be downloaded again.
 
 import (
 	"context"
@@ -17,11 +20,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -52,10 +58,13 @@ type fakeWA struct {
 	mu     sync.Mutex
 	refuse bool // answer new connections with HTTP 503
 	all    []*fakeConn
+	iq     func(node *waBinary.Node) (waBinary.Node, bool) // the test's IQ answers
+	media  map[string][]byte                               // uploaded files by token
 }
 
 // fakeConn is one client connection after the handshake.
 type fakeConn struct {
+	f       *fakeWA
 	ws      *websocket.Conn
 	login   bool // client sent a login (not a registration) payload
 	payload *waWa6.ClientPayload
@@ -76,7 +85,7 @@ func newFakeWA(t *testing.T, e *Engine) *fakeWA {
 	needsSocket(t)
 	root := keys.NewKeyPair()
 	inter := keys.NewKeyPair()
-	f := &fakeWA{t: t, static: keys.NewKeyPair(), conns: make(chan *fakeConn, 16)}
+	f := &fakeWA{t: t, static: keys.NewKeyPair(), conns: make(chan *fakeConn, 16), media: make(map[string][]byte)}
 	sign := func(kp *keys.KeyPair, msg []byte) []byte {
 		sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*kp.Priv), msg)
 		return sig[:]
@@ -143,7 +152,81 @@ func (f *fakeWA) next(d time.Duration) *fakeConn {
 	}
 }
 
+// setIQ installs the test's IQ answers: answer returns the reply (its id,
+// from and, unless set, type "result" are filled in) and true, or false to
+// leave the IQ to the defaults.
+func (f *fakeWA) setIQ(answer func(node *waBinary.Node) (waBinary.Node, bool)) {
+	f.mu.Lock()
+	f.iq = answer
+	f.mu.Unlock()
+}
+
+func (f *fakeWA) iqAnswer(node *waBinary.Node) (waBinary.Node, bool) {
+	f.mu.Lock()
+	answer := f.iq
+	f.mu.Unlock()
+	if answer == nil {
+		return waBinary.Node{}, false
+	}
+	return answer(node)
+}
+
+// iqError is an IQ error reply.
+func iqError(code int, text string) waBinary.Node {
+	return waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"type": "error"},
+		Content: []waBinary.Node{{Tag: "error", Attrs: waBinary.Attrs{"code": code, "text": text}}}}
+}
+
+// iqResult is an IQ result reply.
+func iqResult(content ...waBinary.Node) waBinary.Node {
+	n := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{}}
+	if len(content) > 0 {
+		n.Content = content
+	}
+	return n
+}
+
+func (f *fakeWA) uploaded(token string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	data, ok := f.media[token]
+	return data, ok
+}
+
+// serveMedia stands in for the media hosts: POST /mms/<type>/<token>
+// uploads, GET /o1/v/t62/<token> downloads. It reports whether it handled
+// the request.
+func (f *fakeWA) serveMedia(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/mms/"):
+		body, err := io.ReadAll(r.Body)
+		if err != nil || r.URL.Query().Get("auth") != "fake-auth" {
+			http.Error(w, "bad upload", http.StatusBadRequest)
+			return true
+		}
+		token := path.Base(r.URL.Path)
+		f.mu.Lock()
+		f.media[token] = body
+		f.mu.Unlock()
+		p := "/o1/v/t62/" + token + "?ccb=9-4"
+		_ = json.NewEncoder(w).Encode(map[string]string{"url": "https://mmg.whatsapp.net" + p, "direct_path": p})
+		return true
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/o1/v/t62/"):
+		data, ok := f.uploaded(path.Base(r.URL.Path))
+		if !ok {
+			http.NotFound(w, r)
+			return true
+		}
+		_, _ = w.Write(data)
+		return true
+	}
+	return false
+}
+
 func (f *fakeWA) serve(w http.ResponseWriter, r *http.Request) {
+	if f.serveMedia(w, r) {
+		return
+	}
 	f.mu.Lock()
 	refuse := f.refuse
 	f.mu.Unlock()
@@ -157,7 +240,7 @@ func (f *fakeWA) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(socket.FrameMaxSize)
 	ctx := context.Background()
-	c := &fakeConn{ws: ws, nodes: make(chan *waBinary.Node, 64), closed: make(chan struct{})}
+	c := &fakeConn{f: f, ws: ws, nodes: make(chan *waBinary.Node, 64), closed: make(chan struct{})}
 	f.mu.Lock()
 	f.all = append(f.all, c)
 	f.mu.Unlock()
@@ -391,17 +474,47 @@ func (c *fakeConn) autoReply(node *waBinary.Node) {
 	if (typ != "get" && typ != "set") || id == "" {
 		return
 	}
+	if resp, ok := c.f.iqAnswer(node); ok {
+		if resp.Attrs == nil {
+			resp.Attrs = waBinary.Attrs{}
+		}
+		resp.Attrs["id"] = id
+		if resp.Attrs["type"] == nil {
+			resp.Attrs["type"] = "result"
+		}
+		if resp.Attrs["from"] == nil {
+			resp.Attrs["from"] = node.Attrs["to"]
+		}
+		_ = c.send(resp)
+		return
+	}
 	resp := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"id": id, "type": "result", "from": types.ServerJID}}
 	children := node.GetChildren()
 	if len(children) > 0 {
 		switch children[0].Tag {
+		case "media_conn":
+			resp.Content = []waBinary.Node{{Tag: "media_conn", Attrs: waBinary.Attrs{
+				"auth": "fake-auth", "ttl": 300, "auth_ttl": 3600, "max_buckets": 12,
+			}, Content: []waBinary.Node{{Tag: "host", Attrs: waBinary.Attrs{"hostname": "mmg.whatsapp.net"}}}}}
 		case "count":
 			resp.Content = []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": 100}}}
 		case "usync":
-			// Every queried user exists, with an about text and no devices.
+			// Every queried user exists, with an about text and no devices;
+			// numbers queried by phone exist unless they end in 0000.
 			var users []waBinary.Node
 			list := children[0].GetChildByTag("list")
 			for _, u := range list.GetChildren() {
+				if q := contentString(u.GetChildByTag("contact").Content); q != "" && u.Attrs["jid"] == nil {
+					phone := strings.TrimPrefix(strings.TrimSuffix(q, "@"+types.LegacyUserServer), "+")
+					in := "in"
+					if strings.HasSuffix(phone, "0000") {
+						in = "out"
+					}
+					users = append(users, waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": types.NewJID(phone, types.DefaultUserServer)}, Content: []waBinary.Node{
+						{Tag: "contact", Attrs: waBinary.Attrs{"type": in}, Content: []byte(q)},
+					}})
+					continue
+				}
 				users = append(users, waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": u.Attrs["jid"]}, Content: []waBinary.Node{
 					{Tag: "status", Content: []byte(fakeAbout)},
 					{Tag: "picture", Attrs: waBinary.Attrs{"id": "1"}},
@@ -422,6 +535,20 @@ func (c *fakeConn) autoReply(node *waBinary.Node) {
 		}
 	}
 	_ = c.send(resp)
+}
+
+// contentString is a node's content as text, however the binary decoder
+// returned it.
+func contentString(c any) string {
+	switch v := c.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case types.JID:
+		return v.String()
+	}
+	return ""
 }
 
 const (

@@ -11,11 +11,9 @@ import (
 
 	wm "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/appstate"
-	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/internal/engine"
 )
@@ -34,7 +32,6 @@ const (
 // connection (its reconnect loop, QR channel, handlers) leaks into the new
 // one. Events of older clients are dropped by generation.
 type Session struct {
-	engine.Unsupported // TODO(issue 4): being implemented
 	eng       *Engine
 	channelID string
 	log       *slog.Logger
@@ -62,6 +59,8 @@ type Session struct {
 	watchdog   *time.Timer
 	failures   int // automatic reconnects failed in a row
 	closed     bool
+
+	quotes quoteCache // recent messages, to quote them in replies
 }
 
 var _ engine.Session = (*Session)(nil)
@@ -139,7 +138,11 @@ func (s *Session) setTransport(cli *wm.Client, proxy string) error {
 // (its receive path among them): it updates the session state, maps the
 // event and hands it to the sink, nothing slow.
 func (s *Session) handle(gen uint64, evt any) {
-	out := mapEvent(evt)
+	out := mapEvent(evt, s.fetcher)
+	if m, ok := evt.(*events.Message); ok && m.Message != nil && !m.IsEdit {
+		chat, _ := addresses(m.Info.MessageSource)
+		s.quotes.put(chat, m.Info.ID, m.Info.Sender, m.Message)
+	}
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	if s.emitClosed {
@@ -699,22 +702,7 @@ func (s *Session) SetProfile(ctx context.Context, u engine.ProfileUpdate) error 
 
 // SendText sends a text message. to is a phone number (digits) or a JID.
 func (s *Session) SendText(ctx context.Context, to, text string) (engine.SentMessage, error) {
-	jid, err := parseChat(to)
-	if err != nil {
-		return engine.SentMessage{}, err
-	}
-	if text == "" {
-		return engine.SentMessage{}, errors.New("whatsmeow: empty text")
-	}
-	cli, _, _, err := s.online()
-	if err != nil {
-		return engine.SentMessage{}, err
-	}
-	resp, err := cli.SendMessage(ctx, jid, &waE2E.Message{Conversation: proto.String(text)})
-	if err != nil {
-		return engine.SentMessage{}, fmt.Errorf("whatsmeow: send: %w", mapSendErr(err))
-	}
-	return engine.SentMessage{ID: resp.ID, Chat: jid.String(), Time: resp.Timestamp}, nil
+	return s.Send(ctx, to, engine.Content{Kind: engine.KindText, Text: text})
 }
 
 // MarkRead sends read receipts for messages of one sender in a chat
@@ -741,13 +729,39 @@ func (s *Session) MarkRead(ctx context.Context, chat, sender string, ids []strin
 	return nil
 }
 
-// mapSendErr adds engine.ErrNotConnected to whatsmeow's "not connected"
-// errors (the connection can drop between the check and the call).
-func mapSendErr(err error) error {
-	if errors.Is(err, wm.ErrNotConnected) || errors.Is(err, wm.ErrNotLoggedIn) {
-		return fmt.Errorf("%w: %w", engine.ErrNotConnected, err)
+// fetcher is the session's fetcher: received files are downloaded later,
+// by whichever client the session has then.
+func (s *Session) fetcher(msg wm.DownloadableMessage) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) { return s.download(ctx, msg) }
+}
+
+// download downloads and decrypts a received file. A file with a URL is
+// fetched from it (no WhatsApp connection needed); one with only a direct
+// path needs the connection, to ask WhatsApp for a media host. It must not
+// run in the Events callback: whatsmeow's answers arrive on the goroutine
+// that callback runs on. A file WhatsApp no longer has is
+// engine.ErrMessageUnknown.
+func (s *Session) download(ctx context.Context, msg wm.DownloadableMessage) (data []byte, err error) {
+	s.mu.Lock()
+	cli, closed := s.cli, s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
 	}
-	return err
+	defer func() {
+		if r := recover(); r != nil {
+			data, err = nil, fmt.Errorf("whatsmeow: download: %v", r)
+		}
+	}()
+	data, err = cli.Download(ctx, msg)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, wm.ErrMediaDownloadFailedWith404), errors.Is(err, wm.ErrMediaDownloadFailedWith410),
+		errors.Is(err, wm.ErrMediaDownloadFailedWith403), errors.Is(err, wm.ErrNoURLPresent):
+		return nil, fmt.Errorf("whatsmeow: download: the file is no longer on WhatsApp's servers: %w: %w", engine.ErrMessageUnknown, err)
+	}
+	return nil, fmt.Errorf("whatsmeow: download: %w", mapSendErr(err))
 }
 
 // Close disconnects and releases the session; the login is kept. No events

@@ -34,6 +34,7 @@ var socketTests = []string{
 	"TestLoginWatchdog",
 	"TestDisconnectStopsEvents",
 	"TestOnlineActions",
+	"TestActorsOnline",
 }
 
 // needsSocket skips a socket test in a -race test process; the child that
