@@ -37,6 +37,11 @@ func TestAPI(t *testing.T) {
 		{"proxies", testProxies},
 		{"expiry, stop, restart, delete", testExpiry},
 		{"sim phones", testSimPhones},
+		{"groups", testGroups},
+		{"contacts", testContacts},
+		{"presences", testPresences},
+		{"messages, chats, media", testMessages},
+		{"trial limits", testTrialLimits},
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,14 +105,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if now == nil {
 		now = time.Now
 	}
+	var svc *service.Service // the runtime's callbacks run only after Start
 	s.rt = runtime.New(runtime.Options{
 		Engine: s.engine, Store: st, Log: log, Now: now,
 		OnEvent: func(e runtime.Event) {
 			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(), "reason", e.Reason)
 		},
+		OnEngineEvent: func(channelID string, ev engine.Event) { svc.HandleEngineEvent(channelID, ev) },
 	})
-	svc := service.New(st, log, service.Options{
+	mediaDir := ""
+	if cfg.DataDir != "" {
+		mediaDir = filepath.Join(cfg.DataDir, "media")
+	}
+	svc = service.New(st, log, service.Options{
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
+		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate,
 	})
 	s.svc = svc
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
@@ -251,6 +259,11 @@ func (s *Server) expiryLoop(ctx context.Context) {
 	for {
 		if _, err := s.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("expiry sweep failed", "error", err)
+		}
+		if n, err := s.svc.ExpireMedia(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("media expiry failed", "error", err)
+		} else if n > 0 {
+			s.log.Info("expired media removed", "files", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -39,7 +39,7 @@ func testConfig(t *testing.T, b storetest.Backend) config.Config {
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: b.Options.URL,
 		AdminToken: adminToken, PublicURL: "https://wa.example.test",
 		Engine: config.EngineSim, LogLevel: slog.LevelError, LogFormat: "text",
-		ExpiryInterval: time.Second, ShutdownTimeout: 5 * time.Second,
+		ExpiryInterval: time.Second, ShutdownTimeout: 5 * time.Second, MediaAllowPrivate: true,
 	}
 }
 

@@ -225,7 +225,7 @@ func testGateSettings(t *testing.T, e *env) {
 	}
 
 	lim := e.ok(200, "GET", "/limits", tok, nil)
-	if num(lim["messages"]) != 150 || num(lim["requests"]) != 1000 {
+	if num(lim["messages"]) != 150 || num(lim["requests"]) >= 1000 || num(lim["requests"]) < 900 {
 		t.Fatalf("trial limits = %v", lim)
 	}
 	e.ok(200, "POST", "/partner/channels/"+id+"/extend", ptok, map[string]any{"days": 2, "comment": ""})

@@ -237,12 +237,40 @@ func TestRuntimeEndToEnd(t *testing.T) {
 		t.Fatalf("B's proxy = %v", px)
 	}
 
+	// Channels talk through the gate API; what they store survives a restart.
+	sentA := s.call(200, "POST", "/messages/text", tokA, map[string]any{"to": bob, "body": "from channel A"})
+	textID := sentA["message"].(map[string]any)["id"].(string)
+	deadlineB := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", s.base+"/messages/"+textID, nil)
+		req.Header.Set("Authorization", "Bearer "+tokB)
+		resp, err := s.client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadlineB) {
+			t.Fatal("channel B never stored channel A's message")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
 	// A server restart brings both channels back linked, without a scan.
 	stop(srv)
 	srv = boot()
 	s.base = "http://" + srv.Addr()
 	s.authAs(tokA, alice)
 	s.authAs(tokB, bob)
+	for _, tok := range []string{tokA, tokB} {
+		if l := s.call(200, "GET", "/messages/list", tok, nil); !strings.Contains(fmtJSON(l), "from channel A") {
+			t.Fatalf("messages lost in the restart: %v", l)
+		}
+	}
+	if c := s.call(200, "GET", "/chats", tokB, nil); num(c["total"]) != 1 {
+		t.Fatalf("B's chats after the restart = %v", c)
+	}
 	// The sim network lives in memory: the phones come back named after
 	// their numbers until they are added again.
 	s.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": alice, "name": "Alice"})

@@ -38,8 +38,12 @@ type Config struct {
 	// DeviceName is how linked channels appear in the phone's "Linked
 	// devices" list (whatsmeow engine).
 	DeviceName string
-	LogLevel   slog.Level
-	LogFormat  string // text or json
+	// MediaAllowPrivate lets media URLs point to private, loopback and
+	// link-local addresses (refused by default: a client could otherwise
+	// make the server fetch from its internal network).
+	MediaAllowPrivate bool
+	LogLevel          slog.Level
+	LogFormat         string // text or json
 	// ExpiryInterval is how often channels whose days ran out are stopped.
 	ExpiryInterval time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
@@ -85,6 +89,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.Engine, "engine", env("WAGATE_ENGINE", EngineWhatsmeow), "WhatsApp engine: whatsmeow or sim (WAGATE_ENGINE)")
 	fs.StringVar(&c.WAVersion, "wa-version", env("WAGATE_WA_VERSION", ""), "WhatsApp Web version x.y.z announced by the whatsmeow engine; empty: built-in (WAGATE_WA_VERSION)")
 	fs.StringVar(&c.DeviceName, "device-name", env("WAGATE_DEVICE_NAME", "wagate"), "name of linked channels in the phone's Linked devices list (WAGATE_DEVICE_NAME)")
+	fs.BoolVar(&c.MediaAllowPrivate, "media-allow-private", env("WAGATE_MEDIA_ALLOW_PRIVATE", "") == "true", "let media URLs point to private, loopback and link-local addresses (WAGATE_MEDIA_ALLOW_PRIVATE=true)")
 	level := fs.String("log-level", env("WAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGATE_LOG_FORMAT", "text"), "text or json (WAGATE_LOG_FORMAT)")
 	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")

@@ -143,6 +143,11 @@ func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
 // a field of the wrong type, a body that is too large, or trailing data. An
 // empty body is an error when required.
 func Decode(r *http.Request, dst any, required bool) error {
+	return DecodeLimit(r, dst, required, MaxBodyBytes)
+}
+
+// DecodeLimit is Decode for bodies up to limit bytes (media in base64).
+func DecodeLimit(r *http.Request, dst any, required bool, limit int64) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		if required {
 			return Errorf(http.StatusBadRequest, "request body is required (JSON)")
@@ -151,11 +156,11 @@ func Decode(r *http.Request, dst any, required bool) error {
 	}
 	// The body is read as JSON whatever the Content-Type says: `curl -d`
 	// sends form encoding by default, and the API has no other body format.
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return Errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", MaxBodyBytes)
+			return Errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", limit)
 		}
 		return Errorf(http.StatusBadRequest, "could not read request body")
 	}

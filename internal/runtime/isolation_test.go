@@ -303,7 +303,7 @@ func TestLoginQRNeverMissesAnArrivedQR(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				ch := h.ch(fmt.Sprintf("AAAAAA-%05d", i), "")
-				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				if _, err := h.m.LoginQR(ctx, ch); err != nil {
 					at, _ := emitted.Load(ch.ID)
@@ -311,6 +311,12 @@ func TestLoginQRNeverMissesAnArrivedQR(t *testing.T) {
 					var before time.Duration
 					if at != nil {
 						before = dl.Sub(at.(time.Time))
+					}
+					// A missed wakeup waits for its deadline although the
+					// QR arrived long before; a loaded machine (-race,
+					// other packages' tests) may only make it late.
+					if before < 250*time.Millisecond || !strings.Contains(err.Error(), "no QR code yet") {
+						return
 					}
 					mu.Lock()
 					missed = append(missed, fmt.Sprintf("%s: %v (its QR was emitted %v before the deadline; health now %s)",

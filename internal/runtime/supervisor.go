@@ -574,7 +574,7 @@ func (s *supervisor) handle(ev engine.Event) {
 		}
 		s.setStatus(StatusError, "WhatsApp refused the connection: "+e.Reason)
 		s.scheduleRetry(s.backoff())
-	case engine.Message, engine.Receipt, engine.GroupChange:
+	case engine.Message, engine.Receipt, engine.GroupChange, engine.Presence:
 		s.m.o.OnEngineEvent(s.id, ev)
 	}
 }

@@ -117,6 +117,10 @@ func (s *Service) actionError(ch model.Channel, err error) error {
 		return fmt.Errorf("the channel is not an admin of this group: %w", model.ErrForbidden)
 	case errors.Is(err, engine.ErrNotOnWhatsApp):
 		return fmt.Errorf("the number is not on WhatsApp: %w", model.ErrNotFound)
+	case errors.Is(err, engine.ErrInvalidContent):
+		return invalid("body", "WhatsApp refused the content: %v", err)
+	case errors.Is(err, engine.ErrTooLate):
+		return fmt.Errorf("too late: WhatsApp allows edits for 15 minutes and deletes for everyone for 2 days: %w", model.ErrConflict)
 	case errors.Is(err, engine.ErrUnsupported):
 		return fmt.Errorf("the %s engine does not support this: %w", s.EngineName(), model.ErrNotImplemented)
 	}

@@ -244,16 +244,6 @@ func (s *Service) UpdateProfile(ctx context.Context, ch model.Channel, u engine.
 	return s.runtimeError(ch, sess.SetProfile(ctx, u))
 }
 
-// Limits reports what a trial or dev channel may still do. Live channels
-// have no limits (ok false).
-func (s *Service) Limits(ctx context.Context, ch model.Channel) (model.OperatorSettings, bool, error) {
-	if ch.Mode == model.ModeLive {
-		return model.OperatorSettings{}, false, nil
-	}
-	op, err := s.store.OperatorSettings(ctx)
-	return op, true, err
-}
-
 // EngineName is the name of the engine channels run on ("" when none runs).
 func (s *Service) EngineName() string {
 	if s.rt == nil || s.rt.Engine() == nil {

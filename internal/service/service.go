@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -37,6 +38,13 @@ type Service struct {
 	dummyHash string
 
 	probeProxy func(ctx context.Context, proxyURL string) error
+
+	mediaDir     string
+	mediaTTL     time.Duration
+	fetch        *http.Client
+	early        earlyReceipts
+	downloads    chan struct{} // bounds concurrent media downloads
+	allowPrivate bool
 }
 
 // Options configure a Service.
@@ -52,6 +60,14 @@ type Options struct {
 	// ProbeProxy checks a pool proxy answers before it is assigned; a TCP
 	// dial to its host by default.
 	ProbeProxy func(ctx context.Context, proxyURL string) error
+	// MediaDir holds media files (uploads and received media); media calls
+	// fail without it.
+	MediaDir string
+	// MediaTTL is how long media files are kept (30 days by default).
+	MediaTTL time.Duration
+	// AllowPrivateURLs lets media be fetched from private, loopback and
+	// link-local addresses (tests, closed networks).
+	AllowPrivateURLs bool
 }
 
 // New builds a Service over an open, migrated store.
@@ -64,8 +80,14 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	if probe == nil {
 		probe = dialProxy
 	}
+	ttl := o.MediaTTL
+	if ttl <= 0 {
+		ttl = 30 * 24 * time.Hour
+	}
 	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
-		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe}
+		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
+		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs,
+		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 }
 
 // Now is the service clock.

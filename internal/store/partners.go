@@ -120,7 +120,7 @@ func (s *Store) SetPartnerTrialDays(ctx context.Context, partnerID string, days 
 }
 
 func (s *Store) updatePartner(ctx context.Context, set string, value any, partnerID string) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE partners SET "+set+" WHERE id = ?"), value, partnerID)
+	res, err := s.exec(ctx, ("UPDATE partners SET " + set + " WHERE id = ?"), value, partnerID)
 	if err != nil {
 		return fmt.Errorf("store: update partner: %w", err)
 	}

@@ -31,7 +31,7 @@ func scanProject(row interface{ Scan(...any) error }) (ProjectInfo, error) {
 
 // CreateProject inserts a project; a taken ID is ErrConflict.
 func (s *Store) CreateProject(ctx context.Context, p model.Project) error {
-	_, err := s.db.ExecContext(ctx, s.q("INSERT INTO projects (partner_id, id, name, created_at) VALUES (?, ?, ?, ?)"),
+	_, err := s.exec(ctx, ("INSERT INTO projects (partner_id, id, name, created_at) VALUES (?, ?, ?, ?)"),
 		p.PartnerID, p.ID, p.Name, ms(p.CreatedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("project id taken: %w", model.ErrConflict)
@@ -79,7 +79,7 @@ func (s *Store) Projects(ctx context.Context, partnerID string, limit, offset in
 
 // RenameProject changes a project's name.
 func (s *Store) RenameProject(ctx context.Context, partnerID, projectID, name string) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE projects SET name = ? WHERE partner_id = ? AND id = ?"), name, partnerID, projectID)
+	res, err := s.exec(ctx, ("UPDATE projects SET name = ? WHERE partner_id = ? AND id = ?"), name, partnerID, projectID)
 	if err != nil {
 		return fmt.Errorf("store: rename project: %w", err)
 	}

@@ -44,7 +44,7 @@ func (s *Store) ClearChannelLink(ctx context.Context, channelID string) error {
 }
 
 func (s *Store) updateChannel(ctx context.Context, channelID, set string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE channels SET "+set+" WHERE id = ?"), append(args, channelID)...)
+	res, err := s.exec(ctx, ("UPDATE channels SET " + set + " WHERE id = ?"), append(args, channelID)...)
 	if err != nil {
 		return fmt.Errorf("store: update channel: %w", err)
 	}
@@ -153,10 +153,10 @@ func (s *Store) ReplaceProxies(ctx context.Context, urls []string, now time.Time
 func (s *Store) MarkProxy(ctx context.Context, url string, healthy bool, lastError string, assignedAt *time.Time) error {
 	var err error
 	if assignedAt != nil {
-		_, err = s.db.ExecContext(ctx, s.q("UPDATE proxies SET healthy = ?, last_error = ?, last_assigned_at = ? WHERE url = ?"),
+		_, err = s.exec(ctx, ("UPDATE proxies SET healthy = ?, last_error = ?, last_assigned_at = ? WHERE url = ?"),
 			healthy, lastError, ms(*assignedAt), url)
 	} else {
-		_, err = s.db.ExecContext(ctx, s.q("UPDATE proxies SET healthy = ?, last_error = ? WHERE url = ?"), healthy, lastError, url)
+		_, err = s.exec(ctx, ("UPDATE proxies SET healthy = ?, last_error = ? WHERE url = ?"), healthy, lastError, url)
 	}
 	if err != nil {
 		return fmt.Errorf("store: mark proxy: %w", err)

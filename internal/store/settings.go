@@ -30,7 +30,7 @@ func (s *Store) Setting(ctx context.Context, key string) (value string, ok bool,
 
 // SetSetting writes one value.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES (?, ?)
+	_, err := s.exec(ctx, (`INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`), key, value)
 	if err != nil {
 		return fmt.Errorf("store: write setting %s: %w", key, err)
@@ -46,7 +46,7 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, bool, error) {
 // InitAdminTokenHash stores the operator token hash unless one exists; it
 // reports whether it stored it (false: another process got there first).
 func (s *Store) InitAdminTokenHash(ctx context.Context, hash string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`),
+	res, err := s.exec(ctx, (`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`),
 		keyAdminTokenHash, hash)
 	if err != nil {
 		return false, fmt.Errorf("store: init admin token: %w", err)

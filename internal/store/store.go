@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,6 +34,10 @@ const (
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	// writeMu queues SQLite writers in Go: SQLite has one writer at a time,
+	// and its busy handler makes waiting writers sleep in steps of up to
+	// 100 ms, which turns contention into long tail latencies.
+	writeMu sync.Mutex
 }
 
 // Options say which database to open.
@@ -175,8 +180,25 @@ func (s *Store) forShare() string {
 	return ""
 }
 
+// lockWrites takes the SQLite write queue (a no-op on PostgreSQL) and
+// returns its release.
+func (s *Store) lockWrites() func() {
+	if s.dialect != SQLite {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
+
+// exec runs one writing statement outside a transaction.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer s.lockWrites()()
+	return s.db.ExecContext(ctx, s.q(query), args...)
+}
+
 // inTx runs fn in a transaction that is rolled back unless fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.lockWrites()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

@@ -37,7 +37,8 @@ func channelOf(r *http.Request) model.Channel {
 }
 
 // Prefixes are the path prefixes the gate API serves; the app routes them here.
-var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limits"}
+var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limits", "/messages/", "/chats", "/chats/",
+	"/media", "/media/", "/groups", "/groups/", "/contacts", "/contacts/", "/presences/"}
 
 // NewHandler returns the gate API. version is wagate's, shown by /health.
 func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
@@ -46,6 +47,9 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	route := func(pattern string, running bool, fn httpx.HandlerFunc) {
 		if running {
 			fn = h.running(fn)
+		}
+		if pattern != "GET /health" && pattern != "GET /limits" {
+			fn = h.counted(fn)
 		}
 		mux.Handle(pattern, httpx.Handle(log, fn))
 	}
@@ -62,6 +66,8 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	route("DELETE /settings", false, h.resetSettings)
 	route("GET /settings/events", false, h.events)
 	route("GET /limits", false, h.limits)
+	h.messageRoutes(route)
+	h.directoryRoutes(route)
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
 		return context.WithValue(ctx, channelKey, v)
 	})(httpx.JSONMux(mux, log, "gate API"))
@@ -71,6 +77,17 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 func (h *handler) running(fn httpx.HandlerFunc) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := h.svc.CheckRunning(channelOf(r)); err != nil {
+			return err
+		}
+		return fn(w, r)
+	}
+}
+
+// counted counts the request against a trial or Sandbox channel's monthly
+// requests (402 beyond; /health and /limits are free).
+func (h *handler) counted(fn httpx.HandlerFunc) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.svc.UseLimit(r.Context(), channelOf(r), service.LimitRequests, 1); err != nil {
 			return err
 		}
 		return fn(w, r)

@@ -133,7 +133,7 @@ type limits struct {
 }
 
 func (h *handler) limits(w http.ResponseWriter, r *http.Request) error {
-	op, limited, err := h.svc.Limits(r.Context(), channelOf(r))
+	left, limited, err := h.svc.RemainingLimits(r.Context(), channelOf(r))
 	if err != nil {
 		return err
 	}
@@ -141,8 +141,6 @@ func (h *handler) limits(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	httpx.JSON(w, http.StatusOK, limits{
-		Messages: op.LimitMessagesPerDay, Chats: []string{}, Checks: op.LimitChecksPerDay, Requests: op.LimitRequestsPerMonth,
-	})
+	httpx.JSON(w, http.StatusOK, limits{Messages: left.Messages, Chats: left.Chats, Checks: left.Checks, Requests: left.Requests})
 	return nil
 }

@@ -285,6 +285,8 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(400, "PATCH", "/admin/settings", adminToken, map[string]any{"limit_checks_per_day": -1})
 
 	testGate(t, c, big, acmeToken, str(ch2, "token"))
+	testMessagesChatsMedia(t, c, acmeToken, str(ch2, "token"))
+	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
@@ -406,7 +408,6 @@ func testGate(t *testing.T, c *apiClient, big []byte, ptok, expiredToken string)
 	msg, _ := sent["message"].(map[string]any)
 	c.call(400, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, map[string]any{"to": alice, "body": " "})
 	c.call(404, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, map[string]any{"to": nobody, "body": "x"})
-	c.call(413, "POST", "/admin/sim/phones/"+bob+"/messages", adminToken, big)
 	c.call(200, "GET", "/admin/sim/phones/"+alice+"/messages", adminToken, nil)
 	c.call(200, "GET", "/admin/sim/phones/"+bob+"/messages?box=sent", adminToken, nil)
 	c.call(400, "GET", "/admin/sim/phones/"+bob+"/messages?box=spam", adminToken, nil)
@@ -414,6 +415,11 @@ func testGate(t *testing.T, c *apiClient, big []byte, ptok, expiredToken string)
 	c.call(200, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, map[string]any{"ids": []any{str(msg, "id")}})
 	c.call(400, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, map[string]any{"ids": []any{}})
 	c.call(404, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, map[string]any{"ids": []any{"nope"}})
+	g := c.call(201, "POST", "/admin/sim/phones/"+bob+"/groups", adminToken, map[string]any{"subject": "Team", "participants": []string{alice}})
+	c.call(200, "GET", "/admin/sim/phones/"+bob+"/groups", adminToken, nil)
+	c.call(200, "POST", "/admin/sim/phones/"+bob+"/groups/"+str(g, "id")+"/participants", adminToken, map[string]any{"promote": []string{alice}})
+	c.call(200, "POST", "/admin/sim/phones/"+bob+"/react", adminToken, map[string]any{"id": str(msg, "id"), "emoji": "👍"})
+	c.call(200, "POST", "/admin/sim/phones/"+bob+"/presence", adminToken, map[string]any{"to": alice, "state": "typing"})
 	c.call(413, "POST", "/admin/sim/phones/"+alice+"/read", adminToken, big)
 
 	// Settings, events and limits.

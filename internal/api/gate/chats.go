@@ -1,0 +1,136 @@
+package gate
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+)
+
+// chat is a chat on the wire (Whapi's Chat).
+type chat struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name,omitempty"`
+	Type        string   `json:"type"`
+	Timestamp   int64    `json:"timestamp,omitempty"`
+	Pin         bool     `json:"pin"`
+	Mute        bool     `json:"mute"`
+	MuteUntil   int64    `json:"mute_until,omitempty"`
+	Archive     bool     `json:"archive"`
+	Unread      int      `json:"unread"`
+	LastMessage *message `json:"last_message,omitempty"`
+}
+
+func newChat(c model.Chat, last *model.Message, now time.Time) chat {
+	out := chat{ID: c.ID, Name: c.Name, Type: c.Type, Pin: c.Pinned, Archive: c.Archived, Unread: c.Unread}
+	if !c.LastTime.IsZero() {
+		out.Timestamp = c.LastTime.Unix()
+	}
+	if c.MuteUntil.After(now) {
+		out.Mute, out.MuteUntil = true, c.MuteUntil.Unix()
+	}
+	if last != nil {
+		m := newMessage(*last)
+		out.LastMessage = &m
+	}
+	return out
+}
+
+type chatList struct {
+	Chats  []chat `json:"chats"`
+	Count  int    `json:"count"`
+	Total  int    `json:"total"`
+	Offset int    `json:"offset"`
+}
+
+func (h *handler) listChats(w http.ResponseWriter, r *http.Request) error {
+	page, err := apiutil.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	list, total, err := h.svc.Chats(r.Context(), channelOf(r), page)
+	if err != nil {
+		return err
+	}
+	last := h.svc.ChatLastMessages(r.Context(), list)
+	out := chatList{Chats: make([]chat, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
+	now := h.svc.Now()
+	for _, c := range list {
+		var lm *model.Message
+		if m, ok := last[c.ID]; ok {
+			lm = &m
+		}
+		out.Chats = append(out.Chats, newChat(c, lm, now))
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) getChat(w http.ResponseWriter, r *http.Request) error {
+	c, last, err := h.svc.Chat(r.Context(), channelOf(r), r.PathValue("ChatID"))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, newChat(c, last, h.svc.Now()))
+	return nil
+}
+
+func (h *handler) deleteChat(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.DeleteChat(r.Context(), channelOf(r), r.PathValue("ChatID")); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) archiveChat(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Archive *bool `json:"archive"`
+	}
+	if err := httpx.Decode(r, &b, true); err != nil {
+		return err
+	}
+	if b.Archive == nil {
+		return httpx.Errorf(http.StatusBadRequest, "archive: is required (true or false)")
+	}
+	if _, err := h.svc.UpdateChat(r.Context(), channelOf(r), r.PathValue("ChatID"), service.ChatPatch{Archive: b.Archive}); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) patchChat(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Pin        *bool  `json:"pin"`
+		MuteUntil  *int64 `json:"mute_until"`
+		MarkUnread *bool  `json:"mark_unread"`
+	}
+	if err := httpx.Decode(r, &b, true); err != nil {
+		return err
+	}
+	p := service.ChatPatch{Pin: b.Pin}
+	if b.MarkUnread != nil {
+		read := !*b.MarkUnread
+		p.Read = &read
+	}
+	if b.MuteUntil != nil {
+		mute := *b.MuteUntil != 0
+		p.Mute = &mute
+		if mute {
+			if *b.MuteUntil < 0 {
+				return httpx.Errorf(http.StatusBadRequest, "mute_until: must be a Unix time in milliseconds, or 0 to unmute")
+			}
+			t := time.UnixMilli(*b.MuteUntil).UTC()
+			p.MuteUntil = &t
+		}
+	}
+	if _, err := h.svc.UpdateChat(r.Context(), channelOf(r), r.PathValue("ChatID"), p); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}

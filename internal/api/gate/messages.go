@@ -1,0 +1,415 @@
+package gate
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+)
+
+// maxSendBody bounds a send request: a document in base64 with its JSON.
+const maxSendBody = service.MaxMediaSize*4/3 + 1<<20
+
+// sendKinds are the message kinds with a POST /messages/{kind} endpoint.
+var sendKinds = []string{
+	engine.KindText, engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice,
+	engine.KindDocument, engine.KindSticker, engine.KindLocation, engine.KindContact, engine.KindLinkPreview, engine.KindPoll,
+}
+
+func (h *handler) messageRoutes(route func(string, bool, httpx.HandlerFunc)) {
+	for _, kind := range sendKinds {
+		route("POST /messages/"+kind, true, h.send(kind))
+	}
+	route("GET /messages/list", false, h.listMessages)
+	route("GET /messages/list/{ChatID}", false, h.listMessages)
+	route("GET /messages/{MessageID}", false, h.getMessage)
+	route("POST /messages/{MessageID}", true, h.forwardMessage)
+	route("PUT /messages/{MessageID}", true, h.markRead)
+	route("DELETE /messages/{MessageID}", true, h.deleteMessage)
+	route("PUT /messages/{MessageID}/reaction", true, h.react)
+	route("DELETE /messages/{MessageID}/reaction", true, h.unreact)
+	route("PUT /messages/{MessageID}/star", false, h.star)
+	route("GET /chats", false, h.listChats)
+	route("GET /chats/{ChatID}", false, h.getChat)
+	route("DELETE /chats/{ChatID}", false, h.deleteChat)
+	route("POST /chats/{ChatID}", true, h.archiveChat)
+	route("PATCH /chats/{ChatID}", true, h.patchChat)
+	route("POST /media", false, h.uploadMedia)
+	route("GET /media", false, h.listMedia)
+	route("GET /media/{MediaID}", false, h.getMedia)
+	route("DELETE /media/{MediaID}", false, h.deleteMedia)
+}
+
+// sendBody is every field of Whapi's send requests.
+type sendBody struct {
+	To            string   `json:"to"`
+	Body          string   `json:"body"`
+	Caption       string   `json:"caption"`
+	Media         string   `json:"media"`
+	MimeType      string   `json:"mime_type"`
+	Filename      string   `json:"filename"`
+	Seconds       int      `json:"seconds"`
+	Quoted        string   `json:"quoted"`
+	Edit          string   `json:"edit"`
+	Mentions      []string `json:"mentions"`
+	ViewOnce      bool     `json:"view_once"`
+	NoLinkPreview bool     `json:"no_link_preview"`
+	TypingTime    float64  `json:"typing_time"`
+	Latitude      *float64 `json:"latitude"`
+	Longitude     *float64 `json:"longitude"`
+	Name          string   `json:"name"`
+	Address       string   `json:"address"`
+	URL           string   `json:"url"`
+	VCard         string   `json:"vcard"`
+	Title         string   `json:"title"`
+	Description   string   `json:"description"`
+	Canonical     string   `json:"canonical"`
+	Preview       string   `json:"preview"`
+	Options       []string `json:"options"`
+	Count         *int     `json:"count"`
+}
+
+func (b sendBody) request(kind string) service.SendRequest {
+	return service.SendRequest{Kind: kind, To: b.To, Body: b.Body, Caption: b.Caption, Media: b.Media, MimeType: b.MimeType,
+		FileName: b.Filename, Seconds: b.Seconds, Quoted: b.Quoted, Edit: b.Edit, Mentions: b.Mentions, ViewOnce: b.ViewOnce,
+		NoLinkPreview: b.NoLinkPreview, TypingTime: b.TypingTime, Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name,
+		Address: b.Address, URL: b.URL, VCard: b.VCard, Title: b.Title, Description: b.Description, Canonical: b.Canonical,
+		Preview: b.Preview, Options: b.Options, Count: b.Count}
+}
+
+type sent struct {
+	Sent    bool    `json:"sent"`
+	Message message `json:"message"`
+}
+
+func (h *handler) send(kind string) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req service.SendRequest
+		if isMultipart(r) {
+			if !engine.IsMedia(kind) {
+				return httpx.Errorf(http.StatusUnsupportedMediaType, "%s messages take a JSON body", kind)
+			}
+			b, up, err := readMultipart(w, r, service.MaxMediaSize)
+			if err != nil {
+				return err
+			}
+			req = b.request(kind)
+			req.Upload = up
+		} else {
+			var b sendBody
+			if err := httpx.DecodeLimit(r, &b, true, maxSendBody); err != nil {
+				return err
+			}
+			req = b.request(kind)
+		}
+		m, err := h.svc.Send(r.Context(), channelOf(r), req)
+		if err != nil {
+			return err
+		}
+		httpx.JSON(w, http.StatusOK, sent{Sent: true, Message: newMessage(m)})
+		return nil
+	}
+}
+
+func isMultipart(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "multipart/form-data"
+}
+
+// readMultipart reads a multipart send or upload: the form fields and the
+// file in "media" (or "file").
+func readMultipart(w http.ResponseWriter, r *http.Request, limit int64) (sendBody, *service.Upload, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return sendBody{}, nil, httpx.Errorf(http.StatusBadRequest, "multipart body: %v", err)
+	}
+	var b sendBody
+	var up *service.Upload
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return b, nil, multipartError(err, limit)
+		}
+		name := p.FormName()
+		if p.FileName() != "" || name == "media" || name == "file" {
+			data, err := io.ReadAll(io.LimitReader(p, limit+1))
+			if err != nil {
+				return b, nil, multipartError(err, limit)
+			}
+			if int64(len(data)) > limit {
+				return b, nil, httpx.Errorf(http.StatusRequestEntityTooLarge, "the file is over %d bytes", limit)
+			}
+			up = &service.Upload{Data: data, MimeType: p.Header.Get("Content-Type"), FileName: p.FileName()}
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(p, 64<<10))
+		if err != nil {
+			return b, nil, multipartError(err, limit)
+		}
+		setField(&b, name, string(v))
+	}
+	if up == nil {
+		return b, nil, httpx.Errorf(http.StatusBadRequest, "media: the multipart body has no file (field media)")
+	}
+	return b, up, nil
+}
+
+func multipartError(err error, limit int64) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return httpx.Errorf(http.StatusRequestEntityTooLarge, "the file is over %d bytes", limit)
+	}
+	return httpx.Errorf(http.StatusBadRequest, "multipart body: %v", err)
+}
+
+// setField sets a form field of a multipart send.
+func setField(b *sendBody, name, v string) {
+	switch name {
+	case "to":
+		b.To = v
+	case "caption":
+		b.Caption = v
+	case "mime_type":
+		b.MimeType = v
+	case "filename":
+		b.Filename = v
+	case "quoted":
+		b.Quoted = v
+	case "seconds":
+		b.Seconds, _ = strconv.Atoi(v)
+	case "view_once":
+		b.ViewOnce = v == "true"
+	case "mentions":
+		b.Mentions = append(b.Mentions, strings.Split(v, ",")...)
+	}
+}
+
+// message is a message on the wire (Whapi's Message).
+type message struct {
+	ID        string
+	Type      string
+	ChatID    string
+	From      string
+	FromMe    bool
+	FromName  string
+	Source    string
+	Timestamp int64
+	Status    string
+	Content   json.RawMessage
+	Context   json.RawMessage
+	Reactions []reaction
+	Starred   bool
+	Edited    bool
+}
+
+type reaction struct {
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+	T     int64  `json:"t"`
+}
+
+// MarshalJSON puts the content under the message's type, as Whapi does
+// ("text": {"body": ...}).
+func (m message) MarshalJSON() ([]byte, error) {
+	out := map[string]any{
+		"id": m.ID, "type": m.Type, "chat_id": m.ChatID, "from_me": m.FromMe, "source": m.Source,
+		"timestamp": m.Timestamp, "status": m.Status,
+	}
+	if m.From != "" {
+		out["from"] = m.From
+	}
+	if m.FromName != "" {
+		out["from_name"] = m.FromName
+	}
+	if len(m.Content) > 0 && string(m.Content) != "{}" {
+		out[m.Type] = m.Content
+	}
+	if len(m.Context) > 0 && string(m.Context) != "{}" {
+		out["context"] = m.Context
+	}
+	if len(m.Reactions) > 0 {
+		out["reactions"] = m.Reactions
+	}
+	if m.Starred {
+		out["starred"] = true
+	}
+	if m.Edited {
+		out["edited"] = true
+	}
+	return json.Marshal(out)
+}
+
+func newMessage(m model.Message) message {
+	from := service.PhoneOf(m.Sender)
+	if from == "" {
+		from = m.Sender
+	}
+	out := message{ID: m.ID, Type: m.Type, ChatID: m.ChatID, From: from, FromMe: m.FromMe, FromName: m.FromName,
+		Source: m.Source, Timestamp: m.Time.Unix(), Status: m.Status, Content: m.Content, Context: m.Context,
+		Starred: m.Starred, Edited: m.Edited}
+	byEmoji := map[string]*reaction{}
+	for _, r := range m.Reactions {
+		x := byEmoji[r.Emoji]
+		if x == nil {
+			x = &reaction{Emoji: r.Emoji}
+			byEmoji[r.Emoji] = x
+		}
+		x.Count++
+		x.T = max(x.T, r.Time)
+	}
+	for _, r := range byEmoji {
+		out.Reactions = append(out.Reactions, *r)
+	}
+	sort.Slice(out.Reactions, func(i, j int) bool { return out.Reactions[i].Emoji < out.Reactions[j].Emoji })
+	return out
+}
+
+type messageList struct {
+	Messages []message `json:"messages"`
+	Count    int       `json:"count"`
+	Total    int       `json:"total"`
+	Offset   int       `json:"offset"`
+	First    int       `json:"first"`
+	Last     int       `json:"last"`
+}
+
+func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) error {
+	page, err := apiutil.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := service.MessageFilter{Page: page, ChatID: r.PathValue("ChatID")}
+	if v := q.Get("from_me"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return httpx.Errorf(http.StatusBadRequest, "from_me: must be true or false")
+		}
+		f.FromMe = &b
+	}
+	for name, dst := range map[string]**time.Time{"time_from": &f.TimeFrom, "time_to": &f.TimeTo} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return httpx.Errorf(http.StatusBadRequest, "%s: must be a Unix time in seconds", name)
+			}
+			t := time.Unix(n, 0)
+			*dst = &t
+		}
+	}
+	switch q.Get("sort") {
+	case "", "desc":
+	case "asc":
+		f.Ascending = true
+	default:
+		return httpx.Errorf(http.StatusBadRequest, "sort: must be asc or desc")
+	}
+	list, total, err := h.svc.Messages(r.Context(), channelOf(r), f)
+	if err != nil {
+		return err
+	}
+	out := messageList{Messages: make([]message, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
+	for _, m := range list {
+		out.Messages = append(out.Messages, newMessage(m))
+	}
+	if len(list) > 0 {
+		out.First, out.Last = page.Offset, page.Offset+len(list)-1
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) getMessage(w http.ResponseWriter, r *http.Request) error {
+	m, err := h.svc.Message(r.Context(), channelOf(r), r.PathValue("MessageID"))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, newMessage(m))
+	return nil
+}
+
+func (h *handler) forwardMessage(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		To string `json:"to"`
+	}
+	if err := httpx.Decode(r, &b, true); err != nil {
+		return err
+	}
+	m, err := h.svc.ForwardMessage(r.Context(), channelOf(r), r.PathValue("MessageID"), b.To)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, sent{Sent: true, Message: newMessage(m)})
+	return nil
+}
+
+func (h *handler) markRead(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.MarkMessageRead(r.Context(), channelOf(r), r.PathValue("MessageID")); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) deleteMessage(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.DeleteMessage(r.Context(), channelOf(r), r.PathValue("MessageID")); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) react(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Emoji string `json:"emoji"`
+	}
+	if err := httpx.Decode(r, &b, true); err != nil {
+		return err
+	}
+	if strings.TrimSpace(b.Emoji) == "" {
+		return httpx.Errorf(http.StatusBadRequest, "emoji: is required (DELETE removes a reaction)")
+	}
+	if err := h.svc.ReactToMessage(r.Context(), channelOf(r), r.PathValue("MessageID"), b.Emoji); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) unreact(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.ReactToMessage(r.Context(), channelOf(r), r.PathValue("MessageID"), ""); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}
+
+func (h *handler) star(w http.ResponseWriter, r *http.Request) error {
+	b := struct {
+		Starred *bool `json:"starred"`
+	}{}
+	if err := httpx.Decode(r, &b, false); err != nil {
+		return err
+	}
+	star := b.Starred == nil || *b.Starred
+	if err := h.svc.StarMessage(r.Context(), channelOf(r), r.PathValue("MessageID"), star); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, success{Success: true})
+	return nil
+}

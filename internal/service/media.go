@@ -1,0 +1,440 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/ids"
+	"github.com/wagate/wagate/internal/model"
+)
+
+// Media size limits, like WhatsApp's.
+const (
+	MaxMediaSize    = 100 << 20 // documents
+	MaxPictureSize  = 16 << 20  // images, video, audio, voice, gif
+	MaxStickerSize  = 1 << 20
+	maxFetchTimeout = 60 * time.Second
+)
+
+// mediaLimit is the largest file of a kind.
+func mediaLimit(kind string) int64 {
+	switch kind {
+	case engine.KindDocument, "":
+		return MaxMediaSize
+	case engine.KindSticker:
+		return MaxStickerSize
+	}
+	return MaxPictureSize
+}
+
+// acceptedTypes are the content types each kind accepts ("" any).
+var acceptedTypes = map[string][]string{
+	engine.KindImage:   {"image/jpeg", "image/png", "image/webp"},
+	engine.KindVideo:   {"video/mp4", "video/3gpp", "video/quicktime"},
+	engine.KindGIF:     {"video/mp4", "image/gif"},
+	engine.KindAudio:   {"audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/wav", "audio/x-wav", "audio/webm"},
+	engine.KindVoice:   {"audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/webm"},
+	engine.KindSticker: {"image/webp", "image/png"},
+}
+
+// checkMediaType refuses a file whose type does not fit kind (415).
+func checkMediaType(kind, mimeType string) error {
+	allowed := acceptedTypes[kind]
+	if len(allowed) == 0 {
+		return nil
+	}
+	base, _, _ := mime.ParseMediaType(mimeType)
+	for _, a := range allowed {
+		if base == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("a %s must be one of %s, not %q: %w", kind, strings.Join(allowed, ", "), mimeType, model.ErrUnsupportedMedia)
+}
+
+// Upload is a file given to the API.
+type Upload struct {
+	Data     []byte
+	MimeType string
+	FileName string
+}
+
+// mediaID names a stored file like Whapi does: its extension, a dash and
+// random hex.
+func mediaID(mimeType string) string {
+	base, _, _ := mime.ParseMediaType(mimeType)
+	ext := mediaExt[base]
+	if exts, _ := mime.ExtensionsByType(mimeType); ext == "" && len(exts) > 0 {
+		ext = strings.TrimPrefix(exts[0], ".")
+	}
+	if ext == "" {
+		_, ext, _ = strings.Cut(base, "/")
+	}
+	if !isAlnum(ext) || len(ext) > 10 {
+		ext = "bin"
+	}
+	return ext + "-" + ids.MediaHex()
+}
+
+// mediaExt names the common types the same on every machine (the system's
+// MIME table, e.g. "jfif" for JPEG, varies).
+var mediaExt = map[string]string{
+	"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
+	"video/mp4": "mp4", "video/3gpp": "3gp", "video/quicktime": "mov",
+	"audio/ogg": "ogg", "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/aac": "aac", "audio/amr": "amr",
+	"application/pdf": "pdf", "text/plain": "txt",
+}
+
+func isAlnum(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validMediaID(id string) bool {
+	ext, hexPart, ok := strings.Cut(id, "-")
+	if !ok || !isAlnum(ext) || len(ext) > 10 || len(hexPart) < 8 || len(hexPart) > 64 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil
+}
+
+// ValidMediaID reports whether id has the form of a media ID.
+func ValidMediaID(id string) bool { return validMediaID(id) }
+
+func (s *Service) mediaPath(channelID, id string) (string, error) {
+	if s.mediaDir == "" {
+		return "", fmt.Errorf("media storage is not configured: %w", model.ErrUnavailable)
+	}
+	if !ValidMediaID(id) {
+		return "", fmt.Errorf("media %w", model.ErrNotFound)
+	}
+	return filepath.Join(s.mediaDir, channelID, id), nil
+}
+
+// SaveMedia stores a file for a channel and returns its record. kind, when
+// not empty, checks the file's type and size for that message kind.
+func (s *Service) SaveMedia(ctx context.Context, ch model.Channel, kind string, up Upload) (model.MediaFile, error) {
+	up, err := checkUpload(kind, up)
+	if err != nil {
+		return model.MediaFile{}, err
+	}
+	return s.saveChecked(ctx, ch, up)
+}
+
+// checkUpload checks a file's size and type for kind and settles its type
+// (sniffed when not given).
+func checkUpload(kind string, up Upload) (Upload, error) {
+	if len(up.Data) == 0 {
+		return up, invalid("media", "the file is empty")
+	}
+	if limit := mediaLimit(kind); int64(len(up.Data)) > limit {
+		return up, fmt.Errorf("the file is %d bytes; a %s may have at most %d: %w", len(up.Data), kindName(kind), limit, model.ErrTooLarge)
+	}
+	mt := up.MimeType
+	if mt == "" || mt == "application/octet-stream" {
+		mt = http.DetectContentType(up.Data)
+	}
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if _, _, err := mime.ParseMediaType(mt); err != nil {
+		return up, invalid("mime_type", "%q is not a media type", up.MimeType)
+	}
+	if err := checkMediaType(kind, mt); err != nil {
+		return up, err
+	}
+	up.MimeType = mt
+	return up, nil
+}
+
+// saveChecked writes a checked file and records it.
+func (s *Service) saveChecked(ctx context.Context, ch model.Channel, up Upload) (model.MediaFile, error) {
+	mt := up.MimeType
+	id := mediaID(mt)
+	path, err := s.mediaPath(ch.ID, id)
+	if err != nil {
+		return model.MediaFile{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return model.MediaFile{}, fmt.Errorf("media dir: %w", err)
+	}
+	if err := os.WriteFile(path, up.Data, 0o640); err != nil {
+		return model.MediaFile{}, fmt.Errorf("write media: %w", err)
+	}
+	sum := sha256.Sum256(up.Data)
+	now := s.now()
+	f := model.MediaFile{ChannelID: ch.ID, ID: id, MimeType: mt, FileName: cleanFileName(up.FileName), Size: int64(len(up.Data)),
+		SHA256: hex.EncodeToString(sum[:]), CreatedAt: now, ExpiresAt: now.Add(s.mediaTTL)}
+	if err := s.store.InsertMedia(ctx, f); err != nil {
+		_ = os.Remove(path)
+		return model.MediaFile{}, err
+	}
+	return f, nil
+}
+
+func kindName(kind string) string {
+	if kind == "" {
+		return "file"
+	}
+	return kind
+}
+
+// cleanFileName keeps a file name's last element, without control characters.
+func cleanFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	// Map also turns invalid UTF-8 into U+FFFD (PostgreSQL refuses it).
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) { // controls, bidi overrides
+			return -1
+		}
+		return r
+	}, name)
+	if len(name) > 255 {
+		// Cut on a character boundary: half a character is invalid UTF-8.
+		cut := 255
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut]
+	}
+	if name == "." || name == ".." || name == "/" {
+		return ""
+	}
+	return name
+}
+
+// Media reads a stored file of a channel: its record and bytes.
+func (s *Service) Media(ctx context.Context, ch model.Channel, id string) (model.MediaFile, []byte, error) {
+	path, err := s.mediaPath(ch.ID, id)
+	if err != nil {
+		return model.MediaFile{}, nil, err
+	}
+	f, err := s.store.Media(ctx, ch.ID, id)
+	if err != nil {
+		return f, nil, err
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil, fmt.Errorf("media file is gone: %w", model.ErrNotFound)
+	}
+	return f, data, err
+}
+
+// MediaList lists a channel's stored files.
+func (s *Service) MediaList(ctx context.Context, ch model.Channel, p Page) ([]model.MediaFile, int, error) {
+	return s.store.MediaList(ctx, ch.ID, p.Count, p.Offset)
+}
+
+// DeleteMedia removes a stored file.
+func (s *Service) DeleteMedia(ctx context.Context, ch model.Channel, id string) error {
+	path, err := s.mediaPath(ch.ID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteMedia(ctx, ch.ID, id); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.WarnContext(ctx, "could not remove a media file", "channel_id", ch.ID, "media_id", id, "error", err)
+	}
+	return nil
+}
+
+// ExpireMedia removes files older than the media TTL; it returns how many.
+func (s *Service) ExpireMedia(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		files, err := s.store.ExpiredMedia(ctx, s.now(), 500)
+		if err != nil || len(files) == 0 {
+			return n, err
+		}
+		for _, f := range files {
+			if err := s.store.DeleteMedia(ctx, f.ChannelID, f.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
+				return n, err
+			}
+			if path, err := s.mediaPath(f.ChannelID, f.ID); err == nil {
+				_ = os.Remove(path)
+			}
+			n++
+		}
+	}
+}
+
+// resolveMedia turns the media of a send request into bytes: a MediaID of
+// the channel, a base64 data URI (or bare base64), or an http(s) URL to
+// fetch. Uploaded files (multipart) come as up.
+func (s *Service) resolveMedia(ctx context.Context, ch model.Channel, kind, ref string, up *Upload, mimeType string) (Upload, error) {
+	if up != nil {
+		if mimeType != "" {
+			up.MimeType = mimeType
+		}
+		return *up, nil
+	}
+	ref = strings.TrimSpace(ref)
+	switch {
+	case ref == "":
+		return Upload{}, invalid("media", "is required: a URL, a base64 data URI, a media ID from POST /media, or a multipart file")
+	case strings.HasPrefix(ref, "data:"):
+		meta, payload, ok := strings.Cut(strings.TrimPrefix(ref, "data:"), ",")
+		if !ok || !strings.HasSuffix(meta, ";base64") {
+			return Upload{}, invalid("media", "a data URI must be data:<type>;base64,<data>")
+		}
+		data, err := decodeBase64(payload, mediaLimit(kind))
+		if err != nil {
+			return Upload{}, err
+		}
+		mt := strings.TrimSuffix(meta, ";base64")
+		if mimeType != "" {
+			mt = mimeType
+		}
+		return Upload{Data: data, MimeType: mt}, nil
+	case strings.HasPrefix(ref, "http://"), strings.HasPrefix(ref, "https://"):
+		return s.fetchMedia(ctx, kind, ref, mimeType)
+	case ValidMediaID(ref):
+		f, data, err := s.Media(ctx, ch, ref)
+		if errors.Is(err, model.ErrNotFound) {
+			return Upload{}, invalid("media", "media %s not found: upload it with POST /media first", ref)
+		}
+		if err != nil {
+			return Upload{}, err
+		}
+		mt := f.MimeType
+		if mimeType != "" {
+			mt = mimeType
+		}
+		return Upload{Data: data, MimeType: mt, FileName: f.FileName}, nil
+	}
+	data, err := decodeBase64(ref, mediaLimit(kind))
+	if errors.Is(err, model.ErrTooLarge) {
+		return Upload{}, err
+	}
+	if err != nil {
+		return Upload{}, invalid("media", "is neither a URL, a data URI, a media ID nor base64")
+	}
+	return Upload{Data: data, MimeType: mimeType}, nil
+}
+
+func decodeBase64(payload string, limit int64) ([]byte, error) {
+	if int64(base64.StdEncoding.DecodedLen(len(payload))) > limit+3 {
+		return nil, fmt.Errorf("the file is over %d bytes: %w", limit, model.ErrTooLarge)
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(payload, "=")); err != nil {
+			return nil, invalid("media", "base64 data does not decode")
+		}
+	}
+	return data, nil
+}
+
+// fetchMedia downloads a file from a URL, bounded in size and time.
+func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (Upload, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return Upload{}, invalid("media", "%q is not a URL", raw)
+	}
+	ctx, cancel := context.WithTimeout(ctx, maxFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return Upload{}, invalid("media", "%q is not a URL", raw)
+	}
+	resp, err := s.fetch.Do(req)
+	if err != nil {
+		return Upload{}, invalid("media", "could not fetch %s: %v", u.Redacted(), unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Upload{}, invalid("media", "fetching %s answered %s", u.Redacted(), resp.Status)
+	}
+	limit := mediaLimit(kind)
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return Upload{}, invalid("media", "could not fetch %s: %v", u.Redacted(), err)
+	}
+	if int64(len(data)) > limit {
+		return Upload{}, fmt.Errorf("the file at %s is over %d bytes: %w", u.Redacted(), limit, model.ErrTooLarge)
+	}
+	mt := mimeType
+	if mt == "" {
+		mt = resp.Header.Get("Content-Type")
+	}
+	name := path.Base(u.Path)
+	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
+		name = params["filename"]
+	}
+	return Upload{Data: data, MimeType: mt, FileName: name}, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// errPrivateAddress refuses fetching from private networks.
+var errPrivateAddress = errors.New("the address is private, loopback or link-local")
+
+// newFetchClient is the HTTP client for media URLs: it refuses private,
+// loopback and link-local addresses (checked on the dialed IP, so DNS
+// cannot point around it) unless allowed, and bounds redirects.
+func newFetchClient(allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	if !allowPrivate {
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip := net.ParseIP(host)
+			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+				ip.IsUnspecified() || ip.IsMulticast() || sharedOrBenchmark(ip) {
+				return errPrivateAddress
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second, MaxIdleConnsPerHost: 4, Proxy: nil}
+	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}}
+}
+
+// sharedOrBenchmark reports carrier-grade NAT (100.64.0.0/10) and
+// benchmarking (198.18.0.0/15) addresses, private in practice.
+func sharedOrBenchmark(ip net.IP) bool {
+	v4 := ip.To4()
+	if v4 == nil {
+		return false
+	}
+	return (v4[0] == 100 && v4[1]&0xc0 == 64) || (v4[0] == 198 && v4[1]&0xfe == 18)
+}

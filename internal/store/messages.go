@@ -1,0 +1,525 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wagate/wagate/internal/model"
+)
+
+// ErrMessageNotFound is a message the channel does not have.
+var ErrMessageNotFound = fmt.Errorf("message %w", model.ErrNotFound)
+
+// ErrChatNotFound is a chat the channel does not have.
+var ErrChatNotFound = fmt.Errorf("chat %w", model.ErrNotFound)
+
+// ErrMediaNotFound is a media file the channel does not have.
+var ErrMediaNotFound = fmt.Errorf("media %w", model.ErrNotFound)
+
+const messageColumns = "channel_id, id, chat_id, sender, from_me, from_name, type, source, status, body, content, context, reactions, starred, edited, ts"
+
+func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
+	var m model.Message
+	var content, mctx, reactions string
+	var ts int64
+	err := row.Scan(&m.ChannelID, &m.ID, &m.ChatID, &m.Sender, &m.FromMe, &m.FromName, &m.Type, &m.Source, &m.Status,
+		&m.Body, &content, &mctx, &reactions, &m.Starred, &m.Edited, &ts)
+	if err != nil {
+		return m, err
+	}
+	m.Content, m.Context, m.Time = json.RawMessage(content), json.RawMessage(mctx), fromMS(ts)
+	if err := json.Unmarshal([]byte(reactions), &m.Reactions); err != nil {
+		return m, fmt.Errorf("store: message %s reactions: %w", m.ID, err)
+	}
+	return m, nil
+}
+
+func rawOr(raw json.RawMessage, def string) string {
+	if len(raw) == 0 {
+		return def
+	}
+	return string(raw)
+}
+
+// ChatType is the chat type of a chat JID.
+func ChatType(chatID string) string {
+	if strings.HasSuffix(chatID, "@g.us") {
+		return "group"
+	}
+	return "contact"
+}
+
+// InsertMessage stores a message and moves its chat forward (last message,
+// unread count of incoming messages), in one transaction. A message already
+// stored (same ID) is left as it is: inserted is false.
+func (s *Store) InsertMessage(ctx context.Context, m model.Message) (inserted bool, err error) {
+	reactions, err := json.Marshal(m.Reactions)
+	if err != nil {
+		return false, err
+	}
+	if m.Reactions == nil {
+		reactions = []byte("[]")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO messages (`+messageColumns+`, status_rank, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+				(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE channel_id = ?)) ON CONFLICT (channel_id, id) DO NOTHING`),
+			m.ChannelID, m.ID, m.ChatID, m.Sender, m.FromMe, m.FromName, m.Type, m.Source, m.Status, m.Body,
+			rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited, ms(m.Time),
+			model.MessageStatusRank(m.Status), m.ChannelID)
+		if err != nil {
+			return fmt.Errorf("store: insert message: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		inserted = true
+		unread := 1
+		if m.FromMe {
+			unread = 0
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO chats (channel_id, id, type, name, last_message_id, last_ts, unread)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (channel_id, id) DO UPDATE SET
+				last_message_id = CASE WHEN excluded.last_ts >= chats.last_ts THEN excluded.last_message_id ELSE chats.last_message_id END,
+				last_ts = CASE WHEN excluded.last_ts >= chats.last_ts THEN excluded.last_ts ELSE chats.last_ts END,
+				unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.unread + 1 END,
+				archived = CASE WHEN excluded.unread = 0 THEN chats.archived ELSE FALSE END`),
+			m.ChannelID, m.ChatID, ChatType(m.ChatID), chatNameFrom(m), m.ID, ms(m.Time), unread)
+		if err != nil {
+			return fmt.Errorf("store: update chat: %w", err)
+		}
+		return nil
+	})
+	return inserted, err
+}
+
+// chatNameFrom is a new chat's first name: the sender's push name in a
+// one-to-one chat.
+func chatNameFrom(m model.Message) string {
+	if m.FromMe || ChatType(m.ChatID) == "group" {
+		return ""
+	}
+	return m.FromName
+}
+
+// Message returns one message of a channel.
+func (s *Store) Message(ctx context.Context, channelID, id string) (model.Message, error) {
+	m, err := scanMessage(s.db.QueryRowContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE channel_id = ? AND id = ?"), channelID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, ErrMessageNotFound
+	}
+	if err != nil {
+		return m, fmt.Errorf("store: read message: %w", err)
+	}
+	return m, nil
+}
+
+// MessageQuery selects messages of a channel.
+type MessageQuery struct {
+	ChatID   string     // "" for all chats
+	FromMe   *bool      // nil for both
+	From, To *time.Time // inclusive bounds, nil for none
+	Count    int
+	Offset   int
+	// Ascending sorts oldest first; the default is newest first.
+	Ascending bool
+}
+
+// Messages lists a channel's messages and how many match in all.
+func (s *Store) Messages(ctx context.Context, channelID string, q MessageQuery) ([]model.Message, int, error) {
+	where := []string{"channel_id = ?"}
+	args := []any{channelID}
+	if q.ChatID != "" {
+		where, args = append(where, "chat_id = ?"), append(args, q.ChatID)
+	}
+	if q.FromMe != nil {
+		where, args = append(where, "from_me = ?"), append(args, *q.FromMe)
+	}
+	if q.From != nil {
+		where, args = append(where, "ts >= ?"), append(args, ms(*q.From))
+	}
+	if q.To != nil {
+		where, args = append(where, "ts <= ?"), append(args, ms(*q.To))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM messages WHERE "+cond), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count messages: %w", err)
+	}
+	order := "ts DESC, seq DESC, id DESC"
+	if q.Ascending {
+		order = "ts ASC, seq ASC, id ASC"
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE "+cond+" ORDER BY "+order+" LIMIT ? OFFSET ?"),
+		append(args, q.Count, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list messages: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, total, rows.Err()
+}
+
+// SetMessageStatus moves messages of a channel to status; a status never
+// moves back (read stays read when a late delivered receipt arrives). It
+// returns the messages that changed.
+func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []string, status string) ([]model.Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var changed []model.Message
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		changed = changed[:0]
+		rank := model.MessageStatusRank(status)
+		for _, id := range ids {
+			res, err := tx.ExecContext(ctx, s.q("UPDATE messages SET status = ?, status_rank = ? WHERE channel_id = ? AND id = ? AND status_rank < ?"),
+				status, rank, channelID, id, rank)
+			if err != nil {
+				return fmt.Errorf("store: set message status: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			m, err := scanMessage(tx.QueryRowContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE channel_id = ? AND id = ?"), channelID, id))
+			if err != nil {
+				return fmt.Errorf("store: read message: %w", err)
+			}
+			changed = append(changed, m)
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// UpdateMessage changes a stored message with fn (edit, reactions, star,
+// delete), in a transaction. fn may change Body, Content, Context,
+// Reactions, Starred, Edited and Status.
+func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func(m *model.Message) error) (model.Message, error) {
+	var out model.Message
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		m, err := scanMessage(tx.QueryRowContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE channel_id = ? AND id = ?"+s.forUpdate()), channelID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrMessageNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: read message: %w", err)
+		}
+		if err := fn(&m); err != nil {
+			return err
+		}
+		reactions, err := json.Marshal(m.Reactions)
+		if err != nil {
+			return err
+		}
+		if m.Reactions == nil {
+			reactions = []byte("[]")
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE messages SET body = ?, content = ?, context = ?, reactions = ?, starred = ?, edited = ?,
+			status = ?, status_rank = ? WHERE channel_id = ? AND id = ?`),
+			m.Body, rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited,
+			m.Status, model.MessageStatusRank(m.Status), channelID, id)
+		if err != nil {
+			return fmt.Errorf("store: update message: %w", err)
+		}
+		out = m
+		return nil
+	})
+	return out, err
+}
+
+const chatColumns = "channel_id, id, type, name, last_message_id, last_ts, unread, archived, pinned, mute_until"
+
+func scanChat(row interface{ Scan(...any) error }) (model.Chat, error) {
+	var c model.Chat
+	var last, mute int64
+	err := row.Scan(&c.ChannelID, &c.ID, &c.Type, &c.Name, &c.LastMessageID, &last, &c.Unread, &c.Archived, &c.Pinned, &mute)
+	if last > 0 {
+		c.LastTime = fromMS(last)
+	}
+	if mute > 0 {
+		c.MuteUntil = fromMS(mute)
+	}
+	return c, err
+}
+
+// Chats lists a channel's chats, pinned first, then by last message, and
+// how many there are.
+func (s *Store) Chats(ctx context.Context, channelID string, count, offset int) ([]model.Chat, int, error) {
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM chats WHERE channel_id = ?"), channelID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count chats: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? ORDER BY pinned DESC, last_ts DESC, id LIMIT ? OFFSET ?"),
+		channelID, count, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list chats: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Chat{}
+	for rows.Next() {
+		c, err := scanChat(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list chats: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, total, rows.Err()
+}
+
+// Chat returns one chat of a channel.
+func (s *Store) Chat(ctx context.Context, channelID, id string) (model.Chat, error) {
+	c, err := scanChat(s.db.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"), channelID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrChatNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: read chat: %w", err)
+	}
+	return c, nil
+}
+
+// EnsureChat creates a chat when the channel has none with this ID, and
+// sets its name when name is not empty.
+func (s *Store) EnsureChat(ctx context.Context, channelID, id, name string) error {
+	_, err := s.exec(ctx, (`INSERT INTO chats (channel_id, id, type, name) VALUES (?, ?, ?, ?)
+		ON CONFLICT (channel_id, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN chats.name ELSE excluded.name END`),
+		channelID, id, ChatType(id), name)
+	if err != nil {
+		return fmt.Errorf("store: ensure chat: %w", err)
+	}
+	return nil
+}
+
+// UpdateChat changes a chat with fn (archive, pin, mute, read), in a
+// transaction. fn may change Name, Unread, Archived, Pinned and MuteUntil.
+func (s *Store) UpdateChat(ctx context.Context, channelID, id string, fn func(c *model.Chat) error) (model.Chat, error) {
+	var out model.Chat
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"+s.forUpdate()), channelID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrChatNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: read chat: %w", err)
+		}
+		if err := fn(&c); err != nil {
+			return err
+		}
+		var mute int64
+		if !c.MuteUntil.IsZero() {
+			mute = ms(c.MuteUntil)
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE chats SET name = ?, unread = ?, archived = ?, pinned = ?, mute_until = ? WHERE channel_id = ? AND id = ?"),
+			c.Name, c.Unread, c.Archived, c.Pinned, mute, channelID, id); err != nil {
+			return fmt.Errorf("store: update chat: %w", err)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// DeleteChat removes a chat and its messages.
+func (s *Store) DeleteChat(ctx context.Context, channelID, id string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("DELETE FROM chats WHERE channel_id = ? AND id = ?"), channelID, id)
+		if err != nil {
+			return fmt.Errorf("store: delete chat: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrChatNotFound
+		}
+		if _, err := tx.ExecContext(ctx, s.q("DELETE FROM messages WHERE channel_id = ? AND chat_id = ?"), channelID, id); err != nil {
+			return fmt.Errorf("store: delete chat messages: %w", err)
+		}
+		return nil
+	})
+}
+
+const mediaColumns = "channel_id, id, mime_type, file_name, size, sha256, created_at, expires_at"
+
+func scanMedia(row interface{ Scan(...any) error }) (model.MediaFile, error) {
+	var f model.MediaFile
+	var created, expires int64
+	err := row.Scan(&f.ChannelID, &f.ID, &f.MimeType, &f.FileName, &f.Size, &f.SHA256, &created, &expires)
+	f.CreatedAt, f.ExpiresAt = fromMS(created), fromMS(expires)
+	return f, err
+}
+
+// InsertMedia records a media file (its bytes are on disk).
+func (s *Store) InsertMedia(ctx context.Context, f model.MediaFile) error {
+	_, err := s.exec(ctx, ("INSERT INTO media (" + mediaColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, id) DO NOTHING"),
+		f.ChannelID, f.ID, f.MimeType, f.FileName, f.Size, f.SHA256, ms(f.CreatedAt), ms(f.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store: insert media: %w", err)
+	}
+	return nil
+}
+
+// Media returns one media file of a channel.
+func (s *Store) Media(ctx context.Context, channelID, id string) (model.MediaFile, error) {
+	f, err := scanMedia(s.db.QueryRowContext(ctx, s.q("SELECT "+mediaColumns+" FROM media WHERE channel_id = ? AND id = ?"), channelID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, ErrMediaNotFound
+	}
+	if err != nil {
+		return f, fmt.Errorf("store: read media: %w", err)
+	}
+	return f, nil
+}
+
+// MediaList lists a channel's media files, newest first, and how many there are.
+func (s *Store) MediaList(ctx context.Context, channelID string, count, offset int) ([]model.MediaFile, int, error) {
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM media WHERE channel_id = ?"), channelID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count media: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+mediaColumns+" FROM media WHERE channel_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?"), channelID, count, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list media: %w", err)
+	}
+	return collectMedia(rows, total)
+}
+
+func collectMedia(rows *sql.Rows, total int) ([]model.MediaFile, int, error) {
+	defer rows.Close()
+	out := []model.MediaFile{}
+	for rows.Next() {
+		f, err := scanMedia(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list media: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, total, rows.Err()
+}
+
+// DeleteMedia forgets a media file.
+func (s *Store) DeleteMedia(ctx context.Context, channelID, id string) error {
+	res, err := s.exec(ctx, ("DELETE FROM media WHERE channel_id = ? AND id = ?"), channelID, id)
+	if err != nil {
+		return fmt.Errorf("store: delete media: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrMediaNotFound
+	}
+	return nil
+}
+
+// ExpiredMedia lists up to limit media files of any channel that expired at now.
+func (s *Store) ExpiredMedia(ctx context.Context, now time.Time, limit int) ([]model.MediaFile, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+mediaColumns+" FROM media WHERE expires_at <= ? ORDER BY expires_at LIMIT ?"), ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list expired media: %w", err)
+	}
+	out, _, err := collectMedia(rows, 0)
+	return out, err
+}
+
+// UseCounter adds one to a channel's usage counter of kind in period,
+// unless it already reached limit (> 0; 0 or less is no limit): ok is false
+// then and nothing changes. It returns the count after the call.
+func (s *Store) UseCounter(ctx context.Context, channelID, kind, period string, limit int) (count int, ok bool, err error) {
+	return s.UseCounterN(ctx, channelID, kind, period, 1, limit)
+}
+
+// UseCounterN adds n to a channel's usage counter of kind in period, all or
+// nothing: unless that would pass limit (> 0; 0 or less is no limit), when
+// ok is false and nothing changes. It returns the count after the call.
+func (s *Store) UseCounterN(ctx context.Context, channelID, kind, period string, n, limit int) (count int, ok bool, err error) {
+	if n <= 0 || (limit > 0 && n > limit) {
+		count, err = s.Counter(ctx, channelID, kind, period)
+		return count, n <= 0 && err == nil, err
+	}
+	res, err := s.exec(ctx, (`INSERT INTO usage_counters (channel_id, kind, period, count) VALUES (?, ?, ?, ?)
+		ON CONFLICT (channel_id, kind, period) DO UPDATE SET count = usage_counters.count + excluded.count
+		WHERE ? <= 0 OR usage_counters.count + excluded.count <= ?`),
+		channelID, kind, period, n, limit, limit)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: use counter: %w", err)
+	}
+	affected, _ := res.RowsAffected()
+	count, err = s.Counter(ctx, channelID, kind, period)
+	return count, affected > 0 && err == nil, err
+}
+
+// Counter reads a usage counter (0 when unused).
+func (s *Store) Counter(ctx context.Context, channelID, kind, period string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q("SELECT count FROM usage_counters WHERE channel_id = ? AND kind = ? AND period = ?"), channelID, kind, period).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: read counter: %w", err)
+	}
+	return n, nil
+}
+
+// UseChat records that a channel talks to chatID in period, unless that
+// would make more than limit chats: ok is false then. A chat already
+// recorded is always ok.
+func (s *Store) UseChat(ctx context.Context, channelID, period, chatID string, limit int) (ok bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Callers of one channel take turns, or two could both see room for
+		// one more chat (PostgreSQL; SQLite's BEGIN IMMEDIATE already has
+		// the write lock). NO KEY UPDATE does not hold up inserts that only
+		// reference the channel.
+		if s.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT 1 FROM channels WHERE id = $1 FOR NO KEY UPDATE", channelID); err != nil {
+				return fmt.Errorf("store: lock channel: %w", err)
+			}
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM usage_chats WHERE channel_id = ? AND period = ? AND chat_id = ?"), channelID, period, chatID).Scan(&n); err != nil {
+			return fmt.Errorf("store: read chat usage: %w", err)
+		}
+		if n > 0 {
+			ok = true
+			return nil
+		}
+		if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM usage_chats WHERE channel_id = ? AND period = ?"), channelID, period).Scan(&n); err != nil {
+			return fmt.Errorf("store: count chat usage: %w", err)
+		}
+		if n >= limit {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO usage_chats (channel_id, period, chat_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"), channelID, period, chatID); err != nil {
+			return fmt.Errorf("store: use chat: %w", err)
+		}
+		ok = true
+		return nil
+	})
+	return ok, err
+}
+
+// UsedChats lists the chats a channel started in period.
+func (s *Store) UsedChats(ctx context.Context, channelID, period string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT chat_id FROM usage_chats WHERE channel_id = ? AND period = ? ORDER BY chat_id"), channelID, period)
+	if err != nil {
+		return nil, fmt.Errorf("store: list chat usage: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
