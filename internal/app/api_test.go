@@ -42,6 +42,7 @@ func TestAPI(t *testing.T) {
 		{"presences", testPresences},
 		{"messages, chats, media", testMessages},
 		{"trial limits", testTrialLimits},
+		{"group messages", testGroupMessages},
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -320,3 +320,45 @@ func testTrialLimits(t *testing.T, e *env) {
 	}
 	e.ok(200, "POST", "/messages/text", tokA, map[string]any{"to": eve, "body": "live now"})
 }
+
+// testGroupMessages forms a group of two channels and a phone, talks in it,
+// and checks what each member stores and receives.
+func testGroupMessages(t *testing.T, e *env) {
+	const gia, hal, ivy = "15552240001", "15552240002", "15552240003"
+	_, tokA, tokB := e.twoLinked("grpmsg", gia, hal)
+	e.ok(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": ivy, "name": "Ivy"})
+	g := e.ok(200, "POST", "/groups", tokA, map[string]any{"subject": "Shop team", "participants": []string{hal, ivy}})
+	gid := g["id"].(string)
+
+	// A writes to the group: B (a member's linked channel) and Ivy's phone get it.
+	sent := e.ok(200, "POST", "/messages/text", tokA, map[string]any{"to": gid, "body": "hello team"})
+	id := sent["message"].(map[string]any)["id"].(string)
+	onB := e.messageOn(tokB, id)
+	if onB["chat_id"] != gid || onB["from"] != gia || onB["from_me"] != false {
+		t.Fatalf("group message on B = %v", onB)
+	}
+	if inbox := e.ok(200, "GET", "/admin/sim/phones/"+ivy+"/messages", adminToken, nil); !strings.Contains(fmtJSON(inbox), "hello team") {
+		t.Fatalf("Ivy's inbox = %v", inbox)
+	}
+	// B answers with a picture; A stores it in the group chat.
+	pic := e.ok(200, "POST", "/messages/image", tokB, map[string]any{"to": gid, "media": dataURI("image/png", pngBytes), "quoted": id})
+	onA := e.messageOn(tokA, pic["message"].(map[string]any)["id"].(string))
+	if onA["chat_id"] != gid || onA["image"].(map[string]any)["sha256"] != sha(pngBytes) {
+		t.Fatalf("group picture on A = %v", onA)
+	}
+	// The phone writes too.
+	e.ok(201, "POST", "/admin/sim/phones/"+ivy+"/messages", adminToken, map[string]any{"to": gid, "body": "from Ivy"})
+	e.eventually("Ivy's message on A and B", func() bool {
+		a := e.ok(200, "GET", "/messages/list/"+gid, tokA, nil)
+		b := e.ok(200, "GET", "/messages/list/"+gid, tokB, nil)
+		return num(a["total"]) == 3 && num(b["total"]) == 3 && strings.Contains(fmtJSON(a), "from Ivy")
+	})
+	// The group chat carries the group's name; when every member read A's
+	// message, it turns read.
+	if c := e.ok(200, "GET", "/chats/"+gid, tokA, nil); c["type"] != "group" || c["name"] != "Shop team" {
+		t.Fatalf("group chat on A = %v", c)
+	}
+	e.ok(200, "PUT", "/messages/"+id, tokB, nil)
+	e.ok(200, "POST", "/admin/sim/phones/"+ivy+"/read", adminToken, map[string]any{"ids": []string{id}})
+	e.eventually("the group message read on A", func() bool { return e.messageOn(tokA, id)["status"] == "read" })
+}
