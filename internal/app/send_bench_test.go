@@ -26,9 +26,10 @@ import (
 // messages/s and p50/p99 latency of each.
 // Run: go test -run '^$' -bench SendText ./internal/app/
 func BenchmarkSendText(b *testing.B) {
-	for _, be := range storetest.Backends(b) {
+	for i, be := range storetest.Backends(b) {
 		b.Run(be.Name+"/wagate", func(b *testing.B) {
-			base, tok, to := newSendServer(b, be)
+			// A fresh database (PostgreSQL schema) for every run.
+			base, tok, to := newSendServer(b, storetest.Backends(b)[i])
 			runSenders(b, base+"/messages/text", tok, to)
 		})
 	}
