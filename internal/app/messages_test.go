@@ -299,6 +299,11 @@ func testTrialLimits(t *testing.T, e *env) {
 	if num(lim["messages"]) != 3 || len(lim["chats"].([]any)) != 0 {
 		t.Fatalf("limits before = %v", lim)
 	}
+	// A message WhatsApp refuses uses nothing up.
+	e.fail(404, "not on WhatsApp", "POST", "/messages/text", tokA, map[string]any{"to": "15552239999", "body": "hi"})
+	if lim := e.ok(200, "GET", "/limits", tokA, nil); num(lim["messages"]) != 3 || len(lim["chats"].([]any)) != 0 {
+		t.Fatalf("limits after a refused message = %v", lim)
+	}
 	for range 3 {
 		e.ok(200, "POST", "/messages/text", tokA, map[string]any{"to": dan, "body": "hi"})
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/wagate/wagate/internal/model"
 )
@@ -63,6 +64,25 @@ func (s *Service) UseLimit(ctx context.Context, ch model.Channel, kind string, n
 	return nil
 }
 
+// releaseLimit takes back n uses of kind that did not happen (WhatsApp
+// refused the message); failures are only logged.
+func (s *Service) releaseLimit(ctx context.Context, ch model.Channel, kind string, n int) {
+	if !limited(ch) {
+		return
+	}
+	op, err := s.store.OperatorSettings(ctx)
+	if err != nil {
+		return
+	}
+	limit, period := s.limitOf(op, kind)
+	if limit <= 0 {
+		return
+	}
+	if err := s.store.ReleaseCounter(context.WithoutCancel(ctx), ch.ID, kind, period, n); err != nil {
+		s.log.WarnContext(ctx, "could not release a trial limit use", "channel_id", ch.ID, "kind", kind, "error", err)
+	}
+}
+
 // UseChat counts a chat the channel writes to in this month: trial and
 // Sandbox channels may start only LimitChatsPerMonth chats (402 beyond).
 func (s *Service) UseChat(ctx context.Context, ch model.Channel, chatID string) error {
@@ -76,15 +96,38 @@ func (s *Service) UseChat(ctx context.Context, ch model.Channel, chatID string) 
 	if op.LimitChatsPerMonth <= 0 {
 		return nil
 	}
-	ok, err := s.store.UseChat(ctx, ch.ID, s.now().UTC().Format("2006-01"), chatID, op.LimitChatsPerMonth)
+	_, err = s.useChat(ctx, ch, op, chatID)
+	return err
+}
+
+// useChat is UseChat that also says whether the chat is new this month, and
+// returns a function that takes the use back.
+func (s *Service) useChat(ctx context.Context, ch model.Channel, op model.OperatorSettings, chatID string) (release func(), err error) {
+	release = func() {}
+	if !limited(ch) || op.LimitChatsPerMonth <= 0 {
+		return release, nil
+	}
+	period := s.now().UTC().Format("2006-01")
+	used, err := s.store.UsedChats(ctx, ch.ID, period)
 	if err != nil {
-		return err
+		return release, err
+	}
+	ok, err := s.store.UseChat(ctx, ch.ID, period, chatID, op.LimitChatsPerMonth)
+	if err != nil {
+		return release, err
+	}
+	if ok && !slices.Contains(used, chatID) {
+		release = func() {
+			if err := s.store.ReleaseChat(context.WithoutCancel(ctx), ch.ID, period, chatID); err != nil {
+				s.log.WarnContext(ctx, "could not release a trial chat", "channel_id", ch.ID, "error", err)
+			}
+		}
 	}
 	if !ok {
-		return fmt.Errorf("%s channels may write to %d chats per month; switch the channel to live for no limits: %w",
+		return release, fmt.Errorf("%s channels may write to %d chats per month; switch the channel to live for no limits: %w",
 			ch.Mode, op.LimitChatsPerMonth, model.ErrLimitExceeded)
 	}
-	return nil
+	return release, nil
 }
 
 func periodName(kind string) string {

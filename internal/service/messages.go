@@ -259,16 +259,24 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		}
 	}
 	// Everything is checked: count the limits, then store the file.
-	if err := s.UseChat(ctx, ch, chat); err != nil {
+	op, err := s.store.OperatorSettings(ctx)
+	if err != nil {
+		return model.Message{}, err
+	}
+	releaseChat, err := s.useChat(ctx, ch, op, chat)
+	if err != nil {
 		return model.Message{}, err
 	}
 	if err := s.UseLimit(ctx, ch, LimitMessages, 1); err != nil {
+		releaseChat()
 		return model.Message{}, err
 	}
 	var media *model.MediaFile
 	if engine.IsMedia(r.Kind) {
 		f, err := s.saveChecked(ctx, ch, up)
 		if err != nil {
+			s.releaseLimit(ctx, ch, LimitMessages, 1)
+			releaseChat()
 			return model.Message{}, err
 		}
 		media = &f
@@ -279,6 +287,8 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	}
 	sent, err := sess.Send(ctx, chat, c)
 	if err != nil {
+		s.releaseLimit(ctx, ch, LimitMessages, 1) // nothing was sent
+		releaseChat()
 		return model.Message{}, s.actionError(ch, err)
 	}
 	if c.EditedID != "" {

@@ -523,3 +523,22 @@ func (s *Store) UsedChats(ctx context.Context, channelID, period string) ([]stri
 	}
 	return out, rows.Err()
 }
+
+// ReleaseCounter takes back n uses of a counter (never below 0), for a use
+// that did not happen after all.
+func (s *Store) ReleaseCounter(ctx context.Context, channelID, kind, period string, n int) error {
+	_, err := s.exec(ctx, `UPDATE usage_counters SET count = CASE WHEN count > ? THEN count - ? ELSE 0 END
+		WHERE channel_id = ? AND kind = ? AND period = ?`, n, n, channelID, kind, period)
+	if err != nil {
+		return fmt.Errorf("store: release counter: %w", err)
+	}
+	return nil
+}
+
+// ReleaseChat forgets that a channel started chatID in period.
+func (s *Store) ReleaseChat(ctx context.Context, channelID, period, chatID string) error {
+	if _, err := s.exec(ctx, "DELETE FROM usage_chats WHERE channel_id = ? AND period = ? AND chat_id = ?", channelID, period, chatID); err != nil {
+		return fmt.Errorf("store: release chat: %w", err)
+	}
+	return nil
+}
