@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	svc = service.New(st, log, service.Options{
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
-		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate,
+		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
 	})
 	s.svc = svc
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)

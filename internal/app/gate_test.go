@@ -203,6 +203,7 @@ func testGateSettings(t *testing.T, e *env) {
 		{map[string]any{"callback_backoff_delay_ms": 10}, "callback_backoff_delay_ms"},
 		{map[string]any{"max_callback_backoff_delay_ms": 10}, "max_callback_backoff_delay_ms"},
 		{map[string]any{"webhooks": []any{map[string]any{"url": "nope"}}}, "webhooks[0].url"},
+		{map[string]any{"webhooks": []any{map[string]any{"url": "http://192.168.1.10/hook"}}}, "webhooks[0].url"},
 		{map[string]any{"webhooks": []any{map[string]any{"url": "https://x.test", "events": []any{map[string]any{"type": "nope"}}}}}, "webhooks[0].events[0].type"},
 		{map[string]any{"webhooks": []any{map[string]any{"url": "https://x.test", "headers": map[string]any{"Host": "x"}}}}, "headers"},
 		{map[string]any{"media": map[string]any{"auto_download": []any{"pdf"}}}, "media.auto_download[0]"},

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"net"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -257,7 +258,7 @@ func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p
 		}
 		for i := range hooks {
 			hooks[i].Events = append([]model.WebhookEvent(nil), hooks[i].Events...)
-			if err := normalizePartnerWebhook(i, &hooks[i]); err != nil {
+			if err := normalizePartnerWebhook(i, &hooks[i], s.allowPrivateHooks); err != nil {
 				return stored, err
 			}
 		}
@@ -278,9 +279,9 @@ func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p
 // normalizePartnerWebhook checks one webhook and fills its defaults (events:
 // days by POST; mode: body). The URL must be absolute http(s) without
 // credentials; address policy (private ranges) is enforced on delivery.
-func normalizePartnerWebhook(i int, h *model.PartnerWebhook) error {
+func normalizePartnerWebhook(i int, h *model.PartnerWebhook, allowPrivate bool) error {
 	field := fmt.Sprintf("webhooks[%d]", i)
-	if err := checkWebhookURL(field+".url", h.URL); err != nil {
+	if err := checkWebhookURL(field+".url", h.URL, allowPrivate); err != nil {
 		return err
 	}
 	mode, err := checkWebhookMode(field+".mode", h.Mode)
@@ -310,9 +311,11 @@ func normalizePartnerWebhook(i int, h *model.PartnerWebhook) error {
 	return nil
 }
 
-// checkWebhookURL accepts an absolute http(s) URL without credentials.
-// Address policy (private ranges) is enforced when delivering.
-func checkWebhookURL(field, raw string) error {
+// checkWebhookURL accepts an absolute http(s) URL without credentials. A
+// host that is a private, loopback or link-local address (or localhost) is
+// refused unless allowPrivate; names that resolve to such addresses are
+// refused when delivering.
+func checkWebhookURL(field, raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2048 {
 		return invalid(field, "must be an absolute http:// or https:// URL")
@@ -320,7 +323,25 @@ func checkWebhookURL(field, raw string) error {
 	if u.User != nil {
 		return invalid(field, "must not contain credentials; use headers instead")
 	}
+	if !allowPrivate && privateHost(u.Hostname()) {
+		return invalid(field, "%s is a private, loopback or link-local address; webhooks must reach a public address (the operator can allow private ones with WAGATE_WEBHOOK_ALLOW_PRIVATE=true)", u.Hostname())
+	}
 	return nil
+}
+
+// privateHost reports a host that is localhost or an address of a private,
+// loopback, link-local, shared or unspecified range.
+func privateHost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	if ip == nil {
+		return false
+	}
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || sharedOrBenchmark(ip)
 }
 
 // checkWebhookMode returns the mode, body by default.

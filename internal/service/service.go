@@ -45,6 +45,8 @@ type Service struct {
 	early        earlyReceipts
 	downloads    chan struct{} // bounds concurrent media downloads
 	allowPrivate bool
+	// allowPrivateHooks lets webhooks point to private addresses.
+	allowPrivateHooks bool
 }
 
 // Options configure a Service.
@@ -68,6 +70,9 @@ type Options struct {
 	// AllowPrivateURLs lets media be fetched from private, loopback and
 	// link-local addresses (tests, closed networks).
 	AllowPrivateURLs bool
+	// AllowPrivateWebhooks lets webhook URLs point to private, loopback and
+	// link-local addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE; tests).
+	AllowPrivateWebhooks bool
 }
 
 // New builds a Service over an open, migrated store.
@@ -86,7 +91,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	}
 	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
 		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
-		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs,
+		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 }
 

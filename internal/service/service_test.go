@@ -557,7 +557,7 @@ func TestSvUpdatePartnerSettings(t *testing.T) {
 		}
 		hooks := []model.PartnerWebhook{
 			{URL: "https://hooks.example/wagate"},
-			{URL: "http://10.0.0.1:8080/x?y=1", Mode: "path", Events: []model.WebhookEvent{{Type: "channel"}, {Type: "days", Method: "post"}}},
+			{URL: "http://hooks2.example:8080/x?y=1", Mode: "path", Events: []model.WebhookEvent{{Type: "channel"}, {Type: "days", Method: "post"}}},
 		}
 		got, err := f.svc.UpdatePartnerSettings(f.ctx, p.ID, service.PartnerSettingsPatch{Webhooks: &hooks, DaysLimit: svSet[int64](5)})
 		if err != nil {
@@ -595,6 +595,10 @@ func TestSvUpdatePartnerSettings(t *testing.T) {
 			{"no host", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "https:///x"})}, "webhooks[0].url"},
 			{"javascript", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "javascript:alert(1)"})}, "webhooks[0].url"},
 			{"credentials", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "https://user:pw@hooks.example/x"})}, "webhooks[0].url"},
+			{"loopback", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "http://127.0.0.1:8080/x"})}, "webhooks[0].url"},
+			{"private", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "https://10.1.2.3/x"})}, "webhooks[0].url"},
+			{"localhost", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "http://localhost/x"})}, "webhooks[0].url"},
+			{"link-local", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "http://[fe80::1]/x"})}, "webhooks[0].url"},
 			{"user only", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "https://user@hooks.example/x"})}, "webhooks[0].url"},
 			{"too long", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "https://h.example/" + strings.Repeat("a", 2048)})}, "webhooks[0].url"},
 			{"bad mode", service.PartnerSettingsPatch{Webhooks: one(model.PartnerWebhook{URL: "https://h.example/", Mode: "query"})}, "webhooks[0].mode"},

@@ -60,7 +60,7 @@ func (s *Service) UpdateChannelSettings(ctx context.Context, ch model.Channel, p
 	if err != nil {
 		return SettingsChange{}, err
 	}
-	after, err := applySettingsPatch(before, p)
+	after, err := applySettingsPatch(before, p, s.allowPrivateHooks)
 	if err != nil {
 		return SettingsChange{}, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, a
 
 var mediaTypes = []string{"image", "audio", "voice", "video", "document", "sticker"}
 
-func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch) (model.ChannelSettings, error) {
+func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allowPrivate bool) (model.ChannelSettings, error) {
 	next := cur
 	if v := p.CallbackBackoffDelayMS; v != nil {
 		if *v < 3000 || *v > 15000 {
@@ -152,7 +152,7 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch) (mode
 		next.Media = m
 	}
 	if v := p.Webhooks; v != nil {
-		hooks, err := checkChannelWebhooks(*v)
+		hooks, err := checkChannelWebhooks(*v, allowPrivate)
 		if err != nil {
 			return cur, err
 		}
@@ -170,14 +170,14 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch) (mode
 
 // checkChannelWebhooks validates webhooks and fills their defaults (mode
 // body; events messages by POST; an event's method post), on a copy.
-func checkChannelWebhooks(in []model.ChannelWebhook) ([]model.ChannelWebhook, error) {
+func checkChannelWebhooks(in []model.ChannelWebhook, allowPrivate bool) ([]model.ChannelWebhook, error) {
 	if len(in) > 10 {
 		return nil, invalid("webhooks", "at most 10 webhooks")
 	}
 	out := make([]model.ChannelWebhook, len(in))
 	for i, h := range in {
 		field := fmt.Sprintf("webhooks[%d]", i)
-		if err := checkWebhookURL(field+".url", h.URL); err != nil {
+		if err := checkWebhookURL(field+".url", h.URL, allowPrivate); err != nil {
 			return nil, err
 		}
 		mode, err := checkWebhookMode(field+".mode", h.Mode)
