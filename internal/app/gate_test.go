@@ -176,6 +176,21 @@ func testGateSettings(t *testing.T, e *env) {
 	if len(same["changes"].([]any)) != 0 {
 		t.Fatalf("PATCH with the redacted proxy changed %v", same["changes"])
 	}
+	// Webhook secrets are stored, never shown; sent back redacted they stay.
+	const secret = "s3cret-s3cret-s3cret"
+	withSecret := e.ok(200, "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/signed", "secret": secret}}})
+	if strings.Contains(fmtJSON(withSecret), secret) || !strings.Contains(fmtJSON(withSecret["after_update"]), `"secret":"xxxxx"`) {
+		t.Fatalf("PATCH with a secret answered %v", withSecret)
+	}
+	e.ok(200, "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/signed", "secret": "xxxxx"}}})
+	if st, _ := e.srv.Service().AuthenticateChannel(t.Context(), tok); true {
+		cs, _ := e.srv.Service().ChannelSettings(t.Context(), st)
+		if len(cs.Webhooks) != 1 || cs.Webhooks[0].Secret != secret {
+			t.Fatalf("stored webhooks = %+v, want the secret kept", cs.Webhooks)
+		}
+	}
+	e.fail(400, "webhooks[0].secret", "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/other", "secret": "xxxxx"}}})
+	e.fail(400, "webhooks[0].secret", "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/x", "secret": "short"}}})
 	if code, raw := e.do("PATCH", "/settings", tok, nil); code != 200 || !strings.Contains(string(raw), `"changes":[]`) {
 		t.Fatalf("PATCH without a body: %d %s", code, raw)
 	}

@@ -187,6 +187,21 @@ type PartnerWebhook struct {
 	URL    string         `json:"url"`
 	Events []WebhookEvent `json:"events"`
 	Mode   string         `json:"mode"`
+	// Secret signs deliveries (HMAC-SHA256); answers show RedactedSecret.
+	Secret string `json:"secret,omitempty"`
+}
+
+// Redacted is the settings as answers show them: webhook secrets hidden.
+func (s PartnerSettings) Redacted() PartnerSettings {
+	hooks := make([]PartnerWebhook, len(s.Webhooks))
+	for i, h := range s.Webhooks {
+		if h.Secret != "" {
+			h.Secret = RedactedSecret
+		}
+		hooks[i] = h
+	}
+	s.Webhooks = hooks
+	return s
 }
 
 // WebhookEvent selects an event type and the HTTP method used to deliver it.

@@ -26,6 +26,26 @@ type ChannelWebhook struct {
 	Events  []WebhookEvent    `json:"events"`
 	Mode    string            `json:"mode"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// Secret signs deliveries (HMAC-SHA256); answers show RedactedSecret.
+	Secret string `json:"secret,omitempty"`
+}
+
+// RedactedSecret stands for a webhook secret in answers; sent back, it
+// keeps the secret the webhook with the same URL had.
+const RedactedSecret = "xxxxx"
+
+// Redacted is the settings as answers show them: the proxy password and
+// webhook secrets hidden.
+func (s ChannelSettings) Redacted() ChannelSettings {
+	hooks := make([]ChannelWebhook, len(s.Webhooks))
+	for i, h := range s.Webhooks {
+		if h.Secret != "" {
+			h.Secret = RedactedSecret
+		}
+		hooks[i] = h
+	}
+	s.Webhooks = hooks
+	return s
 }
 
 // DefaultChannelSettings are a new channel's settings, and what DELETE

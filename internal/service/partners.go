@@ -1,11 +1,11 @@
 package service
 
 import (
-	"net"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -261,6 +261,18 @@ func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p
 			if err := normalizePartnerWebhook(i, &hooks[i], s.allowPrivateHooks); err != nil {
 				return stored, err
 			}
+			secret, err := keepSecret(fmt.Sprintf("webhooks[%d].secret", i), hooks[i].URL, hooks[i].Secret, func(url string) string {
+				for _, h := range stored.Webhooks {
+					if h.URL == url {
+						return h.Secret
+					}
+				}
+				return ""
+			})
+			if err != nil {
+				return stored, err
+			}
+			hooks[i].Secret = secret
 		}
 		next.Webhooks = hooks
 	}
@@ -309,6 +321,31 @@ func normalizePartnerWebhook(i int, h *model.PartnerWebhook, allowPrivate bool) 
 		}
 	}
 	return nil
+}
+
+// keepSecret checks a webhook secret (16 to 256 printable characters, or
+// none); the redacted form keeps the secret of the stored webhook with the
+// same URL.
+func keepSecret(field, url, secret string, stored func(url string) string) (string, error) {
+	if secret == model.RedactedSecret {
+		old := stored(url)
+		if old == "" {
+			return "", invalid(field, "%q stands for a stored secret, but no webhook with this URL has one", secret)
+		}
+		return old, nil
+	}
+	if secret == "" {
+		return "", nil
+	}
+	if n := len(secret); n < 16 || n > 256 {
+		return "", invalid(field, "must be 16 to 256 characters")
+	}
+	for _, r := range secret {
+		if r < 0x21 || r > 0x7e {
+			return "", invalid(field, "must be printable ASCII without spaces")
+		}
+	}
+	return secret, nil
 }
 
 // checkWebhookURL accepts an absolute http(s) URL without credentials. A

@@ -152,7 +152,7 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 		next.Media = m
 	}
 	if v := p.Webhooks; v != nil {
-		hooks, err := checkChannelWebhooks(*v, allowPrivate)
+		hooks, err := checkChannelWebhooks(*v, cur.Webhooks, allowPrivate)
 		if err != nil {
 			return cur, err
 		}
@@ -170,7 +170,7 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 
 // checkChannelWebhooks validates webhooks and fills their defaults (mode
 // body; events messages by POST; an event's method post), on a copy.
-func checkChannelWebhooks(in []model.ChannelWebhook, allowPrivate bool) ([]model.ChannelWebhook, error) {
+func checkChannelWebhooks(in, stored []model.ChannelWebhook, allowPrivate bool) ([]model.ChannelWebhook, error) {
 	if len(in) > 10 {
 		return nil, invalid("webhooks", "at most 10 webhooks")
 	}
@@ -180,6 +180,18 @@ func checkChannelWebhooks(in []model.ChannelWebhook, allowPrivate bool) ([]model
 		if err := checkWebhookURL(field+".url", h.URL, allowPrivate); err != nil {
 			return nil, err
 		}
+		secret, err := keepSecret(field+".secret", h.URL, h.Secret, func(url string) string {
+			for _, o := range stored {
+				if o.URL == url {
+					return o.Secret
+				}
+			}
+			return ""
+		})
+		if err != nil {
+			return nil, err
+		}
+		h.Secret = secret
 		mode, err := checkWebhookMode(field+".mode", h.Mode)
 		if err != nil {
 			return nil, err
@@ -221,7 +233,7 @@ func checkChannelWebhooks(in []model.ChannelWebhook, allowPrivate bool) ([]model
 		if len(headers) == 0 {
 			headers = nil
 		}
-		out[i] = model.ChannelWebhook{URL: h.URL, Events: events, Mode: mode, Headers: headers}
+		out[i] = model.ChannelWebhook{URL: h.URL, Events: events, Mode: mode, Headers: headers, Secret: h.Secret}
 	}
 	return out, nil
 }

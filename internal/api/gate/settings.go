@@ -60,6 +60,7 @@ func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) error {
 // redacted hides the proxy's password (the operator's, for a pool proxy);
 // sending the redacted URL back in a PATCH keeps the password.
 func redacted(s model.ChannelSettings) model.ChannelSettings {
+	s = s.Redacted()
 	s.Proxy = service.RedactProxy(s.Proxy)
 	return s
 }

@@ -44,7 +44,7 @@ func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, newSettings(s))
+	httpx.JSON(w, http.StatusOK, newSettings(s.Redacted()))
 	return nil
 }
 
@@ -65,7 +65,7 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, settingsResult{Success: true, Settings: newSettings(s)})
+	httpx.JSON(w, http.StatusOK, settingsResult{Success: true, Settings: newSettings(s.Redacted())})
 	return nil
 }
 
