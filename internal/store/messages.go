@@ -89,6 +89,7 @@ func (s *Store) InsertMessage(ctx context.Context, m model.Message) (inserted bo
 				last_message_id = CASE WHEN excluded.last_ts >= chats.last_ts THEN excluded.last_message_id ELSE chats.last_message_id END,
 				last_ts = CASE WHEN excluded.last_ts >= chats.last_ts THEN excluded.last_ts ELSE chats.last_ts END,
 				unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.unread + 1 END,
+				name = CASE WHEN chats.name = '' THEN excluded.name ELSE chats.name END,
 				archived = CASE WHEN excluded.unread = 0 THEN chats.archived ELSE FALSE END`),
 			m.ChannelID, m.ChatID, ChatType(m.ChatID), chatNameFrom(m), m.ID, ms(m.Time), unread)
 		if err != nil {

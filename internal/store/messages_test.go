@@ -1029,3 +1029,25 @@ func TestMessagesConcurrentSameMillisecond(t *testing.T) {
 		}
 	})
 }
+
+// A chat started by the channel takes the contact's push name from the
+// first message the contact sends; a name it has is kept.
+func TestChatTakesNameFromFirstIncoming(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		ch := msgChannels(t, st, 1)[0]
+		msgInsert(t, st, msgOut(ch.ID, "OUT00001", msgAlice, 1))
+		if c := msgChat(t, st, ch.ID, msgAlice); c.Name != "" {
+			t.Fatalf("chat started by the channel named %q", c.Name)
+		}
+		msgInsert(t, st, msgIn(ch.ID, "IN000001", msgAlice, 2))
+		if c := msgChat(t, st, ch.ID, msgAlice); c.Name != "Alice" {
+			t.Fatalf("chat name = %q, want Alice", c.Name)
+		}
+		later := msgIn(ch.ID, "IN000002", msgAlice, 3)
+		later.FromName = "Alice B."
+		msgInsert(t, st, later)
+		if c := msgChat(t, st, ch.ID, msgAlice); c.Name != "Alice" {
+			t.Fatalf("chat renamed to %q by a later push name", c.Name)
+		}
+	})
+}
