@@ -1,9 +1,11 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
 	"github.com/wagate/wagate/internal/store/storetest"
 )
@@ -104,6 +106,46 @@ func TestPresences(t *testing.T) {
 		wantErr(t, "another channel's", err, store.ErrPresenceNotFound)
 		if err := st.SetPresence(bg(), store.Presence{ChannelID: a.ID}); err == nil {
 			t.Fatal("a presence without an entry was saved")
+		}
+	})
+}
+
+// Unlinking forgets the account's groups, contacts and presences (the next
+// account may be another one), keeps the channel's messages, and leaves
+// other channels alone.
+func TestClearChannelLinkForgetsTheAccount(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		a, b := twoChannels(t, st)
+		u1 := "15550000001@s.whatsapp.net"
+		for _, ch := range []string{a.ID, b.ID} {
+			noErr(t, "group", st.SaveGroup(bg(), group(ch, "120363000000000001@g.us", "Team", member(1, store.RankCreator))))
+			noErr(t, "contact", st.SaveContacts(bg(), []store.Contact{{ChannelID: ch, ID: u1, PushName: "Alice", UpdatedAt: t0}}))
+			noErr(t, "presence", st.SetPresence(bg(), store.Presence{ChannelID: ch, EntryID: u1, UserID: u1, Status: "online", UpdatedAt: t0}))
+		}
+		_, err := st.InsertMessage(bg(), model.Message{ChannelID: a.ID, ID: "KEEP0001", ChatID: u1, Sender: u1, Type: "text", Status: "delivered", Time: t0})
+		noErr(t, "message", err)
+
+		noErr(t, "clear", st.ClearChannelLink(bg(), a.ID))
+		if _, err := st.Group(bg(), a.ID, "120363000000000001@g.us"); err == nil {
+			t.Error("a's group survived the unlink")
+		}
+		if _, err := st.Contact(bg(), a.ID, u1); err == nil {
+			t.Error("a's contact survived the unlink")
+		}
+		if _, err := st.Presence(bg(), a.ID, u1); err == nil {
+			t.Error("a's presence survived the unlink")
+		}
+		if _, err := st.Message(bg(), a.ID, "KEEP0001"); err != nil {
+			t.Errorf("a's message is gone: %v", err)
+		}
+		if _, err := st.Group(bg(), b.ID, "120363000000000001@g.us"); err != nil {
+			t.Errorf("b's group is gone: %v", err)
+		}
+		if _, err := st.Contact(bg(), b.ID, u1); err != nil {
+			t.Errorf("b's contact is gone: %v", err)
+		}
+		if err := st.ClearChannelLink(bg(), "NOSUCH-00000"); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("unknown channel: %v", err)
 		}
 	})
 }

@@ -38,9 +38,26 @@ func (s *Store) SetChannelLink(ctx context.Context, channelID, device, phone, na
 	return s.updateChannel(ctx, channelID, "wa_device = ?, wa_phone = ?, wa_name = ?, linked_at = ?", device, phone, name, ms(at))
 }
 
-// ClearChannelLink forgets the device linked to a channel (logout, unlink).
+// ClearChannelLink forgets the device linked to a channel (logout, unlink),
+// and with it what belongs to that WhatsApp account: its groups, contacts
+// and presences (the next account may be another one). Messages and chats
+// stay: they are the channel's history.
 func (s *Store) ClearChannelLink(ctx context.Context, channelID string) error {
-	return s.updateChannel(ctx, channelID, "wa_device = '', wa_phone = '', wa_name = '', linked_at = NULL")
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE channels SET wa_device = '', wa_phone = '', wa_name = '', linked_at = NULL WHERE id = ?"), channelID)
+		if err != nil {
+			return fmt.Errorf("store: clear channel link: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return model.ErrChannelNotFound
+		}
+		for _, table := range []string{"wa_group_participants", "wa_groups", "contacts", "presences"} {
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM "+table+" WHERE channel_id = ?"), channelID); err != nil {
+				return fmt.Errorf("store: clear %s: %w", table, err)
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) updateChannel(ctx context.Context, channelID, set string, args ...any) error {
