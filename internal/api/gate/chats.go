@@ -5,45 +5,17 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 )
 
-// chat is a chat on the wire (Whapi's Chat).
-type chat struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name,omitempty"`
-	Type        string   `json:"type"`
-	Timestamp   int64    `json:"timestamp,omitempty"`
-	Pin         bool     `json:"pin"`
-	Mute        bool     `json:"mute"`
-	MuteUntil   int64    `json:"mute_until,omitempty"`
-	Archive     bool     `json:"archive"`
-	Unread      int      `json:"unread"`
-	LastMessage *message `json:"last_message,omitempty"`
-}
-
-func newChat(c model.Chat, last *model.Message, now time.Time) chat {
-	out := chat{ID: c.ID, Name: c.Name, Type: c.Type, Pin: c.Pinned, Archive: c.Archived, Unread: c.Unread}
-	if !c.LastTime.IsZero() {
-		out.Timestamp = c.LastTime.Unix()
-	}
-	if c.MuteUntil.After(now) {
-		out.Mute, out.MuteUntil = true, c.MuteUntil.Unix()
-	}
-	if last != nil {
-		m := newMessage(*last)
-		out.LastMessage = &m
-	}
-	return out
-}
-
 type chatList struct {
-	Chats  []chat `json:"chats"`
-	Count  int    `json:"count"`
-	Total  int    `json:"total"`
-	Offset int    `json:"offset"`
+	Chats  []wire.Chat `json:"chats"`
+	Count  int         `json:"count"`
+	Total  int         `json:"total"`
+	Offset int         `json:"offset"`
 }
 
 func (h *handler) listChats(w http.ResponseWriter, r *http.Request) error {
@@ -56,14 +28,14 @@ func (h *handler) listChats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	last := h.svc.ChatLastMessages(r.Context(), list)
-	out := chatList{Chats: make([]chat, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
+	out := chatList{Chats: make([]wire.Chat, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
 	now := h.svc.Now()
 	for _, c := range list {
 		var lm *model.Message
 		if m, ok := last[c.ID]; ok {
 			lm = &m
 		}
-		out.Chats = append(out.Chats, newChat(c, lm, now))
+		out.Chats = append(out.Chats, wire.NewChat(c, lm, now))
 	}
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
@@ -74,7 +46,7 @@ func (h *handler) getChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, newChat(c, last, h.svc.Now()))
+	httpx.JSON(w, http.StatusOK, wire.NewChat(c, last, h.svc.Now()))
 	return nil
 }
 

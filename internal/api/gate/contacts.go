@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
-	"github.com/wagate/wagate/internal/store"
 )
 
 // contactRoutes registers the contacts API: checking numbers, the contacts
@@ -18,26 +18,11 @@ func (h *handler) contactRoutes(route func(pattern string, running bool, fn http
 	route("GET /contacts/{ContactID}/profile", true, h.contactProfile)
 }
 
-// waContact is a contact as the gate API shows it (Whapi's Contact).
-type waContact struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Pushname string `json:"pushname,omitempty"`
-}
-
-func newContact(c store.Contact) waContact {
-	name := c.Name
-	if name == "" {
-		name = c.PushName
-	}
-	return waContact{ID: phone(c.ID), Name: name, Pushname: c.PushName}
-}
-
 type contactsPage struct {
-	Contacts []waContact `json:"contacts"`
-	Count    int         `json:"count"`
-	Offset   int         `json:"offset"`
-	Total    int         `json:"total"`
+	Contacts []wire.Contact `json:"contacts"`
+	Count    int            `json:"count"`
+	Offset   int            `json:"offset"`
+	Total    int            `json:"total"`
 }
 
 func (h *handler) contacts(w http.ResponseWriter, r *http.Request) error {
@@ -49,9 +34,9 @@ func (h *handler) contacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := contactsPage{Contacts: make([]waContact, len(cs)), Count: len(cs), Offset: p.Offset, Total: total}
+	out := contactsPage{Contacts: make([]wire.Contact, len(cs)), Count: len(cs), Offset: p.Offset, Total: total}
 	for i, c := range cs {
-		out.Contacts[i] = newContact(c)
+		out.Contacts[i] = wire.NewContact(c)
 	}
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
@@ -62,7 +47,7 @@ func (h *handler) contact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, newContact(c))
+	httpx.JSON(w, http.StatusOK, wire.NewContact(c))
 	return nil
 }
 

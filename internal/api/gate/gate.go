@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 )
 
 // APIVersion is the version of Whapi's gate API these endpoints follow.
-const APIVersion = "1.8.7"
+const APIVersion = wire.APIVersion
 
 type handler struct {
 	svc     *service.Service
@@ -107,29 +108,6 @@ func wakeup(r *http.Request) (bool, error) {
 	return b, nil
 }
 
-type status struct {
-	Code int    `json:"code"`
-	Text string `json:"text"`
-}
-
-type contact struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Pushname string `json:"pushname,omitempty"`
-}
-
-type health struct {
-	ChannelID  string   `json:"channel_id"`
-	StartAt    int64    `json:"start_at"`
-	Uptime     int64    `json:"uptime"`
-	Version    string   `json:"version"`
-	APIVersion string   `json:"api_version"`
-	Engine     string   `json:"engine"`
-	Status     status   `json:"status"`
-	User       *contact `json:"user,omitempty"`
-	Error      string   `json:"error,omitempty"`
-}
-
 func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
 	wake, err := wakeup(r)
 	if err != nil {
@@ -139,18 +117,7 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
 	if wake {
 		h.svc.Wakeup(r.Context(), ch)
 	}
-	st := h.svc.Health(ch)
-	out := health{
-		ChannelID: ch.ID, Version: h.version, APIVersion: APIVersion, Engine: h.svc.EngineName(),
-		Status: status{Code: int(st.Status), Text: st.Status.String()}, Error: st.Error,
-	}
-	if !st.StartedAt.IsZero() {
-		out.StartAt = st.StartedAt.Unix()
-		out.Uptime = int64(h.svc.Now().Sub(st.StartedAt).Seconds())
-	}
-	if st.Phone != "" {
-		out.User = &contact{ID: st.Phone, Name: st.Name, Pushname: st.Name}
-	}
+	out := wire.NewHealth(ch.ID, h.svc.Health(ch), wire.Server{Version: h.version, Engine: h.svc.EngineName()}, h.svc.Now())
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
 }

@@ -7,13 +7,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/service"
-	"github.com/wagate/wagate/internal/store"
 )
 
 // groupRoutes registers the groups API: listing, creating, joining and
@@ -80,15 +79,8 @@ type contactList struct{ idList }
 
 func (l *contactList) UnmarshalJSON(data []byte) error { return l.unmarshal("contacts", data) }
 
-// phone is how the gate API shows a user: the number of its JID (the user
-// part of other JIDs).
-func phone(jid string) string {
-	if p := service.PhoneOf(jid); p != "" {
-		return p
-	}
-	user, _, _ := strings.Cut(jid, "@")
-	return user
-}
+// phone is how the gate API shows a user (wire.Phone).
+func phone(jid string) string { return wire.Phone(jid) }
 
 func phones(jids []string) []string {
 	out := make([]string, len(jids))
@@ -98,61 +90,11 @@ func phones(jids []string) []string {
 	return out
 }
 
-type groupParticipant struct {
-	ID   string `json:"id"`
-	Rank string `json:"rank"`
-}
-
-func participantsOf(g store.Group) []groupParticipant {
-	out := make([]groupParticipant, len(g.Participants))
-	for i, p := range g.Participants {
-		out[i] = groupParticipant{ID: phone(p.UserID), Rank: p.Rank}
-	}
-	return out
-}
-
-// seconds is a time as Unix seconds (the gate API's), 0 when unknown.
-func seconds(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
-// group is a group as the gate API shows it (Whapi's Group).
-type group struct {
-	ID                string             `json:"id"`
-	Type              string             `json:"type"`
-	Name              string             `json:"name"`
-	NameAt            int64              `json:"name_at,omitempty"`
-	Description       string             `json:"description,omitempty"`
-	Participants      []groupParticipant `json:"participants"`
-	ParticipantsCount int                `json:"participants_count"`
-	CreatedAt         int64              `json:"created_at,omitempty"`
-	CreatedBy         string             `json:"created_by,omitempty"`
-	Restricted        bool               `json:"restricted"`
-	Announcements     bool               `json:"announcements"`
-	InviteCode        string             `json:"invite_code,omitempty"`
-}
-
-func newGroup(g store.Group) group {
-	out := group{
-		ID: g.ID, Type: "group", Name: g.Subject, NameAt: seconds(g.SubjectAt),
-		Description: g.Description, Participants: participantsOf(g), ParticipantsCount: len(g.Participants),
-		CreatedAt: seconds(g.CreatedAt), Restricted: g.Locked, Announcements: g.Announce,
-		InviteCode: g.InviteCode,
-	}
-	if g.Owner != "" {
-		out.CreatedBy = phone(g.Owner)
-	}
-	return out
-}
-
 type groupList struct {
-	Groups []group `json:"groups"`
-	Count  int     `json:"count"`
-	Offset int     `json:"offset"`
-	Total  int     `json:"total"`
+	Groups []wire.Group `json:"groups"`
+	Count  int          `json:"count"`
+	Offset int          `json:"offset"`
+	Total  int          `json:"total"`
 }
 
 func (h *handler) groups(w http.ResponseWriter, r *http.Request) error {
@@ -164,9 +106,9 @@ func (h *handler) groups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := groupList{Groups: make([]group, len(gs)), Count: len(gs), Offset: p.Offset, Total: total}
+	out := groupList{Groups: make([]wire.Group, len(gs)), Count: len(gs), Offset: p.Offset, Total: total}
 	for i, g := range gs {
-		out.Groups[i] = newGroup(g)
+		out.Groups[i] = wire.NewGroup(g)
 	}
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
@@ -177,7 +119,7 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, newGroup(g))
+	httpx.JSON(w, http.StatusOK, wire.NewGroup(g))
 	return nil
 }
 
@@ -188,14 +130,14 @@ type createGroupRequest struct {
 
 // groupCreated is Whapi's GroupCreate.
 type groupCreated struct {
-	ID                      string             `json:"id"`
-	Type                    string             `json:"type"`
-	Name                    string             `json:"name"`
-	Participants            []groupParticipant `json:"participants"`
-	NameAt                  int64              `json:"name_at,omitempty"`
-	CreatedAt               int64              `json:"created_at,omitempty"`
-	CreatedBy               string             `json:"created_by,omitempty"`
-	UnprocessedParticipants []string           `json:"unprocessed_participants"`
+	ID                      string                  `json:"id"`
+	Type                    string                  `json:"type"`
+	Name                    string                  `json:"name"`
+	Participants            []wire.GroupParticipant `json:"participants"`
+	NameAt                  int64                   `json:"name_at,omitempty"`
+	CreatedAt               int64                   `json:"created_at,omitempty"`
+	CreatedBy               string                  `json:"created_by,omitempty"`
+	UnprocessedParticipants []string                `json:"unprocessed_participants"`
 }
 
 func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) error {
@@ -207,7 +149,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g := newGroup(res.Group)
+	g := wire.NewGroup(res.Group)
 	httpx.JSON(w, http.StatusOK, groupCreated{
 		ID: g.ID, Type: g.Type, Name: g.Name, Participants: g.Participants, NameAt: g.NameAt,
 		CreatedAt: g.CreatedAt, CreatedBy: g.CreatedBy, UnprocessedParticipants: phones(res.Unprocessed),
@@ -315,14 +257,14 @@ func (h *handler) revokeGroupInvite(w http.ResponseWriter, r *http.Request) erro
 
 // groupPreview is Whapi's GroupInfoByInviteCode.
 type groupPreview struct {
-	ID                string             `json:"id"`
-	Name              string             `json:"name"`
-	NameAt            int64              `json:"name_at,omitempty"`
-	Description       string             `json:"description,omitempty"`
-	Participants      []groupParticipant `json:"participants"`
-	ParticipantsCount int                `json:"participantsCount"`
-	CreatedAt         int64              `json:"created_at,omitempty"`
-	CreatedBy         string             `json:"created_by,omitempty"`
+	ID                string                  `json:"id"`
+	Name              string                  `json:"name"`
+	NameAt            int64                   `json:"name_at,omitempty"`
+	Description       string                  `json:"description,omitempty"`
+	Participants      []wire.GroupParticipant `json:"participants"`
+	ParticipantsCount int                     `json:"participantsCount"`
+	CreatedAt         int64                   `json:"created_at,omitempty"`
+	CreatedBy         string                  `json:"created_by,omitempty"`
 }
 
 func (h *handler) groupByInvite(w http.ResponseWriter, r *http.Request, code string) error {
@@ -330,7 +272,7 @@ func (h *handler) groupByInvite(w http.ResponseWriter, r *http.Request, code str
 	if err != nil {
 		return err
 	}
-	v := newGroup(g)
+	v := wire.NewGroup(g)
 	httpx.JSON(w, http.StatusOK, groupPreview{
 		ID: v.ID, Name: v.Name, NameAt: v.NameAt, Description: v.Description, Participants: v.Participants,
 		ParticipantsCount: v.ParticipantsCount, CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy,

@@ -1,20 +1,18 @@
 package gate
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/httpx"
-	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 )
 
@@ -89,8 +87,8 @@ func (b sendBody) request(kind string) service.SendRequest {
 }
 
 type sent struct {
-	Sent    bool    `json:"sent"`
-	Message message `json:"message"`
+	Sent    bool         `json:"sent"`
+	Message wire.Message `json:"message"`
 }
 
 func (h *handler) send(kind string) httpx.HandlerFunc {
@@ -117,7 +115,7 @@ func (h *handler) send(kind string) httpx.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		httpx.JSON(w, http.StatusOK, sent{Sent: true, Message: newMessage(m)})
+		httpx.JSON(w, http.StatusOK, sent{Sent: true, Message: wire.NewMessage(m)})
 		return nil
 	}
 }
@@ -199,93 +197,13 @@ func setField(b *sendBody, name, v string) {
 	}
 }
 
-// message is a message on the wire (Whapi's Message).
-type message struct {
-	ID        string
-	Type      string
-	ChatID    string
-	From      string
-	FromMe    bool
-	FromName  string
-	Source    string
-	Timestamp int64
-	Status    string
-	Content   json.RawMessage
-	Context   json.RawMessage
-	Reactions []reaction
-	Starred   bool
-	Edited    bool
-}
-
-type reaction struct {
-	Emoji string `json:"emoji"`
-	Count int    `json:"count"`
-	T     int64  `json:"t"`
-}
-
-// MarshalJSON puts the content under the message's type, as Whapi does
-// ("text": {"body": ...}).
-func (m message) MarshalJSON() ([]byte, error) {
-	out := map[string]any{
-		"id": m.ID, "type": m.Type, "chat_id": m.ChatID, "from_me": m.FromMe, "source": m.Source,
-		"timestamp": m.Timestamp, "status": m.Status,
-	}
-	if m.From != "" {
-		out["from"] = m.From
-	}
-	if m.FromName != "" {
-		out["from_name"] = m.FromName
-	}
-	if len(m.Content) > 0 && string(m.Content) != "{}" {
-		out[m.Type] = m.Content
-	}
-	if len(m.Context) > 0 && string(m.Context) != "{}" {
-		out["context"] = m.Context
-	}
-	if len(m.Reactions) > 0 {
-		out["reactions"] = m.Reactions
-	}
-	if m.Starred {
-		out["starred"] = true
-	}
-	if m.Edited {
-		out["edited"] = true
-	}
-	return json.Marshal(out)
-}
-
-func newMessage(m model.Message) message {
-	from := service.PhoneOf(m.Sender)
-	if from == "" {
-		from = m.Sender
-	}
-	out := message{ID: m.ID, Type: m.Type, ChatID: m.ChatID, From: from, FromMe: m.FromMe, FromName: m.FromName,
-		Source: m.Source, Timestamp: m.Time.Unix(), Status: m.Status, Content: m.Content, Context: m.Context,
-		Starred: m.Starred, Edited: m.Edited}
-	byEmoji := map[string]*reaction{}
-	for _, r := range m.Reactions {
-		x := byEmoji[r.Emoji]
-		if x == nil {
-			x = &reaction{Emoji: r.Emoji}
-			byEmoji[r.Emoji] = x
-		}
-		x.Count++
-		x.T = max(x.T, r.Time)
-	}
-	for _, r := range byEmoji {
-		out.Reactions = append(out.Reactions, *r)
-	}
-	sort.Slice(out.Reactions, func(i, j int) bool { return out.Reactions[i].Emoji < out.Reactions[j].Emoji })
-	return out
-}
-
 type messageList struct {
-	Messages []message `json:"messages"`
-	Count    int       `json:"count"`
-	Total    int       `json:"total"`
-	Offset   int       `json:"offset"`
-	First    int       `json:"first"`
-	Last     int       `json:"last"`
+	Messages []wire.Message `json:"messages"`
+	Count    int            `json:"count"`
+	Total    int            `json:"total"`
+	Offset   int            `json:"offset"`
+	First    int            `json:"first"`
+	Last     int            `json:"last"`
 }
 
 func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) error {
@@ -323,9 +241,9 @@ func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := messageList{Messages: make([]message, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
+	out := messageList{Messages: make([]wire.Message, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
 	for _, m := range list {
-		out.Messages = append(out.Messages, newMessage(m))
+		out.Messages = append(out.Messages, wire.NewMessage(m))
 	}
 	if len(list) > 0 {
 		out.First, out.Last = page.Offset, page.Offset+len(list)-1
@@ -339,7 +257,7 @@ func (h *handler) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, newMessage(m))
+	httpx.JSON(w, http.StatusOK, wire.NewMessage(m))
 	return nil
 }
 
@@ -354,7 +272,7 @@ func (h *handler) forwardMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, sent{Sent: true, Message: newMessage(m)})
+	httpx.JSON(w, http.StatusOK, sent{Sent: true, Message: wire.NewMessage(m)})
 	return nil
 }
 

@@ -3,6 +3,7 @@ package gate
 import (
 	"net/http"
 
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
 )
 
@@ -56,18 +57,11 @@ func (h *handler) subscribePresence(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// presence is Whapi's Presence: last_seen in Unix seconds.
-type presence struct {
-	ContactID string `json:"contact_id"`
-	Status    string `json:"status"`
-	LastSeen  int64  `json:"last_seen,omitempty"`
-}
-
 func (h *handler) presence(w http.ResponseWriter, r *http.Request) error {
 	p, err := h.svc.Presence(r.Context(), channelOf(r), r.PathValue("EntryID"))
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, presence{ContactID: phone(p.UserID), Status: p.Status, LastSeen: seconds(p.LastSeen)})
+	httpx.JSON(w, http.StatusOK, wire.NewPresence(p))
 	return nil
 }
