@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/admin"
+	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/api/gate"
 	"github.com/wagate/wagate/internal/api/openapi"
 	"github.com/wagate/wagate/internal/api/partner"
@@ -25,9 +26,11 @@ import (
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/webhook"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/app.Version=...".
@@ -68,6 +71,7 @@ type Server struct {
 	engine   engine.Engine
 	sim      *sim.Network // set when the sim engine runs
 	rt       *runtime.Manager
+	hooks    *webhook.Dispatcher
 	http     *http.Server
 	listener net.Listener
 	ready    atomic.Bool
@@ -110,6 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		Engine: s.engine, Store: st, Log: log, Now: now,
 		OnEvent: func(e runtime.Event) {
 			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(), "reason", e.Reason)
+			svc.HandleRuntimeEvent(e)
 		},
 		OnEngineEvent: func(channelID string, ev engine.Event) { svc.HandleEngineEvent(channelID, ev) },
 	})
@@ -117,7 +122,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if cfg.DataDir != "" {
 		mediaDir = filepath.Join(cfg.DataDir, "media")
 	}
+	hooks, err := webhook.New(webhook.Options{Store: st, Log: log, Now: o.Now, AllowPrivate: cfg.WebhookAllowPrivate})
+	if err != nil {
+		s.engine.Close()
+		st.Close()
+		return nil, err
+	}
+	s.hooks = hooks
+	apiURL := cfg.APIURL()
 	svc = service.New(st, log, service.Options{
+		Notify: hooks.Wake, Version: Version,
+		ChannelView: func(ch model.Channel) any {
+			c := apiutil.NewChannel(ch, apiURL, now())
+			c.Token = "" // webhooks never carry the channel's token
+			return c
+		},
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
 		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
 	})
@@ -229,10 +248,16 @@ func (s *Server) Start(ctx context.Context) error {
 	s.listener = ln
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.workers.Add(1)
+	s.workers.Add(2)
 	go func() {
 		defer s.workers.Done()
 		s.expiryLoop(wctx)
+	}()
+	go func() {
+		defer s.workers.Done()
+		if err := s.hooks.Run(wctx); err != nil && wctx.Err() == nil {
+			s.log.Error("webhook dispatcher stopped", "error", err)
+		}
 	}()
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

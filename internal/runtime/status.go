@@ -67,4 +67,7 @@ type Event struct {
 	Health    Health
 	Reason    string
 	Time      time.Time
+	// Phone and Name are the account an unlinked event is about (Health no
+	// longer has it).
+	Phone, Name string
 }

@@ -424,11 +424,15 @@ func (s *supervisor) forgetLink(ctx context.Context, reason string) {
 	s.mu.Lock()
 	s.linked = false
 	s.mu.Unlock()
-	h, _ := s.update(func(h *Health) { h.Phone, h.Name = "", "" })
+	var phone, name string
+	h, _ := s.update(func(h *Health) {
+		phone, name = h.Phone, h.Name
+		h.Phone, h.Name = "", ""
+	})
 	if err := s.m.o.Store.ClearChannelLink(ctx, s.id); err != nil && !errors.Is(err, model.ErrNotFound) {
 		s.m.o.Log.Error("could not clear the channel's link", "channel_id", s.id, "error", err)
 	}
-	s.emit(EventUnlinked, h, reason)
+	s.m.o.OnEvent(Event{ChannelID: s.id, Kind: EventUnlinked, Health: h, Reason: reason, Time: s.m.o.Now(), Phone: phone, Name: name})
 }
 
 // unlinked handles a device that is gone: forget it and, when the channel

@@ -296,18 +296,20 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 			m.Body, m.Edited = c.Text, true
 			m.Content = mustJSON(kindObject{"body": c.Text})
 			return nil
-		})
+		}, s.updateHooks(ctx, ch))
+		s.wake()
 		return m, err
 	}
 	m := s.newMessage(ch, sent.ID, chat, true, s.selfJID(ch), ch.WAName, "api", model.MessagePending, c, media, sent.Time)
-	if _, err := s.store.InsertMessage(ctx, m); err != nil {
+	if _, err := s.store.InsertMessage(ctx, m, s.messageHooks(ctx, ch, m)...); err != nil {
 		return m, err
 	}
 	if st, ok := s.early.take(ch.ID, m.ID); ok {
-		if _, err := s.store.SetMessageStatus(ctx, ch.ID, []string{m.ID}, st); err != nil {
+		if _, err := s.store.SetMessageStatus(ctx, ch.ID, []string{m.ID}, st, s.statusHooks(ctx, ch)); err != nil {
 			s.log.WarnContext(ctx, "could not apply an early receipt", "channel_id", ch.ID, "error", err)
 		}
 	}
+	s.wake()
 	return m, nil
 }
 
@@ -451,7 +453,8 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		_, err := s.store.UpdateMessage(ctx, ch.ID, c.Reaction.TargetID, func(m *model.Message) error {
 			m.Reactions = setReaction(m.Reactions, e.Sender, c.Reaction.Emoji, e.Time)
 			return nil
-		})
+		}, s.updateHooks(ctx, ch))
+		s.wake()
 		return ignoreNotFound(err)
 	case engine.KindEdit:
 		_, err := s.store.UpdateMessage(ctx, ch.ID, c.EditedID, func(m *model.Message) error {
@@ -460,13 +463,15 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 				m.Content = mustJSON(kindObject{"body": c.Text})
 			}
 			return nil
-		})
+		}, s.updateHooks(ctx, ch))
+		s.wake()
 		return ignoreNotFound(err)
 	case engine.KindRevoke:
 		_, err := s.store.UpdateMessage(ctx, ch.ID, c.RevokedID, func(m *model.Message) error {
 			m.Status, m.Body, m.Content = model.MessageDeleted, "", mustJSON(kindObject{})
 			return nil
-		})
+		}, s.updateHooks(ctx, ch))
+		s.wake()
 		return ignoreNotFound(err)
 	}
 	source := "mobile"
@@ -484,10 +489,11 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		}
 	}
 	m := s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, source, status, c, media, e.Time)
-	inserted, err := s.store.InsertMessage(ctx, m)
+	inserted, err := s.store.InsertMessage(ctx, m, s.messageHooks(ctx, ch, m)...)
 	if err != nil || !inserted {
 		return err
 	}
+	s.wake()
 	if media == nil && engine.IsMedia(c.Kind) && c.Media != nil && c.Media.Fetch != nil {
 		s.downloadLater(ch, m.ID, c)
 	}
@@ -566,9 +572,12 @@ func (s *Service) ingestReceipt(ctx context.Context, ch model.Channel, e engine.
 	case engine.ReceiptPlayed:
 		status = model.MessagePlayed
 	}
-	changed, err := s.store.SetMessageStatus(ctx, ch.ID, e.IDs, status)
+	changed, err := s.store.SetMessageStatus(ctx, ch.ID, e.IDs, status, s.statusHooks(ctx, ch))
 	if err != nil {
 		return err
+	}
+	if len(changed) > 0 {
+		s.wake()
 	}
 	if len(changed) < len(e.IDs) {
 		for _, id := range e.IDs {

@@ -152,7 +152,8 @@ func (s *Service) DeleteMessage(ctx context.Context, ch model.Channel, id string
 	_, err = s.store.UpdateMessage(ctx, ch.ID, id, func(m *model.Message) error {
 		m.Status, m.Body, m.Content = model.MessageDeleted, "", mustJSON(kindObject{})
 		return nil
-	})
+	}, s.updateHooks(ctx, ch))
+	s.wake()
 	return err
 }
 
@@ -192,7 +193,8 @@ func (s *Service) ReactToMessage(ctx context.Context, ch model.Channel, id, emoj
 	_, err = s.store.UpdateMessage(ctx, ch.ID, id, func(m *model.Message) error {
 		m.Reactions = setReaction(m.Reactions, self, emoji, s.now())
 		return nil
-	})
+	}, s.updateHooks(ctx, ch))
+	s.wake()
 	return err
 }
 

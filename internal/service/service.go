@@ -47,6 +47,10 @@ type Service struct {
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
 	allowPrivateHooks bool
+
+	notify      func()
+	version     string
+	channelView func(model.Channel) any
 }
 
 // Options configure a Service.
@@ -73,6 +77,13 @@ type Options struct {
 	// AllowPrivateWebhooks lets webhook URLs point to private, loopback and
 	// link-local addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE; tests).
 	AllowPrivateWebhooks bool
+	// Notify wakes the webhook dispatcher after deliveries are committed.
+	Notify func()
+	// Version is wagate's version, shown in channel health events.
+	Version string
+	// ChannelView shows a channel as the partner API does, for partner
+	// webhooks (without its token).
+	ChannelView func(model.Channel) any
 }
 
 // New builds a Service over an open, migrated store.
@@ -92,6 +103,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
 		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
+		notify: o.Notify, version: o.Version, channelView: o.ChannelView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 }
 

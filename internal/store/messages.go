@@ -57,7 +57,9 @@ func ChatType(chatID string) string {
 // InsertMessage stores a message and moves its chat forward (last message,
 // unread count of incoming messages), in one transaction. A message already
 // stored (same ID) is left as it is: inserted is false.
-func (s *Store) InsertMessage(ctx context.Context, m model.Message) (inserted bool, err error) {
+// Webhook deliveries of the new message, ds, are enqueued in the same
+// transaction when it is inserted.
+func (s *Store) InsertMessage(ctx context.Context, m model.Message, ds ...model.WebhookDelivery) (inserted bool, err error) {
 	reactions, err := json.Marshal(m.Reactions)
 	if err != nil {
 		return false, err
@@ -95,7 +97,7 @@ func (s *Store) InsertMessage(ctx context.Context, m model.Message) (inserted bo
 		if err != nil {
 			return fmt.Errorf("store: update chat: %w", err)
 		}
-		return nil
+		return s.EnqueueTx(ctx, tx, ds...)
 	})
 	return inserted, err
 }
@@ -177,7 +179,10 @@ func (s *Store) Messages(ctx context.Context, channelID string, q MessageQuery) 
 // SetMessageStatus moves messages of a channel to status; a status never
 // moves back (read stays read when a late delivered receipt arrives). It
 // returns the messages that changed.
-func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []string, status string) ([]model.Message, error) {
+// hooks, when given, builds webhook deliveries of the changed messages,
+// enqueued in the same transaction.
+func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []string, status string,
+	hooks ...func(changed []model.Message) []model.WebhookDelivery) ([]model.Message, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -200,6 +205,14 @@ func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []st
 			}
 			changed = append(changed, m)
 		}
+		for _, h := range hooks {
+			if len(changed) == 0 {
+				break
+			}
+			if err := s.EnqueueTx(ctx, tx, h(changed)...); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return changed, err
@@ -208,7 +221,10 @@ func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []st
 // UpdateMessage changes a stored message with fn (edit, reactions, star,
 // delete), in a transaction. fn may change Body, Content, Context,
 // Reactions, Starred, Edited and Status.
-func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func(m *model.Message) error) (model.Message, error) {
+// hooks, when given, builds webhook deliveries of the change, enqueued in
+// the same transaction.
+func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func(m *model.Message) error,
+	hooks ...func(before, after model.Message) []model.WebhookDelivery) (model.Message, error) {
 	var out model.Message
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		m, err := scanMessage(tx.QueryRowContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE channel_id = ? AND id = ?"+s.forUpdate()), channelID, id))
@@ -218,8 +234,15 @@ func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func
 		if err != nil {
 			return fmt.Errorf("store: read message: %w", err)
 		}
+		before := m
+		before.Reactions = append([]model.MessageReaction(nil), m.Reactions...)
 		if err := fn(&m); err != nil {
 			return err
+		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(before, m)...); err != nil {
+				return err
+			}
 		}
 		reactions, err := json.Marshal(m.Reactions)
 		if err != nil {

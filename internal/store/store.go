@@ -213,6 +213,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// Tx runs fn in a write transaction that is committed when fn returns nil
+// and rolled back otherwise. Producers use it to enqueue webhook deliveries
+// (EnqueueTx) together with the state change they report. On SQLite it holds
+// the write queue: fn must use tx only, never other writing Store methods.
+func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error { return s.inTx(ctx, fn) }
+
 // ms converts a time to the stored epoch milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }
 

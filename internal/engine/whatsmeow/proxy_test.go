@@ -130,6 +130,11 @@ func TestProxyIsUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.Connect(ctx)
+	// The proxy records a connection on its own goroutine: give it a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fp2.received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n1, n2 := len(fp1.received()), len(fp2.received()); n1 != 1 || n2 != 1 {
 		t.Fatalf("first proxy saw %d, second %d connections; want 1 and 1", n1, n2)
 	}

@@ -1,0 +1,151 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wagate/wagate/internal/api/openapi/openapitest"
+	"github.com/wagate/wagate/internal/app"
+	"github.com/wagate/wagate/internal/store/storetest"
+	"github.com/wagate/wagate/internal/webhook"
+)
+
+// hookCall is one request a test receiver got.
+type hookCall struct {
+	Path, Event, Delivery, Signature string
+	Body                             map[string]any
+	Raw                              []byte
+}
+
+// receiver records webhook requests on loopback.
+type receiver struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	calls []hookCall
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		raw, _ := io.ReadAll(req.Body)
+		var body map[string]any
+		_ = json.Unmarshal(raw, &body)
+		r.mu.Lock()
+		r.calls = append(r.calls, hookCall{Path: req.URL.Path, Event: req.Header.Get("X-Wagate-Event"),
+			Delivery: req.Header.Get("X-Wagate-Delivery"), Signature: req.Header.Get("X-Wagate-Signature"), Body: body, Raw: raw})
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// wait returns the first call for event whose body matches, waiting for it.
+func (r *receiver) wait(t *testing.T, event string, match func(hookCall) bool) hookCall {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		for _, c := range r.calls {
+			if c.Event == event && (match == nil || match(c)) {
+				r.mu.Unlock()
+				return c
+			}
+		}
+		n := len(r.calls)
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s webhook arrived (%d others)", event, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWebhooksEndToEnd runs the real server with its dispatcher and checks
+// that a channel's webhooks and its partner's get the linking events, the
+// messages and their statuses, signed.
+func TestWebhooksEndToEnd(t *testing.T) {
+	v := openapitest.New(t)
+	cfg := testConfig(t, storetest.Backends(t)[0])
+	cfg.WebhookAllowPrivate = true
+	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	s := &liveServer{t: t, base: "http://" + srv.Addr(),
+		client: &http.Client{Transport: v.Transport(t, http.DefaultTransport), Timeout: 10 * time.Second}}
+	chHooks, partnerHooks := newReceiver(t), newReceiver(t)
+	const secret = "test-secret-0123456789"
+
+	ptok := s.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "hooked", "email": "h@example.test", "days": 10})["token"].(string)
+	s.call(200, "PATCH", "/partner/partners/hooked/settings", ptok, map[string]any{
+		"webhooks": []any{map[string]any{"url": partnerHooks.srv.URL + "/partner", "events": []any{map[string]any{"type": "channel", "method": "post"}}}}})
+	ch := s.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Hooked"})
+	tok := ch["token"].(string)
+	events := []any{}
+	for _, e := range []string{"messages.post", "statuses.post", "channel.post", "channel.patch", "users.post", "users.delete"} {
+		typ, method, _ := strings.Cut(e, ".")
+		events = append(events, map[string]any{"type": typ, "method": method})
+	}
+	s.call(200, "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{
+		"url": chHooks.srv.URL + "/hooks", "events": events, "secret": secret}}})
+
+	// Linking: users.post and channel.post AUTH; the partner hears the
+	// channel was linked.
+	const phone, other = "15553330001", "15553330002"
+	s.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": phone, "name": "Kim"})
+	s.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": other, "name": "Lou"})
+	s.linkQR(tok, phone)
+	user := chHooks.wait(t, "users.post", nil)
+	if !strings.Contains(string(user.Raw), phone) {
+		t.Fatalf("users.post = %s", user.Raw)
+	}
+	chHooks.wait(t, "channel.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"AUTH"`) })
+	partnerHooks.wait(t, "channel.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"linked"`) })
+	if p := partnerHooks.wait(t, "channel.post", nil); strings.Contains(string(p.Raw), tok) {
+		t.Fatal("a partner webhook carries the channel's token")
+	}
+
+	// A message in, a message out and its statuses.
+	s.call(201, "POST", "/admin/sim/phones/"+other+"/messages", adminToken, map[string]any{"to": phone, "body": "hello channel"})
+	got := chHooks.wait(t, "messages.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), "hello channel") })
+	if got.Path != "/hooks" || got.Delivery == "" {
+		t.Fatalf("messages.post request: path %q delivery %q", got.Path, got.Delivery)
+	}
+	if err := webhook.Verify(secret, got.Signature, got.Raw, time.Now(), time.Minute); err != nil {
+		t.Fatalf("signature: %v (%q)", err, got.Signature)
+	}
+	sent := s.call(200, "POST", "/messages/text", tok, map[string]any{"to": other, "body": "hello Lou"})
+	id := sent["message"].(map[string]any)["id"].(string)
+	chHooks.wait(t, "messages.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), id) })
+	s.call(200, "POST", "/admin/sim/phones/"+other+"/read", adminToken, map[string]any{"ids": []string{id}})
+	chHooks.wait(t, "statuses.post", func(c hookCall) bool {
+		return strings.Contains(string(c.Raw), id) && strings.Contains(string(c.Raw), `"read"`)
+	})
+
+	// Logout: users.delete, then the new login flow's QR (channel.patch);
+	// the partner hears it.
+	s.call(200, "POST", "/users/logout", tok, nil)
+	chHooks.wait(t, "users.delete", nil)
+	qr := chHooks.wait(t, "channel.patch", nil)
+	if qr.Body["qr"] == nil || qr.Body["channel_id"] != ch["id"] {
+		t.Fatalf("channel.patch = %s", qr.Raw)
+	}
+	partnerHooks.wait(t, "channel.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"unlinked"`) })
+}

@@ -1,0 +1,175 @@
+package service
+
+import (
+	"context"
+
+	"github.com/wagate/wagate/internal/api/wire"
+	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/runtime"
+	"github.com/wagate/wagate/internal/webhook"
+)
+
+// Webhook events: the service turns every state change it makes into
+// deliveries for the webhooks that subscribe to it, written in the same
+// transaction as the change where the store offers one (messages,
+// statuses), and wakes the dispatcher.
+
+// hooks are a channel's webhooks subscribed to typ.method ("" when none:
+// the caller then builds no payload).
+func (s *Service) hooks(ctx context.Context, ch model.Channel, typ, method string) []webhook.Hook {
+	settings, err := s.ChannelSettings(ctx, ch)
+	if err != nil {
+		s.log.WarnContext(ctx, "webhooks: cannot read the channel's settings", "channel_id", ch.ID, "error", err)
+		return nil
+	}
+	var out []webhook.Hook
+	for _, h := range webhook.ChannelHooks(settings) {
+		if webhook.Subscribed(h.Events, typ, method) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// deliveries builds the deliveries of one channel event; build makes the
+// payload only when some webhook wants it.
+func (s *Service) deliveries(ctx context.Context, ch model.Channel, typ, method, chatKey string, build func() ([]byte, error)) []model.WebhookDelivery {
+	hooks := s.hooks(ctx, ch, typ, method)
+	if len(hooks) == 0 {
+		return nil
+	}
+	payload, err := build()
+	if err != nil {
+		s.log.ErrorContext(ctx, "webhooks: cannot build the payload", "channel_id", ch.ID, "event", typ+"."+method, "error", err)
+		return nil
+	}
+	return webhook.Deliveries(webhook.Event{PartnerID: ch.PartnerID, ChannelID: ch.ID, Type: typ, Method: method,
+		ChatKey: chatKey, Payload: payload, At: s.now()}, hooks)
+}
+
+// enqueue stores deliveries outside another transaction (events whose state
+// change the runtime already committed) and wakes the dispatcher.
+func (s *Service) enqueue(ctx context.Context, ds []model.WebhookDelivery) {
+	if len(ds) == 0 {
+		return
+	}
+	if err := s.store.Enqueue(context.WithoutCancel(ctx), ds...); err != nil {
+		s.log.ErrorContext(ctx, "webhooks: cannot enqueue", "error", err)
+		return
+	}
+	s.wake()
+}
+
+// wake tells the dispatcher deliveries are waiting.
+func (s *Service) wake() {
+	if s.notify != nil {
+		s.notify()
+	}
+}
+
+// messageHooks are the deliveries of a new message (messages.post).
+func (s *Service) messageHooks(ctx context.Context, ch model.Channel, m model.Message) []model.WebhookDelivery {
+	return s.deliveries(ctx, ch, wire.TypeMessages, wire.MethodPost, m.ChatID, func() ([]byte, error) {
+		return wire.MessagesEvent(ch.ID, wire.MethodPost, []model.Message{m})
+	})
+}
+
+// statusHooks builds the statuses.post deliveries of messages whose status
+// changed, one per chat so each keeps its chat's order.
+func (s *Service) statusHooks(ctx context.Context, ch model.Channel) func([]model.Message) []model.WebhookDelivery {
+	return func(changed []model.Message) []model.WebhookDelivery {
+		var out []model.WebhookDelivery
+		byChat := map[string][]model.Message{}
+		var chats []string
+		for _, m := range changed {
+			if _, ok := byChat[m.ChatID]; !ok {
+				chats = append(chats, m.ChatID)
+			}
+			byChat[m.ChatID] = append(byChat[m.ChatID], m)
+		}
+		for _, chat := range chats {
+			msgs := byChat[chat]
+			out = append(out, s.deliveries(ctx, ch, wire.TypeStatuses, wire.MethodPost, chat, func() ([]byte, error) {
+				return wire.StatusesEvent(ch.ID, wire.MethodPost, msgs, s.now())
+			})...)
+		}
+		return out
+	}
+}
+
+// updateHooks builds the messages.patch deliveries of an edit or reaction.
+func (s *Service) updateHooks(ctx context.Context, ch model.Channel) func(before, after model.Message) []model.WebhookDelivery {
+	return func(before, after model.Message) []model.WebhookDelivery {
+		if after.Status == model.MessageDeleted && before.Status != model.MessageDeleted {
+			return s.deliveries(ctx, ch, wire.TypeMessages, wire.MethodDelete, after.ChatID, func() ([]byte, error) {
+				return wire.MessagesRemovedEvent(ch.ID, []string{after.ID})
+			})
+		}
+		return s.deliveries(ctx, ch, wire.TypeMessages, wire.MethodPatch, after.ChatID, func() ([]byte, error) {
+			return wire.MessagesUpdatesEvent(ch.ID, []wire.Change[model.Message]{{Before: before, After: after}})
+		})
+	}
+}
+
+// HandleRuntimeEvent turns a channel's lifecycle event (status, QR, linked,
+// unlinked, link failed) into its channel webhooks (channel.post with the
+// health, channel.patch with each QR, users.post and users.delete) and its
+// partner's "channel" webhooks.
+func (s *Service) HandleRuntimeEvent(e runtime.Event) {
+	ctx := context.Background()
+	ch, err := s.store.ChannelByID(ctx, e.ChannelID)
+	if err != nil {
+		return // deleted meanwhile
+	}
+	var ds []model.WebhookDelivery
+	switch e.Kind {
+	case runtime.EventStatus:
+		ds = s.deliveries(ctx, ch, wire.TypeChannel, wire.MethodPost, "", func() ([]byte, error) {
+			return wire.ChannelHealthEvent(ch.ID, e.Health, wire.Server{Version: s.version, Engine: s.EngineName()}, e.Time)
+		})
+	case runtime.EventQR:
+		ds = s.deliveries(ctx, ch, wire.TypeChannel, wire.MethodPatch, "", func() ([]byte, error) {
+			return wire.ChannelQREvent(ch.ID, e.Health.QR, e.Health.QRExpires, e.Time, false)
+		})
+	case runtime.EventLinked:
+		ds = s.deliveries(ctx, ch, wire.TypeUsers, wire.MethodPost, "", func() ([]byte, error) {
+			return wire.UsersEvent(ch.ID, wire.MethodPost, engine.Account{Phone: e.Health.Phone, Name: e.Health.Name})
+		})
+	case runtime.EventUnlinked:
+		ds = s.deliveries(ctx, ch, wire.TypeUsers, wire.MethodDelete, "", func() ([]byte, error) {
+			return wire.UsersEvent(ch.ID, wire.MethodDelete, engine.Account{Phone: e.Phone, Name: e.Name})
+		})
+	}
+	if change, ok := wire.ChangeOf(e); ok {
+		ds = append(ds, s.partnerChannelHooks(ctx, ch, change, e)...)
+	}
+	s.enqueue(ctx, ds)
+}
+
+// partnerChannelHooks are the deliveries of a channel's lifecycle change to
+// its partner's "channel" webhooks.
+func (s *Service) partnerChannelHooks(ctx context.Context, ch model.Channel, change string, e runtime.Event) []model.WebhookDelivery {
+	settings, err := s.store.PartnerSettings(ctx, ch.PartnerID)
+	if err != nil || len(settings.Webhooks) == 0 || s.channelView == nil {
+		return nil
+	}
+	hooks := webhook.PartnerHooks(settings)
+	ev := webhook.Event{PartnerID: ch.PartnerID, ChannelID: ch.ID, Type: wire.TypeChannel, Method: wire.MethodPost, ChatKey: ch.ID, At: s.now()}
+	subscribed := false
+	for _, h := range hooks {
+		subscribed = subscribed || webhook.Subscribed(h.Events, ev.Type, ev.Method)
+	}
+	if !subscribed {
+		return nil
+	}
+	st := e.Health.Status
+	payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: ch.PartnerID, ChannelID: ch.ID, Change: change,
+		Channel: s.channelView(ch), Status: &st, Reason: e.Reason, Time: e.Time})
+	if err != nil {
+		s.log.ErrorContext(ctx, "webhooks: cannot build the partner payload", "channel_id", ch.ID, "error", err)
+		return nil
+	}
+	ev.Payload = payload
+	return webhook.Deliveries(ev, hooks)
+}

@@ -1,0 +1,654 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wagate/wagate/internal/model"
+)
+
+// The webhook outbox. Producers enqueue deliveries in the transaction of the
+// state change they report (EnqueueTx); the dispatcher (internal/webhook)
+// claims due deliveries, sends them and records each attempt. Order: of the
+// pending deliveries to one target with the same chat key, only the oldest
+// (lowest seq) may be claimed, so they go out one after the other and a
+// retry holds back the ones behind it. The claim's NOT EXISTS probe is what
+// keeps that order; to keep the claim from wading through the rows waiting
+// behind a head, those are enqueued "blocked" (next_attempt_at = blockedAt)
+// and the next one is unblocked when the head is finished. A claim is a
+// lease: the row's next attempt time becomes the lease's end, so the row of
+// a worker that died is due again then, on any node.
+
+// ErrDeliveryNotFound is a webhook delivery the partner or channel does not
+// have.
+var ErrDeliveryNotFound = fmt.Errorf("webhook delivery %w", model.ErrNotFound)
+
+// ErrLeaseLost means a delivery's outcome came too late to be recorded: its
+// claim's lease ran out and it was claimed again, or it is no longer
+// pending. The attempt itself is still logged.
+var ErrLeaseLost = errors.New("store: webhook delivery lease lost")
+
+// DefaultLease is how long a claim holds when ClaimOptions gives no lease.
+const DefaultLease = 2 * time.Minute
+
+// blockedAt is the next attempt time of a delivery waiting behind an older
+// pending one of its target and chat: never due until promoted.
+const blockedAt int64 = 1 << 62
+
+const deliveryColumns = `id, event_id, partner_id, channel_id, type, method, chat_key, url, mode, headers, secret,
+	backoff_ms, max_backoff_ms, max_age_s, payload, created_at, status, attempts, next_attempt_at, expires_at,
+	last_status, last_error, delivered_at`
+
+func scanDelivery(row interface{ Scan(...any) error }) (model.WebhookDelivery, error) {
+	var d model.WebhookDelivery
+	var headers, payload string
+	var created, next, expires, delivered int64
+	err := row.Scan(&d.ID, &d.EventID, &d.PartnerID, &d.ChannelID, &d.Type, &d.Method, &d.ChatKey,
+		&d.Target.URL, &d.Target.Mode, &headers, &d.Target.Secret, &d.Target.BackoffMS, &d.Target.MaxBackoffMS,
+		&d.Target.MaxAgeSeconds, &payload, &created, &d.Status, &d.Attempts, &next, &expires,
+		&d.LastStatus, &d.LastError, &delivered)
+	if err != nil {
+		return d, err
+	}
+	d.Payload, d.CreatedAt = json.RawMessage(payload), fromMS(created)
+	if next < blockedAt {
+		d.NextAttemptAt = fromMS(next)
+	}
+	if expires > 0 {
+		d.ExpiresAt = fromMS(expires)
+	}
+	if delivered > 0 {
+		d.DeliveredAt = fromMS(delivered)
+	}
+	if err := json.Unmarshal([]byte(headers), &d.Target.Headers); err != nil {
+		return d, fmt.Errorf("store: delivery %s headers: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// targetKey identifies a delivery's webhook: deliveries are ordered per
+// target key and chat key.
+func targetKey(d model.WebhookDelivery) string {
+	sum := sha256.Sum256([]byte(d.PartnerID + "\x00" + d.ChannelID + "\x00" + d.Target.Mode + "\x00" + d.Target.URL))
+	return hex.EncodeToString(sum[:16])
+}
+
+// prepareDelivery checks a delivery and fills what it may leave empty: IDs,
+// the body mode, the first attempt time.
+func prepareDelivery(d model.WebhookDelivery) (model.WebhookDelivery, error) {
+	switch {
+	case d.PartnerID == "":
+		return d, fmt.Errorf("%w: webhook delivery without a partner", model.ErrInvalid)
+	case d.Type == "" || d.Method == "":
+		return d, fmt.Errorf("%w: webhook delivery without an event type and method", model.ErrInvalid)
+	case d.Target.URL == "":
+		return d, fmt.Errorf("%w: webhook delivery without a URL", model.ErrInvalid)
+	case d.CreatedAt.IsZero():
+		return d, fmt.Errorf("%w: webhook delivery without a creation time", model.ErrInvalid)
+	case !json.Valid(d.Payload):
+		return d, fmt.Errorf("%w: webhook delivery payload is not JSON", model.ErrInvalid)
+	}
+	switch d.Target.Mode {
+	case "":
+		d.Target.Mode = model.WebhookModeBody
+	case model.WebhookModeBody, model.WebhookModePath, model.WebhookModeMethod:
+	default:
+		return d, fmt.Errorf("%w: webhook mode %q", model.ErrInvalid, d.Target.Mode)
+	}
+	if d.ID == "" {
+		d.ID = model.NewWebhookDeliveryID()
+	}
+	if d.EventID == "" {
+		d.EventID = model.NewWebhookEventID()
+	}
+	if d.NextAttemptAt.IsZero() {
+		d.NextAttemptAt = d.CreatedAt
+	}
+	d.ExpiresAt = time.Time{}
+	if d.Target.MaxAgeSeconds > 0 {
+		d.ExpiresAt = d.CreatedAt.Add(time.Duration(d.Target.MaxAgeSeconds) * time.Second)
+	}
+	return d, nil
+}
+
+// Enqueue stores deliveries in a transaction of their own. An empty ID or
+// EventID is drawn; the status starts pending. Inside a transaction use
+// EnqueueTx with that transaction instead: calling Enqueue there waits for
+// the transaction itself on SQLite.
+func (s *Store) Enqueue(ctx context.Context, ds ...model.WebhookDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.EnqueueTx(ctx, tx, ds...) })
+}
+
+// EnqueueTx stores deliveries in the caller's transaction (one begun with
+// Store.Tx), so they are committed, or not, together with the state change
+// they report.
+func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, ds ...model.WebhookDelivery) error {
+	for _, d := range ds {
+		d, err := prepareDelivery(d)
+		if err != nil {
+			return err
+		}
+		headers := []byte("{}")
+		if len(d.Target.Headers) > 0 {
+			if headers, err = json.Marshal(d.Target.Headers); err != nil {
+				return err
+			}
+		}
+		var expires int64
+		if !d.ExpiresAt.IsZero() {
+			expires = ms(d.ExpiresAt)
+		}
+		// Behind an older pending delivery of the same target and chat, the
+		// new one waits blocked. On PostgreSQL the share lock on that row
+		// orders this against the row's finishing: either the finish sees
+		// the new row and unblocks it, or this sees the row finished.
+		key, next := targetKey(d), ms(d.NextAttemptAt)
+		var prev int64
+		err = tx.QueryRowContext(ctx, s.q(`SELECT seq FROM webhook_deliveries WHERE target_key = ? AND chat_key = ?
+			AND status = 'pending' ORDER BY seq DESC LIMIT 1`+s.forShare()), key, d.ChatKey).Scan(&prev)
+		switch {
+		case err == nil:
+			next = blockedAt
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("store: enqueue webhook delivery: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO webhook_deliveries (id, event_id, partner_id, channel_id, type, method,
+			chat_key, target_key, receiver, url, mode, headers, secret, backoff_ms, max_backoff_ms, max_age_s, payload,
+			created_at, status, next_attempt_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`),
+			d.ID, d.EventID, d.PartnerID, d.ChannelID, d.Type, d.Method, d.ChatKey, key, d.Target.Receiver(),
+			d.Target.URL, d.Target.Mode, string(headers), d.Target.Secret, d.Target.BackoffMS, d.Target.MaxBackoffMS,
+			d.Target.MaxAgeSeconds, string(d.Payload), ms(d.CreatedAt), next, expires)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%w: webhook delivery %s exists", model.ErrConflict, d.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("store: enqueue webhook delivery: %w", err)
+		}
+	}
+	return nil
+}
+
+// ClaimOptions shape a claim.
+type ClaimOptions struct {
+	// Lease is how long the claim holds; then the delivery is due again
+	// for any worker. It must outlast an attempt. Zero means DefaultLease.
+	Lease time.Duration
+	// ReceiverLimit caps the deliveries in flight to one receiver
+	// (model.WebhookTarget.Receiver), counting Busy; zero means no cap.
+	ReceiverLimit int
+	// Busy counts the deliveries the claimer has in flight per receiver.
+	Busy map[string]int
+}
+
+// ClaimDue claims up to limit due pending deliveries for now + lease and
+// returns them with Attempts counting the attempt they are claimed for. Of
+// one target's pending deliveries with the same chat key only the oldest is
+// ever claimable, so a claimed or retrying delivery holds back those behind
+// it. Expired deliveries are left to DropExpired; rows another worker is
+// claiming at the same moment are skipped (PostgreSQL: SKIP LOCKED).
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimOptions) ([]model.WebhookDelivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	lease := o.Lease
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	// Read a window larger than limit: candidates past a receiver's cap are
+	// passed over for the next receiver's.
+	window := min(max(limit*4, 16), 1000)
+	args := []any{ms(now), ms(now)}
+	var skip string
+	if o.ReceiverLimit > 0 {
+		var full []string
+		for r, n := range o.Busy {
+			if n >= o.ReceiverLimit {
+				full = append(full, r)
+				args = append(args, r)
+			}
+		}
+		if len(full) > 0 {
+			skip = " AND d.receiver NOT IN (" + placeholders(len(full)) + ")"
+		}
+	}
+	args = append(args, window)
+	var out []model.WebhookDelivery
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT d.seq, d.receiver FROM webhook_deliveries d
+			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.expires_at = 0 OR d.expires_at > ?)
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending'
+				AND e.target_key = d.target_key AND e.chat_key = d.chat_key AND e.seq < d.seq)`+skip+`
+			ORDER BY d.next_attempt_at, d.seq LIMIT ?`+s.skipLocked("d")), args...)
+		if err != nil {
+			return fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
+		taken := map[string]int{}
+		var seqs []any
+		for rows.Next() && len(seqs) < limit {
+			var seq int64
+			var receiver string
+			if err := rows.Scan(&seq, &receiver); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: claim webhook deliveries: %w", err)
+			}
+			if o.ReceiverLimit > 0 && o.Busy[receiver]+taken[receiver] >= o.ReceiverLimit {
+				continue
+			}
+			taken[receiver]++
+			seqs = append(seqs, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		until := ms(now.Add(lease))
+		rows, err = tx.QueryContext(ctx, s.q(`UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_until = ?,
+			next_attempt_at = ? WHERE seq IN (`+placeholders(len(seqs))+`) RETURNING `+deliveryColumns),
+			append([]any{until, until}, seqs...)...)
+		if err != nil {
+			return fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return fmt.Errorf("store: claim webhook deliveries: %w", err)
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b model.WebhookDelivery) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// skipLocked is the suffix that locks the selected rows of table alias and
+// passes over rows other transactions hold. SQLite needs none: BEGIN
+// IMMEDIATE holds the database's write lock.
+func (s *Store) skipLocked(alias string) string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE OF " + alias + " SKIP LOCKED"
+	}
+	return ""
+}
+
+// placeholders returns n comma-separated '?'.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Complete records a successful attempt: the delivery is delivered, and
+// the next one of its target and chat may go. A late success still counts
+// after the lease was lost: the receiver has it.
+func (s *Store) Complete(ctx context.Context, id string, a model.WebhookAttempt) error {
+	end := ms(a.At.Add(a.Duration))
+	return s.settle(ctx, id, a, `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?, finished_at = ?,
+		claimed_until = 0, last_status = ?, last_error = '' WHERE id = ? AND status = 'pending'
+		RETURNING target_key, chat_key`, end, end, a.Status, id)
+}
+
+// Retry records a failed attempt and makes the delivery due again at
+// nextAt; those behind it keep waiting. It returns ErrLeaseLost when the
+// delivery was claimed again meanwhile (the attempt is logged all the same).
+func (s *Store) Retry(ctx context.Context, id string, a model.WebhookAttempt, nextAt time.Time) error {
+	lost := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_until = 0,
+			last_status = ?, last_error = ? WHERE id = ? AND status = 'pending' AND attempts = ?`),
+			ms(nextAt), a.Status, a.Error, id, a.N)
+		if err != nil {
+			return fmt.Errorf("store: retry webhook delivery: %w", err)
+		}
+		lost = noRows(res)
+		return s.insertAttempt(ctx, tx, id, a)
+	})
+	if err == nil && lost {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+// Drop records a failed attempt after which the delivery is given up on
+// because the next one would come after its maximum age; reason says so in
+// the delivery log.
+func (s *Store) Drop(ctx context.Context, id string, a model.WebhookAttempt, reason string) error {
+	return s.finish(ctx, id, a, model.DeliveryDropped, reason)
+}
+
+// Fail records an attempt that can never succeed as it is (a malformed URL,
+// an address wagate may not reach): the delivery is failed until
+// redelivered.
+func (s *Store) Fail(ctx context.Context, id string, a model.WebhookAttempt, reason string) error {
+	return s.finish(ctx, id, a, model.DeliveryFailed, reason)
+}
+
+func (s *Store) finish(ctx context.Context, id string, a model.WebhookAttempt, status, reason string) error {
+	return s.settle(ctx, id, a, `UPDATE webhook_deliveries SET status = ?, finished_at = ?, claimed_until = 0,
+		last_status = ?, last_error = ? WHERE id = ? AND status = 'pending' AND attempts = ?
+		RETURNING target_key, chat_key`, status, ms(a.At.Add(a.Duration)), a.Status, reason, id, a.N)
+}
+
+// settle runs update, which finishes delivery id and returns its target and
+// chat keys, logs the attempt and unblocks the next delivery of the target
+// and chat. It returns ErrLeaseLost when update changed nothing.
+func (s *Store) settle(ctx context.Context, id string, a model.WebhookAttempt, update string, args ...any) error {
+	lost := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var target, chat string
+		err := tx.QueryRowContext(ctx, s.q(update), args...).Scan(&target, &chat)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			lost = true
+		case err != nil:
+			return fmt.Errorf("store: settle webhook delivery: %w", err)
+		default:
+			if err := s.unblock(ctx, tx, target, chat); err != nil {
+				return err
+			}
+		}
+		return s.insertAttempt(ctx, tx, id, a)
+	})
+	if err == nil && lost {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+// unblock makes the oldest pending delivery of a target and chat due if it
+// waits blocked: due since it was created, so the claim, which takes the
+// longest due first, keeps to the events' age across chats.
+func (s *Store) unblock(ctx context.Context, tx *sql.Tx, target, chat string) error {
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET next_attempt_at = created_at
+		WHERE seq = (SELECT MIN(seq) FROM webhook_deliveries WHERE target_key = ? AND chat_key = ? AND status = 'pending')
+		AND next_attempt_at = ?`), target, chat, blockedAt)
+	if err != nil {
+		return fmt.Errorf("store: unblock webhook delivery: %w", err)
+	}
+	return nil
+}
+
+// noRows reports a statement that changed no row.
+func noRows(res sql.Result) bool {
+	n, err := res.RowsAffected()
+	return err == nil && n == 0
+}
+
+func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, id string, a model.WebhookAttempt) error {
+	if a.N <= 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO webhook_attempts (delivery_id, n, at, status, error, duration_ms)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id, n) DO NOTHING`),
+		id, a.N, ms(a.At), a.Status, a.Error, a.Duration.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("store: log webhook attempt: %w", err)
+	}
+	return nil
+}
+
+// DropExpired drops up to limit pending deliveries whose maximum age has
+// passed and that no worker holds, records why, and returns them. Each goes
+// in a transaction of its own, which touches one target and chat only: on
+// PostgreSQL, locks taken across several chats could deadlock with a
+// producer enqueueing to those chats.
+func (s *Store) DropExpired(ctx context.Context, now time.Time, limit int) ([]model.WebhookDelivery, error) {
+	var out []model.WebhookDelivery
+	for len(out) < limit {
+		var d model.WebhookDelivery
+		found := false
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			seqs, err := s.seqs(ctx, tx, `SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.expires_at > 0
+				AND d.expires_at <= ? AND d.claimed_until <= ? ORDER BY d.expires_at LIMIT 1`+s.skipLocked("d"),
+				ms(now), ms(now))
+			if err != nil || len(seqs) == 0 {
+				return err
+			}
+			d, err = scanDelivery(tx.QueryRowContext(ctx, s.q(`UPDATE webhook_deliveries SET status = 'dropped', finished_at = ?,
+				claimed_until = 0, last_error = 'not delivered within the webhook max age of ' || max_age_s || ' s' ||
+					CASE WHEN last_error <> '' THEN '; last attempt: ' || last_error ELSE '' END
+				WHERE seq = ? RETURNING `+deliveryColumns), ms(now), seqs[0]))
+			if err != nil {
+				return fmt.Errorf("store: drop expired webhook delivery: %w", err)
+			}
+			found = true
+			return s.unblock(ctx, tx, targetKey(d), d.ChatKey)
+		})
+		if err != nil {
+			return out, err
+		}
+		if !found {
+			break
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// seqs runs a query returning one int64 column.
+func (s *Store) seqs(ctx context.Context, q querier, query string, args ...any) ([]any, error) {
+	rows, err := q.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: select webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []any
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: select webhook deliveries: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Redeliver makes a delivered, dropped or failed delivery of a partner's
+// channel (channelID "" for the partner's own webhooks) pending again, due
+// at now, with its maximum age counted from now. A pending delivery is left
+// as it is. It returns the delivery.
+func (s *Store) Redeliver(ctx context.Context, partnerID, channelID, id string, now time.Time) (model.WebhookDelivery, error) {
+	var out model.WebhookDelivery
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, claimed_until = 0,
+			expires_at = CASE WHEN max_age_s > 0 THEN CAST(? AS BIGINT) + CAST(max_age_s AS BIGINT) * 1000 ELSE 0 END,
+			last_status = 0, last_error = '', delivered_at = 0, finished_at = 0
+			WHERE partner_id = ? AND channel_id = ? AND id = ? AND status <> 'pending'`),
+			ms(now), ms(now), partnerID, channelID, id)
+		if err != nil {
+			return fmt.Errorf("store: redeliver webhook delivery: %w", err)
+		}
+		out, err = scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM webhook_deliveries
+			WHERE partner_id = ? AND channel_id = ? AND id = ?`), partnerID, channelID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrDeliveryNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: read webhook delivery: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeliveryQuery pages a delivery log.
+type DeliveryQuery struct {
+	// Status keeps deliveries with this status; "" keeps all.
+	Status string
+	Count  int
+	Offset int
+	// Attempts is how many of each delivery's latest attempts to return;
+	// zero means 20.
+	Attempts int
+}
+
+// DeliveryLog lists a partner's channel's deliveries (channelID "" for the
+// partner's own webhooks), newest first, with their latest attempts, and
+// how many match in all.
+func (s *Store) DeliveryLog(ctx context.Context, partnerID, channelID string, q DeliveryQuery) ([]model.WebhookLogEntry, int, error) {
+	cond, args := "partner_id = ? AND channel_id = ?", []any{partnerID, channelID}
+	if q.Status != "" {
+		cond, args = cond+" AND status = ?", append(args, q.Status)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM webhook_deliveries WHERE "+cond), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count webhook deliveries: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+deliveryColumns+" FROM webhook_deliveries WHERE "+cond+
+		" ORDER BY seq DESC LIMIT ? OFFSET ?"), append(args, q.Count, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list webhook deliveries: %w", err)
+	}
+	out := []model.WebhookLogEntry{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("store: list webhook deliveries: %w", err)
+		}
+		out = append(out, model.WebhookLogEntry{Delivery: d, Attempts: []model.WebhookAttempt{}})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: list webhook deliveries: %w", err)
+	}
+	if err := s.attachAttempts(ctx, out, q.Attempts); err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// Delivery returns one delivery of a partner's channel (channelID "" for
+// the partner's own webhooks) with its latest attempts (zero: 20).
+func (s *Store) Delivery(ctx context.Context, partnerID, channelID, id string, attempts int) (model.WebhookLogEntry, error) {
+	d, err := scanDelivery(s.db.QueryRowContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM webhook_deliveries
+		WHERE partner_id = ? AND channel_id = ? AND id = ?`), partnerID, channelID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.WebhookLogEntry{}, ErrDeliveryNotFound
+	}
+	if err != nil {
+		return model.WebhookLogEntry{}, fmt.Errorf("store: read webhook delivery: %w", err)
+	}
+	out := []model.WebhookLogEntry{{Delivery: d, Attempts: []model.WebhookAttempt{}}}
+	if err := s.attachAttempts(ctx, out, attempts); err != nil {
+		return model.WebhookLogEntry{}, err
+	}
+	return out[0], nil
+}
+
+// attachAttempts fills the entries' attempts: the latest perDelivery of
+// each, oldest first.
+func (s *Store) attachAttempts(ctx context.Context, es []model.WebhookLogEntry, perDelivery int) error {
+	if len(es) == 0 {
+		return nil
+	}
+	if perDelivery <= 0 {
+		perDelivery = 20
+	}
+	byID := make(map[string]*model.WebhookLogEntry, len(es))
+	args := make([]any, 0, len(es)+1)
+	args = append(args, perDelivery)
+	for i := range es {
+		byID[es[i].Delivery.ID] = &es[i]
+		args = append(args, es[i].Delivery.ID)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.delivery_id, a.n, a.at, a.status, a.error, a.duration_ms
+		FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+		WHERE a.n > d.attempts - ? AND a.delivery_id IN (`+placeholders(len(es))+`) ORDER BY a.delivery_id, a.n`), args...)
+	if err != nil {
+		return fmt.Errorf("store: list webhook attempts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a model.WebhookAttempt
+		var at, dur int64
+		if err := rows.Scan(&a.DeliveryID, &a.N, &at, &a.Status, &a.Error, &dur); err != nil {
+			return fmt.Errorf("store: list webhook attempts: %w", err)
+		}
+		a.At, a.Duration = fromMS(at), time.Duration(dur)*time.Millisecond
+		if e := byID[a.DeliveryID]; e != nil {
+			e.Attempts = append(e.Attempts, a)
+		}
+	}
+	return rows.Err()
+}
+
+// OutboxStats describe the pending part of the outbox.
+type OutboxStats struct {
+	// Pending deliveries wait to be delivered; InFlight of them are claimed
+	// by a worker; Due of them could be sent now, order permitting.
+	Pending, InFlight, Due int
+	// Oldest is the creation time of the oldest pending delivery (zero
+	// when none is).
+	Oldest time.Time
+}
+
+// Pending counts the pending deliveries as of now.
+func (s *Store) Pending(ctx context.Context, now time.Time) (OutboxStats, error) {
+	var st OutboxStats
+	var oldest int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN claimed_until > ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END), 0),
+		COALESCE(MIN(created_at), 0)
+		FROM webhook_deliveries WHERE status = 'pending'`), ms(now), ms(now)).Scan(&st.Pending, &st.InFlight, &st.Due, &oldest)
+	if err != nil {
+		return st, fmt.Errorf("store: count webhook deliveries: %w", err)
+	}
+	if oldest > 0 {
+		st.Oldest = fromMS(oldest)
+	}
+	return st, nil
+}
+
+// PurgeDeliveries deletes up to limit finished (delivered, dropped, failed)
+// deliveries that finished before before, with their attempts, and up to
+// limit attempts older than before of pending ones. It returns how many
+// deliveries went.
+func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		seqs, err := s.seqs(ctx, tx, `SELECT d.seq FROM webhook_deliveries d WHERE d.status <> 'pending'
+			AND d.finished_at < ? LIMIT ?`+s.skipLocked("d"), ms(before), limit)
+		if err != nil {
+			return err
+		}
+		if len(seqs) > 0 {
+			// Attempts go explicitly: PostgreSQL cascades, but a SQLite
+			// connection opened without foreign keys would not.
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_attempts WHERE delivery_id IN
+				(SELECT id FROM webhook_deliveries WHERE seq IN (`+placeholders(len(seqs))+`))`), seqs...); err != nil {
+				return fmt.Errorf("store: purge webhook attempts: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_deliveries WHERE seq IN (`+placeholders(len(seqs))+`)`), seqs...); err != nil {
+				return fmt.Errorf("store: purge webhook deliveries: %w", err)
+			}
+		}
+		n = len(seqs)
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM webhook_attempts WHERE (delivery_id, n) IN
+			(SELECT delivery_id, n FROM webhook_attempts WHERE at < ? LIMIT ?)`), ms(before), limit)
+		if err != nil {
+			return fmt.Errorf("store: purge webhook attempts: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
