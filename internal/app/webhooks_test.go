@@ -99,7 +99,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	ch := s.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Hooked"})
 	tok := ch["token"].(string)
 	events := []any{}
-	for _, e := range []string{"messages.post", "statuses.post", "channel.post", "channel.patch", "users.post", "users.delete"} {
+	for _, e := range []string{"messages.post", "messages.patch", "messages.delete", "statuses.post", "channel.post", "channel.patch", "users.post", "users.delete"} {
 		typ, method, _ := strings.Cut(e, ".")
 		events = append(events, map[string]any{"type": typ, "method": method})
 	}
@@ -138,6 +138,13 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	chHooks.wait(t, "statuses.post", func(c hookCall) bool {
 		return strings.Contains(string(c.Raw), id) && strings.Contains(string(c.Raw), `"read"`)
 	})
+
+	// A reaction from the phone (messages.patch), a delete for everyone
+	// (messages.delete).
+	s.call(200, "POST", "/admin/sim/phones/"+other+"/react", adminToken, map[string]any{"id": id, "emoji": "👍"})
+	chHooks.wait(t, "messages.patch", func(c hookCall) bool { return strings.Contains(string(c.Raw), "👍") })
+	s.call(200, "DELETE", "/messages/"+id, tok, nil)
+	chHooks.wait(t, "messages.delete", func(c hookCall) bool { return strings.Contains(string(c.Raw), id) })
 
 	// Logout: users.delete, then the new login flow's QR (channel.patch);
 	// the partner hears it.
