@@ -43,6 +43,7 @@ func TestAPI(t *testing.T) {
 		{"messages, chats, media", testMessages},
 		{"trial limits", testTrialLimits},
 		{"group messages", testGroupMessages},
+		{"webhook log", testWebhookLog},
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -139,6 +139,36 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		return strings.Contains(string(c.Raw), id) && strings.Contains(string(c.Raw), `"read"`)
 	})
 
+	// The log shows the delivery and its attempt; a redelivery sends it
+	// again with the same delivery ID.
+	log := s.call(200, "GET", "/partner/channels/"+ch["id"].(string)+"/webhooks/log?status=delivered&count=500", ptok, nil)
+	var logged map[string]any
+	for _, d := range log["deliveries"].([]any) {
+		if d.(map[string]any)["id"] == got.Delivery {
+			logged = d.(map[string]any)
+		}
+	}
+	if logged == nil || len(logged["attempt_log"].([]any)) != 1 || num(logged["attempt_log"].([]any)[0].(map[string]any)["status"]) != 204 {
+		t.Fatalf("log entry of %s = %v", got.Delivery, logged)
+	}
+	s.call(200, "POST", "/partner/channels/"+ch["id"].(string)+"/webhooks/log/"+got.Delivery+"/redeliver", ptok, nil)
+	e2 := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for e2 < 2 && time.Now().Before(deadline) {
+		e2 = 0
+		chHooks.mu.Lock()
+		for _, c := range chHooks.calls {
+			if c.Delivery == got.Delivery {
+				e2++
+			}
+		}
+		chHooks.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e2 != 2 {
+		t.Fatalf("delivery %s arrived %d times after a redelivery, want 2", got.Delivery, e2)
+	}
+
 	// A reaction from the phone (messages.patch), a delete for everyone
 	// (messages.delete).
 	s.call(200, "POST", "/admin/sim/phones/"+other+"/react", adminToken, map[string]any{"id": id, "emoji": "👍"})
@@ -155,4 +185,37 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Fatalf("channel.patch = %s", qr.Raw)
 	}
 	partnerHooks.wait(t, "channel.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"unlinked"`) })
+}
+
+// testWebhookLog reads a channel's delivery log and redelivers from it (no
+// dispatcher runs in TestAPI: deliveries stay pending).
+func testWebhookLog(t *testing.T, e *env) {
+	_, ptok := e.partner("logged", 5)
+	ch := e.channel(ptok, "Logged")
+	id, tok := ch["id"].(string), ch["token"].(string)
+	e.linkByQR(tok, "15553340001", "Max")
+	e.ok(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": "15553340002", "name": "Ned"})
+	e.ok(200, "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/log"}}})
+	e.ok(201, "POST", "/admin/sim/phones/15553340002/messages", adminToken, map[string]any{"to": "15553340001", "body": "log me"})
+	var log map[string]any
+	e.eventually("a delivery in the log", func() bool {
+		log = e.ok(200, "GET", "/partner/channels/"+id+"/webhooks/log", ptok, nil)
+		return num(log["total"]) == 1
+	})
+	d := log["deliveries"].([]any)[0].(map[string]any)
+	if d["event"] != "messages.post" || d["status"] != "pending" || d["url"] != "https://hooks.example.test/log" {
+		t.Fatalf("delivery = %v", d)
+	}
+	if l := e.ok(200, "GET", "/partner/channels/"+id+"/webhooks/log?status=delivered", ptok, nil); num(l["total"]) != 0 {
+		t.Fatalf("delivered = %v", l)
+	}
+	e.fail(400, "status", "GET", "/partner/channels/"+id+"/webhooks/log?status=lost", ptok, nil)
+	re := e.ok(200, "POST", "/partner/channels/"+id+"/webhooks/log/"+d["id"].(string)+"/redeliver", ptok, nil)
+	if re["delivery"].(map[string]any)["id"] != d["id"] {
+		t.Fatalf("redeliver = %v", re)
+	}
+	e.fail(404, "", "POST", "/partner/channels/"+id+"/webhooks/log/whd_NOPE/redeliver", ptok, nil)
+	_, other := e.partner("nosy", 1)
+	e.fail(404, "channel", "GET", "/partner/channels/"+id+"/webhooks/log", other, nil)
+	e.fail(404, "", "POST", "/partner/channels/"+id+"/webhooks/log/"+d["id"].(string)+"/redeliver", other, nil)
 }

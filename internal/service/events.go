@@ -2,11 +2,14 @@ package service
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
+	"github.com/wagate/wagate/internal/store"
 	"github.com/wagate/wagate/internal/webhook"
 )
 
@@ -172,4 +175,33 @@ func (s *Service) partnerChannelHooks(ctx context.Context, ch model.Channel, cha
 	}
 	ev.Payload = payload
 	return webhook.Deliveries(ev, hooks)
+}
+
+// DeliveryStatuses are the statuses a delivery log can be filtered by.
+var DeliveryStatuses = []string{model.DeliveryPending, model.DeliveryDelivered, model.DeliveryDropped, model.DeliveryFailed}
+
+// WebhookLog lists the webhook deliveries of one of a partner's channels,
+// newest first, each with its latest attempts; status ("" for all) filters.
+func (s *Service) WebhookLog(ctx context.Context, partnerID, channelID, status string, p Page) ([]model.WebhookLogEntry, int, error) {
+	if _, err := s.Channel(ctx, partnerID, channelID); err != nil {
+		return nil, 0, err
+	}
+	if status != "" && !slices.Contains(DeliveryStatuses, status) {
+		return nil, 0, invalid("status", "must be one of %s", strings.Join(DeliveryStatuses, ", "))
+	}
+	return s.store.DeliveryLog(ctx, partnerID, channelID, store.DeliveryQuery{Status: status, Count: p.Count, Offset: p.Offset})
+}
+
+// Redeliver sends one of a channel's deliveries again (a failed, dropped or
+// delivered one goes back to pending, behind nothing it was ordered after).
+func (s *Service) Redeliver(ctx context.Context, partnerID, channelID, deliveryID string) (model.WebhookLogEntry, error) {
+	if _, err := s.Channel(ctx, partnerID, channelID); err != nil {
+		return model.WebhookLogEntry{}, err
+	}
+	if _, err := s.store.Redeliver(ctx, partnerID, channelID, deliveryID, s.now()); err != nil {
+		return model.WebhookLogEntry{}, err
+	}
+	s.wake()
+	s.log.InfoContext(ctx, "webhook delivery redelivered", "channel_id", channelID, "delivery_id", deliveryID)
+	return s.store.Delivery(ctx, partnerID, channelID, deliveryID, 20)
 }

@@ -49,6 +49,8 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	route("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
 	route("POST /partner/channels/{ChannelID}/logout", h.logoutChannel)
 	route("POST /partner/channels/{ChannelID}/proxy", h.changeProxy)
+	route("GET /partner/channels/{ChannelID}/webhooks/log", h.webhookLog)
+	route("POST /partner/channels/{ChannelID}/webhooks/log/{DeliveryID}/redeliver", h.redeliver)
 
 	route("GET /partner/projects", h.listProjects)
 	route("PUT /partner/projects", h.createProject)

@@ -284,6 +284,9 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(200, "PATCH", "/admin/settings", adminToken, map[string]any{"limit_messages_per_day": 200, "limit_requests_per_month": nil})
 	c.call(400, "PATCH", "/admin/settings", adminToken, map[string]any{"limit_checks_per_day": -1})
 
+	c.call(200, "GET", "/partner/channels/"+ch2ID+"/webhooks/log?count=5", acmeToken, nil)
+	c.call(400, "GET", "/partner/channels/"+ch2ID+"/webhooks/log?status=lost", acmeToken, nil)
+	c.call(404, "POST", "/partner/channels/"+ch2ID+"/webhooks/log/whd_NOPE/redeliver", acmeToken, nil)
 	testGate(t, c, big, acmeToken, str(ch2, "token"))
 	testMessagesChatsMedia(t, c, acmeToken, str(ch2, "token"))
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
