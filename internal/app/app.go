@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	s.hooks = hooks
 	apiURL := cfg.APIURL()
 	svc = service.New(st, log, service.Options{
-		Notify: hooks.Wake, Version: Version,
+		Notify: hooks.Wake, Version: Version, SendTest: hooks.Send,
 		ChannelView: func(ch model.Channel) any {
 			c := apiutil.NewChannel(ch, apiURL, now())
 			c.Token = "" // webhooks never carry the channel's token

@@ -169,6 +169,17 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Fatalf("delivery %s arrived %d times after a redelivery, want 2", got.Delivery, e2)
 	}
 
+	// A test callback reaches the receiver, signed, in path mode.
+	tr := s.call(200, "POST", "/settings/webhook_test", tok, map[string]any{"url": chHooks.srv.URL + "/test", "type": "channel",
+		"mode": "path", "secret": secret})
+	if tr["success"] != true || num(tr["status"]) != 204 {
+		t.Fatalf("webhook test = %v", tr)
+	}
+	test := chHooks.wait(t, "channel.post", func(c hookCall) bool { return c.Path == "/test/channel/post" })
+	if err := webhook.Verify(secret, test.Signature, test.Raw, time.Now(), time.Minute); err != nil {
+		t.Fatalf("test signature: %v", err)
+	}
+
 	// A reaction from the phone (messages.patch), a delete for everyone
 	// (messages.delete).
 	s.call(200, "POST", "/admin/sim/phones/"+other+"/react", adminToken, map[string]any{"id": id, "emoji": "👍"})
@@ -215,6 +226,16 @@ func testWebhookLog(t *testing.T, e *env) {
 		t.Fatalf("redeliver = %v", re)
 	}
 	e.fail(404, "", "POST", "/partner/channels/"+id+"/webhooks/log/whd_NOPE/redeliver", ptok, nil)
+
+	// Test callbacks: the URL rules of settings; an unreachable receiver is
+	// an answer (success false), not an error.
+	e.fail(400, "url", "POST", "/settings/webhook_test", tok, map[string]any{"url": "http://127.0.0.1:9/x"})
+	e.fail(400, "type", "POST", "/settings/webhook_test", tok, map[string]any{"url": "https://hooks.example.test/x", "type": "nope"})
+	e.fail(400, "mode", "POST", "/settings/webhook_test", tok, map[string]any{"url": "https://hooks.example.test/x", "mode": "nope"})
+	e.fail(400, "secret", "POST", "/settings/webhook_test", tok, map[string]any{"url": "https://hooks.example.test/x", "secret": "short"})
+	if r := e.ok(200, "POST", "/settings/webhook_test", tok, map[string]any{"url": "https://hooks.example.test/x"}); r["success"] != false || r["error"] == "" {
+		t.Fatalf("test to an unreachable receiver = %v", r)
+	}
 	_, other := e.partner("nosy", 1)
 	e.fail(404, "channel", "GET", "/partner/channels/"+id+"/webhooks/log", other, nil)
 	e.fail(404, "", "POST", "/partner/channels/"+id+"/webhooks/log/"+d["id"].(string)+"/redeliver", other, nil)

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -204,4 +206,80 @@ func (s *Service) Redeliver(ctx context.Context, partnerID, channelID, deliveryI
 	s.wake()
 	s.log.InfoContext(ctx, "webhook delivery redelivered", "channel_id", channelID, "delivery_id", deliveryID)
 	return s.store.Delivery(ctx, partnerID, channelID, deliveryID, 20)
+}
+
+// WebhookTest is a test callback to send.
+type WebhookTest struct {
+	URL     string
+	Type    string // an event type; messages by default
+	Mode    string
+	Headers map[string]string
+	Secret  string
+}
+
+// WebhookTestResult is how the receiver answered.
+type WebhookTestResult struct {
+	Delivered bool
+	Attempt   model.WebhookAttempt
+}
+
+// TestWebhook sends one test event of the given type to a URL, signed when
+// a secret is given, and says how the receiver answered. Nothing is queued
+// or retried.
+func (s *Service) TestWebhook(ctx context.Context, ch model.Channel, t WebhookTest) (WebhookTestResult, error) {
+	if err := checkWebhookURL("url", t.URL, s.allowPrivateHooks); err != nil {
+		return WebhookTestResult{}, err
+	}
+	mode, err := checkWebhookMode("mode", t.Mode)
+	if err != nil {
+		return WebhookTestResult{}, err
+	}
+	if t.Type == "" {
+		t.Type = wire.TypeMessages
+	}
+	if !slices.Contains(model.ChannelEventTypes, t.Type) {
+		return WebhookTestResult{}, invalid("type", "must be one of %s", strings.Join(model.ChannelEventTypes, ", "))
+	}
+	if len(t.Headers) > 20 {
+		return WebhookTestResult{}, invalid("headers", "at most 20 headers")
+	}
+	if t.Secret, err = keepSecret("secret", t.URL, t.Secret, func(string) string { return "" }); err != nil {
+		return WebhookTestResult{}, err
+	}
+	if s.sendTest == nil {
+		return WebhookTestResult{}, fmt.Errorf("webhooks are not delivered in this process: %w", model.ErrUnavailable)
+	}
+	payload, method, err := s.testPayload(ch, t.Type)
+	if err != nil {
+		return WebhookTestResult{}, err
+	}
+	d := model.WebhookDelivery{ID: model.NewWebhookDeliveryID(), EventID: model.NewWebhookEventID(), PartnerID: ch.PartnerID,
+		ChannelID: ch.ID, Type: t.Type, Method: method, Payload: payload, CreatedAt: s.now(),
+		Target: model.WebhookTarget{URL: t.URL, Mode: mode, Headers: t.Headers, Secret: t.Secret}}
+	a, err := s.sendTest(ctx, d)
+	return WebhookTestResult{Delivered: err == nil, Attempt: a}, nil
+}
+
+// testPayload is a sample body of an event type: a test text message for
+// messages, the channel's health for channel, the linked user for users,
+// and an empty event of the type otherwise.
+func (s *Service) testPayload(ch model.Channel, typ string) ([]byte, string, error) {
+	now := s.now()
+	switch typ {
+	case wire.TypeMessages:
+		self := s.selfJID(ch)
+		if self == "" {
+			self = "10000000000@" + UserServer
+		}
+		m := model.Message{ChannelID: ch.ID, ID: "TEST" + strings.ToUpper(model.NewWebhookEventID()[4:16]), ChatID: self, Sender: self,
+			FromMe: true, Type: "text", Source: "api", Status: model.MessageSent, Body: "wagate webhook test",
+			Content: mustJSON(kindObject{"body": "wagate webhook test"}), Time: now}
+		b, err := wire.MessagesEvent(ch.ID, wire.MethodPost, []model.Message{m})
+		return b, wire.MethodPost, err
+	case wire.TypeChannel:
+		b, err := wire.ChannelHealthEvent(ch.ID, s.Health(ch), wire.Server{Version: s.version, Engine: s.EngineName()}, now)
+		return b, wire.MethodPost, err
+	}
+	b, err := json.Marshal(map[string]any{"event": map[string]string{"type": typ, "event": wire.MethodPost}, "channel_id": ch.ID, "test": true})
+	return b, wire.MethodPost, err
 }

@@ -51,6 +51,7 @@ type Service struct {
 	notify      func()
 	version     string
 	channelView func(model.Channel) any
+	sendTest    func(context.Context, model.WebhookDelivery) (model.WebhookAttempt, error)
 }
 
 // Options configure a Service.
@@ -84,6 +85,9 @@ type Options struct {
 	// ChannelView shows a channel as the partner API does, for partner
 	// webhooks (without its token).
 	ChannelView func(model.Channel) any
+	// SendTest makes one webhook attempt outside the outbox (the
+	// dispatcher's Send), for POST /settings/webhook_test.
+	SendTest func(context.Context, model.WebhookDelivery) (model.WebhookAttempt, error)
 }
 
 // New builds a Service over an open, migrated store.
@@ -103,7 +107,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
 		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
-		notify: o.Notify, version: o.Version, channelView: o.ChannelView,
+		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 }
 

@@ -66,6 +66,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	route("PATCH /settings", false, h.updateSettings)
 	route("DELETE /settings", false, h.resetSettings)
 	route("GET /settings/events", false, h.events)
+	route("POST /settings/webhook_test", false, h.webhookTest)
 	route("GET /limits", false, h.limits)
 	h.messageRoutes(route)
 	h.directoryRoutes(route)

@@ -145,3 +145,33 @@ func (h *handler) limits(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, limits{Messages: left.Messages, Chats: left.Chats, Checks: left.Checks, Requests: left.Requests})
 	return nil
 }
+
+type webhookTestRequest struct {
+	URL     string            `json:"url"`
+	Type    string            `json:"type"`
+	Mode    string            `json:"mode"`
+	Headers map[string]string `json:"headers"`
+	Secret  string            `json:"secret"`
+}
+
+type webhookTestResult struct {
+	Success    bool   `json:"success"`
+	Status     int    `json:"status,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// webhookTest sends one test callback and says how the receiver answered.
+func (h *handler) webhookTest(w http.ResponseWriter, r *http.Request) error {
+	var req webhookTestRequest
+	if err := httpx.Decode(r, &req, true); err != nil {
+		return err
+	}
+	res, err := h.svc.TestWebhook(r.Context(), channelOf(r), service.WebhookTest{URL: req.URL, Type: req.Type, Mode: req.Mode, Headers: req.Headers, Secret: req.Secret})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, webhookTestResult{Success: res.Delivered, Status: res.Attempt.Status, Error: res.Attempt.Error,
+		DurationMS: res.Attempt.Duration.Milliseconds()})
+	return nil
+}

@@ -237,6 +237,7 @@ var wantOperations = []string{
 	"POST /partner/channels/{ChannelID}/stop",
 	"POST /partner/channels/{ChannelID}/webhooks/log/{DeliveryID}/redeliver",
 	"POST /presences/{EntryID}",
+	"POST /settings/webhook_test",
 	"POST /users/logout",
 	"PUT /admin/proxies",
 	"PUT /groups",
