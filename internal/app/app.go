@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	apiURL := cfg.APIURL()
 	svc = service.New(st, log, service.Options{
 		Notify: hooks.Wake, Version: Version, SendTest: hooks.Send,
+		PartnerView: func(p model.Partner) any { return apiutil.NewPartner(p) },
 		ChannelView: func(ch model.Channel) any {
 			c := apiutil.NewChannel(ch, apiURL, now())
 			c.Token = "" // webhooks never carry the channel's token

@@ -94,8 +94,9 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	const secret = "test-secret-0123456789"
 
 	ptok := s.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "hooked", "email": "h@example.test", "days": 10})["token"].(string)
-	s.call(200, "PATCH", "/partner/partners/hooked/settings", ptok, map[string]any{
-		"webhooks": []any{map[string]any{"url": partnerHooks.srv.URL + "/partner", "events": []any{map[string]any{"type": "channel", "method": "post"}}}}})
+	s.call(200, "PATCH", "/partner/partners/hooked/settings", ptok, map[string]any{"days_limit": 5,
+		"webhooks": []any{map[string]any{"url": partnerHooks.srv.URL + "/partner", "events": []any{
+			map[string]any{"type": "channel", "method": "post"}, map[string]any{"type": "days", "method": "post"}}}}})
 	ch := s.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Hooked"})
 	tok := ch["token"].(string)
 	events := []any{}
@@ -186,6 +187,29 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	chHooks.wait(t, "messages.patch", func(c hookCall) bool { return strings.Contains(string(c.Raw), "👍") })
 	s.call(200, "DELETE", "/messages/"+id, tok, nil)
 	chHooks.wait(t, "messages.delete", func(c hookCall) bool { return strings.Contains(string(c.Raw), id) })
+
+	// Extending moves the balance from 10 to 4, past days_limit 5: the
+	// partner gets "extended" and "days"; a second extension below the
+	// limit sends no second "days".
+	s.call(200, "POST", "/partner/channels/"+ch["id"].(string)+"/extend", ptok, map[string]any{"days": 6, "comment": "order"})
+	partnerHooks.wait(t, "channel.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"extended"`) })
+	days := partnerHooks.wait(t, "days.post", nil)
+	if !strings.Contains(string(days.Raw), `"balance":4`) {
+		t.Fatalf("days.post = %s", days.Raw)
+	}
+	s.call(200, "POST", "/partner/channels/"+ch["id"].(string)+"/extend", ptok, map[string]any{"days": 1, "comment": "order"})
+	time.Sleep(300 * time.Millisecond)
+	partnerHooks.mu.Lock()
+	nDays := 0
+	for _, c := range partnerHooks.calls {
+		if c.Event == "days.post" {
+			nDays++
+		}
+	}
+	partnerHooks.mu.Unlock()
+	if nDays != 1 {
+		t.Fatalf("%d days events, want 1 (only when the balance crosses the limit)", nDays)
+	}
 
 	// Logout: users.delete, then the new login flow's QR (channel.patch);
 	// the partner hears it.

@@ -169,12 +169,16 @@ func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string
 	if err := checkText("comment", comment, false, 500); err != nil {
 		return ExtendResult{}, err
 	}
+	hooks := s.extendHooks(ctx, partnerID)
 	ch, bal, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.Extend(ch, days, s.now())
-		return store.ChannelChange{Channel: next, Delta: -days, Reason: model.ReasonExtend, Comment: comment, Actor: actor}, err
+		return store.ChannelChange{Channel: next, Delta: -days, Reason: model.ReasonExtend, Comment: comment, Actor: actor, Hooks: hooks}, err
 	})
 	if err != nil {
 		return ExtendResult{}, err
+	}
+	if hooks != nil {
+		s.wake()
 	}
 	s.log.InfoContext(ctx, "channel extended", "partner_id", partnerID, "channel_id", channelID, "days", days, "balance", bal)
 	s.syncRuntime(ctx, ch) // an expired channel resumes, with its login

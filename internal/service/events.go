@@ -283,3 +283,42 @@ func (s *Service) testPayload(ch model.Channel, typ string) ([]byte, string, err
 	b, err := json.Marshal(map[string]any{"event": map[string]string{"type": typ, "event": wire.MethodPost}, "channel_id": ch.ID, "test": true})
 	return b, wire.MethodPost, err
 }
+
+// extendHooks are the partner webhook deliveries of an extension: the
+// channel's "extended" lifecycle event, and "days" when the balance falls to
+// or below the partner's days_limit (crossing it, not every time below).
+func (s *Service) extendHooks(ctx context.Context, partnerID string) func(ch model.Channel, before, after int64) []model.WebhookDelivery {
+	settings, err := s.store.PartnerSettings(ctx, partnerID)
+	if err != nil || len(settings.Webhooks) == 0 {
+		return nil
+	}
+	hooks := webhook.PartnerHooks(settings)
+	return func(ch model.Channel, before, after int64) []model.WebhookDelivery {
+		now := s.now()
+		var out []model.WebhookDelivery
+		if s.channelView != nil {
+			if payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: partnerID, ChannelID: ch.ID,
+				Change: wire.ChangeExtended, Channel: s.channelView(ch), Time: now}); err == nil {
+				out = append(out, webhook.Deliveries(webhook.Event{PartnerID: partnerID, ChannelID: ch.ID, Type: wire.TypeChannel,
+					Method: wire.MethodPost, ChatKey: ch.ID, Payload: payload, At: now}, hooks)...)
+			} else {
+				s.log.ErrorContext(ctx, "webhooks: cannot build the extended payload", "channel_id", ch.ID, "error", err)
+			}
+		}
+		if limit := settings.DaysLimit; limit != nil && after <= *limit && before > *limit && s.partnerView != nil {
+			p, err := s.store.Partner(ctx, partnerID)
+			if err == nil {
+				p.Balance = after
+				payload, err := wire.PartnerDaysEvent(wire.PartnerDays{PartnerID: partnerID, Partner: s.partnerView(p),
+					Balance: after, DaysLimit: *limit, Time: now})
+				if err == nil {
+					out = append(out, webhook.Deliveries(webhook.Event{PartnerID: partnerID, Type: "days",
+						Method: wire.MethodPost, Payload: payload, At: now}, hooks)...)
+				} else {
+					s.log.ErrorContext(ctx, "webhooks: cannot build the days payload", "partner_id", partnerID, "error", err)
+				}
+			}
+		}
+		return out
+	}
+}

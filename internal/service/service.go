@@ -52,6 +52,7 @@ type Service struct {
 	version     string
 	channelView func(model.Channel) any
 	sendTest    func(context.Context, model.WebhookDelivery) (model.WebhookAttempt, error)
+	partnerView func(model.Partner) any
 }
 
 // Options configure a Service.
@@ -88,6 +89,9 @@ type Options struct {
 	// SendTest makes one webhook attempt outside the outbox (the
 	// dispatcher's Send), for POST /settings/webhook_test.
 	SendTest func(context.Context, model.WebhookDelivery) (model.WebhookAttempt, error)
+	// PartnerView shows a partner as the partner API does, for partner
+	// webhooks.
+	PartnerView func(model.Partner) any
 }
 
 // New builds a Service over an open, migrated store.
@@ -107,7 +111,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
 		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
-		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest,
+		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 }
 

@@ -207,6 +207,10 @@ type ChannelChange struct {
 	Reason  model.LedgerReason
 	Comment string
 	Actor   string
+	// Hooks, when set, builds webhook deliveries of the change from the
+	// channel as written and the balance before and after; they are
+	// enqueued in the same transaction.
+	Hooks func(ch model.Channel, before, after int64) []model.WebhookDelivery
 }
 
 // MutateChannel reads one of a partner's channels under a write lock, lets fn
@@ -232,6 +236,12 @@ func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, 
 		change, err := fn(cur)
 		if err != nil {
 			return err
+		}
+		var before int64
+		if change.Hooks != nil {
+			if err := tx.QueryRowContext(ctx, s.q("SELECT balance FROM partners WHERE id = ?"), partnerID).Scan(&before); err != nil {
+				return fmt.Errorf("store: read balance: %w", err)
+			}
 		}
 		if change.Delta != 0 {
 			balance, err = s.adjustBalance(ctx, tx, balanceChange{
@@ -269,6 +279,9 @@ func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, 
 			return fmt.Errorf("store: update channel: %w", err)
 		}
 		out = c
+		if change.Hooks != nil {
+			return s.EnqueueTx(ctx, tx, change.Hooks(c, before, balance)...)
+		}
 		return nil
 	})
 	return out, balance, err
