@@ -93,9 +93,6 @@ func (s *Service) UseChat(ctx context.Context, ch model.Channel, chatID string) 
 	if err != nil {
 		return err
 	}
-	if op.LimitChatsPerMonth <= 0 {
-		return nil
-	}
 	_, err = s.useChat(ctx, ch, op, chatID)
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -23,6 +24,7 @@ import (
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/webhook"
 )
 
 // Media size limits, like WhatsApp's.
@@ -411,9 +413,7 @@ func newFetchClient(allowPrivate bool) *http.Client {
 			if err != nil {
 				return err
 			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-				ip.IsUnspecified() || ip.IsMulticast() || sharedOrBenchmark(ip) {
+			if ip, err := netip.ParseAddr(host); err != nil || !webhook.PublicAddr(ip) {
 				return errPrivateAddress
 			}
 			return nil
@@ -427,14 +427,4 @@ func newFetchClient(allowPrivate bool) *http.Client {
 		}
 		return nil
 	}}
-}
-
-// sharedOrBenchmark reports carrier-grade NAT (100.64.0.0/10) and
-// benchmarking (198.18.0.0/15) addresses, private in practice.
-func sharedOrBenchmark(ip net.IP) bool {
-	v4 := ip.To4()
-	if v4 == nil {
-		return false
-	}
-	return (v4[0] == 100 && v4[1]&0xc0 == 64) || (v4[0] == 198 && v4[1]&0xfe == 18)
 }

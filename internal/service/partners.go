@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/webhook"
 )
 
 // MaxCreditDays bounds one credit or debit by the operator.
@@ -360,25 +360,10 @@ func checkWebhookURL(field, raw string, allowPrivate bool) error {
 	if u.User != nil {
 		return invalid(field, "must not contain credentials; use headers instead")
 	}
-	if !allowPrivate && privateHost(u.Hostname()) {
+	if !allowPrivate && errors.Is(webhook.CheckURL(raw, false), webhook.ErrPrivateAddress) {
 		return invalid(field, "%s is a private, loopback or link-local address; webhooks must reach a public address (the operator can allow private ones with WAGATE_WEBHOOK_ALLOW_PRIVATE=true)", u.Hostname())
 	}
 	return nil
-}
-
-// privateHost reports a host that is localhost or an address of a private,
-// loopback, link-local, shared or unspecified range.
-func privateHost(host string) bool {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	if ip == nil {
-		return false
-	}
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || sharedOrBenchmark(ip)
 }
 
 // checkWebhookMode returns the mode, body by default.
