@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/bench"
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
@@ -27,6 +28,7 @@ Usage:
   wagate partner credit PARTNER_ID DAYS --comment TEXT   (negative DAYS debits)
   wagate partner list
   wagate admin rotate-token     replace the operator token and print the new one
+  wagate bench [flags]          measure this machine: send, webhooks, idle channels, partner API (see 'wagate bench -h')
   wagate version
 
 Every command reads WAGATE_DATA_DIR (default ./data) or WAGATE_DATABASE_URL
@@ -50,6 +52,8 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		err = runPartner(args, getenv, stdout, stderr)
 	case "admin":
 		err = runAdmin(args, getenv, stdout, stderr)
+	case "bench":
+		err = bench.Command(args, getenv, stdout, stderr, StartBenchServer)
 	case "version":
 		fmt.Fprintf(stdout, "wagate %s (schema %d)\n", Version, store.SchemaVersion())
 	case "help", "-h", "--help":
@@ -228,4 +232,18 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	fmt.Fprintln(stdout, token)
 	return nil
+}
+
+// StartBenchServer builds and starts a server for wagate bench (and its
+// Go benchmark and tests): the real server, on the config the bench gives.
+func StartBenchServer(ctx context.Context, cfg config.Config, log *slog.Logger) (bench.Server, error) {
+	s, err := New(ctx, cfg, log, Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		_ = s.Shutdown(ctx)
+		return nil, err
+	}
+	return s, nil
 }

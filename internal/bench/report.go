@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is everything one bench run measured. Sections that did not run
+// are null.
+type Report struct {
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
+	Seconds    float64   `json:"seconds"`
+	GoVersion  string    `json:"go_version"`
+	GOOS       string    `json:"goos"`
+	GOARCH     string    `json:"goarch"`
+	NumCPU     int       `json:"num_cpu"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	// Database is sqlite or postgres.
+	Database string  `json:"database"`
+	Options  Options `json:"options"`
+
+	Send     *SendReport     `json:"send"`
+	Webhooks *WebhookReport  `json:"webhooks"`
+	Channels *ChannelsReport `json:"channels"`
+	Partner  *PartnerReport  `json:"partner"`
+
+	Goals []Goal   `json:"goals"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Goal is one of the goals of issue 7 and how the run fared.
+type Goal struct {
+	Name   string  `json:"name"`
+	Target string  `json:"target"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	// Measured is false when the run did not measure it (section not run,
+	// or fewer channels); Pass is then false too.
+	Measured bool `json:"measured"`
+	Pass     bool `json:"pass"`
+}
+
+// Goal thresholds.
+const (
+	GoalSendRatio        = 0.5
+	GoalWebhookRatio     = 0.5
+	GoalBytesPerChannel  = 100 << 10
+	GoalRestartChannels  = 10_000
+	GoalRestartSeconds   = 10.0
+	goalRestartSecondsTx = "< 10 s"
+)
+
+func goals(r Report) []Goal {
+	send := Goal{Name: "send throughput vs bare handler", Target: fmt.Sprintf(">= %.1f", GoalSendRatio), Unit: "ratio"}
+	if r.Send != nil {
+		send.Measured, send.Value = true, r.Send.Ratio
+		send.Pass = r.Send.Ratio >= GoalSendRatio && r.Send.Wagate.Errors == 0
+	}
+	hooks := Goal{Name: "webhook deliveries vs plain POST loop", Target: fmt.Sprintf(">= %.1f", GoalWebhookRatio), Unit: "ratio"}
+	if r.Webhooks != nil {
+		hooks.Measured, hooks.Value = true, r.Webhooks.Ratio
+		hooks.Pass = r.Webhooks.Ratio >= GoalWebhookRatio && r.Webhooks.Backlog.Missing == 0
+	}
+	idle := Goal{Name: "memory per idle channel (heap + stacks)", Target: "< 100 KiB", Unit: "KiB"}
+	restart := Goal{Name: "10,000 channels AUTH after a restart", Target: goalRestartSecondsTx, Unit: "s"}
+	if r.Channels != nil && len(r.Channels.Levels) > 0 {
+		lv := r.Channels.Levels[len(r.Channels.Levels)-1]
+		idle.Measured, idle.Value = true, lv.BytesPerChannel/1024
+		idle.Pass = lv.BytesPerChannel < GoalBytesPerChannel
+		idle.Name += fmt.Sprintf(" at %d channels", lv.Channels)
+		for _, lv := range r.Channels.Levels {
+			if lv.Channels == GoalRestartChannels {
+				restart.Measured, restart.Value = true, lv.StartSeconds
+				restart.Pass = lv.StartSeconds < GoalRestartSeconds
+			}
+		}
+	}
+	return []Goal{send, hooks, idle, restart}
+}
+
+// WriteTable prints the report as a table.
+func (r Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	p := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
+	fmt.Fprintf(tw, "wagate bench: %s, %s/%s, %d CPUs (GOMAXPROCS %d), %s, %s, %.0f s\n\n",
+		r.Started.Format(time.RFC3339), r.GOOS, r.GOARCH, r.NumCPU, r.GOMAXPROCS, r.GoVersion, r.Database, r.Seconds)
+	p("figure", "wagate", "reference", "ratio")
+	if s := r.Send; s != nil {
+		p(fmt.Sprintf("send POST /messages/text (%d clients, %d channels)", s.Wagate.Clients, s.Channels),
+			fmt.Sprintf("%.0f msg/s", s.Wagate.PerSecond), fmt.Sprintf("%.0f req/s bare handler", s.Bare.PerSecond), fmt.Sprintf("%.2f", s.Ratio))
+		p("  latency p50 / p99", ms2(s.Wagate.P50ms, s.Wagate.P99ms), ms2(s.Bare.P50ms, s.Bare.P99ms), "")
+		if s.Wagate.Errors > 0 {
+			p("  errors", fmt.Sprint(s.Wagate.Errors), s.Wagate.FirstError, "")
+		}
+	}
+	if h := r.Webhooks; h != nil {
+		p(fmt.Sprintf("webhooks, backlog drained (%d chats, %d per receiver)", h.Chats, h.PerReceiver),
+			fmt.Sprintf("%.0f deliveries/s", h.Backlog.PerSecond), fmt.Sprintf("%.0f POST/s plain loop", h.Plain.PerSecond), fmt.Sprintf("%.2f", h.Ratio))
+		p("  plain loop POST latency p50 / p99", "", ms2(h.Plain.P50ms, h.Plain.P99ms), "")
+		p("webhooks, events at full send speed", fmt.Sprintf("%.0f deliveries/s", h.MaxRate.PerSecond), "", "")
+		p("  event-to-POST p50 / p99 from the send's request", ms2(h.MaxRate.P50ms, h.MaxRate.P99ms), "", "")
+		p("  event-to-POST p50 / p99 from the send's answer", ms2(h.MaxRate.AnswerP50ms, h.MaxRate.AnswerP99ms), fmt.Sprintf("%d arrived before the answer", h.MaxRate.Early), "")
+		p(fmt.Sprintf("webhooks, events at a steady %.0f/s", h.Steady.RatePerSecond), fmt.Sprintf("%d delivered", h.Steady.Delivered), "", "")
+		p("  event-to-POST p50 / p99 from the send's request", ms2(h.Steady.P50ms, h.Steady.P99ms), "", "")
+		p("  event-to-POST p50 / p99 from the send's answer", ms2(h.Steady.AnswerP50ms, h.Steady.AnswerP99ms), fmt.Sprintf("%d arrived before the answer", h.Steady.Early), "")
+		if m := h.Backlog.Missing + h.MaxRate.Missing + h.Steady.Missing; m > 0 {
+			p("  deliveries missing", fmt.Sprint(m), "", "")
+		}
+	}
+	if c := r.Channels; c != nil {
+		p("server without idle channels", fmt.Sprintf("%s heap, %s stacks, %d goroutines",
+			kib(float64(c.Server.HeapBytes)), kib(float64(c.Server.StackBytes)), c.Server.Goroutines), "", "")
+		for _, lv := range c.Levels {
+			p(fmt.Sprintf("idle channels: %d", lv.Channels),
+				fmt.Sprintf("%s/channel (%s heap + %s stacks), %.2f goroutines/channel",
+					kib(lv.BytesPerChannel), kib(lv.HeapBytesPerChannel), kib(lv.StackBytesPerChannel), lv.GoroutinesPerChannel), "", "")
+			p("  start after a restart: all AUTH", fmt.Sprintf("%.2f s (boot %.2f s)", lv.StartSeconds, lv.BootSeconds), "", "")
+		}
+	}
+	if pr := r.Partner; pr != nil {
+		p(fmt.Sprintf("partner: create channel (%d clients)", pr.Create.Clients), fmt.Sprintf("%.0f ops/s", pr.Create.PerSecond), ms2(pr.Create.P50ms, pr.Create.P99ms), "")
+		p(fmt.Sprintf("partner: extend (%d clients)", pr.Extend.Clients), fmt.Sprintf("%.0f ops/s", pr.Extend.PerSecond), ms2(pr.Extend.P50ms, pr.Extend.P99ms), "")
+		p(fmt.Sprintf("partner: list %d channels (%d a page)", pr.Channels, pr.PageSize),
+			fmt.Sprintf("%.2f listings/s", pr.List.PerSecond), fmt.Sprintf("%.0f ms per listing", pr.List.P50ms), "")
+		p(fmt.Sprintf("partner: CSV export of %d channels", pr.Channels),
+			fmt.Sprintf("%.2f exports/s", pr.Export.PerSecond), fmt.Sprintf("%.0f ms, %s", pr.Export.P50ms, kib(float64(pr.Bytes))), "")
+	}
+	fmt.Fprintln(tw)
+	p("goal", "target", "reached", "")
+	for _, g := range r.Goals {
+		v := "not measured"
+		if g.Measured {
+			mark := "FAIL"
+			if g.Pass {
+				mark = "pass"
+			}
+			v = fmt.Sprintf("%.2f %s  %s", g.Value, g.Unit, mark)
+		}
+		p(g.Name, g.Target, v, "")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range r.Notes {
+		if _, err := fmt.Fprintf(w, "\nnote: %s\n", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ms2(p50, p99 float64) string { return fmt.Sprintf("%.2f / %.2f ms", p50, p99) }
+
+func kib(b float64) string {
+	if b >= 10<<20 || b <= -(10<<20) {
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", b/1024)
+}
