@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/web"
 	"github.com/wagate/wagate/internal/webhook"
 )
 
@@ -211,7 +213,16 @@ func (s *Server) routes() (http.Handler, error) {
 	for _, p := range gate.Prefixes {
 		mux.Handle(p, gateAPI)
 	}
+	dash, err := s.dashboard()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(web.Prefix, dash)
 	mux.Handle("GET /{$}", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
+		if strings.Contains(r.Header.Get("Accept"), "text/html") { // a browser: the dashboard
+			http.Redirect(w, r, web.Prefix, http.StatusSeeOther)
+			return nil
+		}
 		httpx.JSON(w, http.StatusOK, map[string]string{
 			"name": "wagate", "version": Version, "openapi": "/openapi.json",
 		})
@@ -223,6 +234,15 @@ func (s *Server) routes() (http.Handler, error) {
 	h = httpx.LogRequests(s.log, h)
 	h = httpx.WithRequestID(h)
 	return h, nil
+}
+
+// dashboard builds the web dashboard, with the sim panel on the sim engine.
+func (s *Server) dashboard() (http.Handler, error) {
+	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version}
+	if s.sim != nil {
+		o.Sim = s.sim
+	}
+	return web.New(o)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -51,6 +51,12 @@ type Config struct {
 	ExpiryInterval time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
+	// SessionLifetime is how long a dashboard login lasts; zero means the
+	// dashboard's default (12h).
+	SessionLifetime time.Duration
+	// CookieSecure marks dashboard cookies Secure on plain-HTTP requests too
+	// (behind a TLS-terminating proxy); TLS requests always get Secure ones.
+	CookieSecure bool
 }
 
 // SQLitePath is the database file used when DatabaseURL is empty.
@@ -97,6 +103,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	level := fs.String("log-level", env("WAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGATE_LOG_FORMAT", "text"), "text or json (WAGATE_LOG_FORMAT)")
 	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")
+	session := fs.String("session-lifetime", env("WAGATE_SESSION_LIFETIME", "12h"), "how long a dashboard login lasts (WAGATE_SESSION_LIFETIME)")
+	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")
 	// The admin token comes from the environment only: a flag would show in `ps`.
 	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
 	c.ShutdownTimeout = 15 * time.Second
@@ -114,6 +122,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		return c, fmt.Errorf("expiry interval: %w", err)
 	}
 	c.ExpiryInterval = d
+	if c.SessionLifetime, err = time.ParseDuration(*session); err != nil {
+		return c, fmt.Errorf("session lifetime: %w", err)
+	}
 	return c, c.Validate()
 }
 
@@ -152,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.ExpiryInterval < time.Second {
 		errs = append(errs, errors.New("expiry interval: at least 1s"))
+	}
+	if c.SessionLifetime != 0 && (c.SessionLifetime < time.Minute || c.SessionLifetime > 90*24*time.Hour) {
+		errs = append(errs, errors.New("session lifetime: from 1m to 2160h (90 days)"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("WAGATE_ADMIN_TOKEN: at least 16 characters"))

@@ -21,6 +21,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Addr: "127.0.0.1:8080", DataDir: "./data", Engine: EngineWhatsmeow, LogLevel: slog.LevelInfo,
 		LogFormat: "text", ExpiryInterval: 30 * time.Second, ShutdownTimeout: 15 * time.Second, DeviceName: "wagate",
+		SessionLifetime: 12 * time.Hour,
 	}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -34,17 +35,19 @@ func TestDefaults(t *testing.T) {
 }
 
 var fullEnv = map[string]string{
-	"WAGATE_ADDR":            "0.0.0.0:9000",
-	"WAGATE_DATA_DIR":        "/var/lib/wagate",
-	"WAGATE_DATABASE_URL":    "postgres://u@db/wagate",
-	"WAGATE_PUBLIC_URL":      "https://wa.example.com",
-	"WAGATE_ENGINE":          "sim",
-	"WAGATE_LOG_LEVEL":       "debug",
-	"WAGATE_LOG_FORMAT":      "json",
-	"WAGATE_EXPIRY_INTERVAL": "1m",
-	"WAGATE_ADMIN_TOKEN":     "0123456789abcdef",
-	"WAGATE_WA_VERSION":      "2.3000.1031080782",
-	"WAGATE_DEVICE_NAME":     "Acme CRM",
+	"WAGATE_ADDR":             "0.0.0.0:9000",
+	"WAGATE_DATA_DIR":         "/var/lib/wagate",
+	"WAGATE_DATABASE_URL":     "postgres://u@db/wagate",
+	"WAGATE_PUBLIC_URL":       "https://wa.example.com",
+	"WAGATE_ENGINE":           "sim",
+	"WAGATE_LOG_LEVEL":        "debug",
+	"WAGATE_LOG_FORMAT":       "json",
+	"WAGATE_EXPIRY_INTERVAL":  "1m",
+	"WAGATE_ADMIN_TOKEN":      "0123456789abcdef",
+	"WAGATE_WA_VERSION":       "2.3000.1031080782",
+	"WAGATE_DEVICE_NAME":      "Acme CRM",
+	"WAGATE_SESSION_LIFETIME": "2h",
+	"WAGATE_COOKIE_SECURE":    "true",
 }
 
 func TestEnv(t *testing.T) {
@@ -56,7 +59,7 @@ func TestEnv(t *testing.T) {
 		Addr: "0.0.0.0:9000", DataDir: "/var/lib/wagate", DatabaseURL: "postgres://u@db/wagate",
 		AdminToken: "0123456789abcdef", PublicURL: "https://wa.example.com", Engine: EngineSim,
 		LogLevel: slog.LevelDebug, LogFormat: "json", ExpiryInterval: time.Minute, ShutdownTimeout: 15 * time.Second,
-		WAVersion: "2.3000.1031080782", DeviceName: "Acme CRM",
+		WAVersion: "2.3000.1031080782", DeviceName: "Acme CRM", SessionLifetime: 2 * time.Hour, CookieSecure: true,
 	}
 	if c != want {
 		t.Fatalf("from env\n got %+v\nwant %+v", c, want)
@@ -71,6 +74,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		"--addr", "127.0.0.1:7000", "--data-dir", "/tmp/d", "--database-url", "postgresql://x@y/z",
 		"--public-url", "http://pub.example/base/", "--engine", "whatsmeow", "--log-level", "warn",
 		"--log-format", "text", "--expiry-interval", "5s", "--wa-version", "2.3000.1", "--device-name", "Shop",
+		"--session-lifetime", "30m",
 	}
 	c, err := Load(args, envMap(fullEnv), io.Discard)
 	if err != nil {
@@ -80,7 +84,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		Addr: "127.0.0.1:7000", DataDir: "/tmp/d", DatabaseURL: "postgresql://x@y/z",
 		AdminToken: "0123456789abcdef", PublicURL: "http://pub.example/base/", Engine: EngineWhatsmeow,
 		LogLevel: slog.LevelWarn, LogFormat: "text", ExpiryInterval: 5 * time.Second, ShutdownTimeout: 15 * time.Second,
-		WAVersion: "2.3000.1", DeviceName: "Shop",
+		WAVersion: "2.3000.1", DeviceName: "Shop", SessionLifetime: 30 * time.Minute, CookieSecure: true,
 	}
 	if c != want {
 		t.Fatalf("flags over env\n got %+v\nwant %+v", c, want)
@@ -118,6 +122,8 @@ func TestLoadErrors(t *testing.T) {
 		{"short admin token", nil, map[string]string{"WAGATE_ADMIN_TOKEN": "short"}, "WAGATE_ADMIN_TOKEN"},
 		{"bad public URL", []string{"--public-url", "wa.example.com"}, nil, "public URL"},
 		{"ftp public URL", []string{"--public-url", "ftp://wa.example.com"}, nil, "public URL"},
+		{"bad session lifetime", []string{"--session-lifetime", "forever"}, nil, "session lifetime"},
+		{"short session lifetime", nil, map[string]string{"WAGATE_SESSION_LIFETIME": "10s"}, "session lifetime: from 1m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.args, envMap(tc.env), io.Discard)

@@ -121,14 +121,14 @@ func (s *Store) RecordLoginFailure(ctx context.Context, at time.Time, keys ...st
 	})
 }
 
-// LoginFailures counts the failures under key since a moment, and returns
-// the oldest of them (zero when there is none).
+// LoginFailures counts the failures under key strictly after since, and
+// returns the oldest of them (zero when there is none).
 func (s *Store) LoginFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
 	var (
 		n      int
 		oldest sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*), MIN(at) FROM dashboard_login_failures WHERE key = ? AND at >= ?`),
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*), MIN(at) FROM dashboard_login_failures WHERE key = ? AND at > ?`),
 		key, ms(since)).Scan(&n, &oldest)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: count login failures: %w", err)

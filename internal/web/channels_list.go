@@ -1,0 +1,68 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/wagate/wagate/internal/model"
+)
+
+type channelsData struct {
+	Query    string
+	Found    *chanView
+	NotFound bool
+	Channels []chanView
+	Pager    pager
+	APIURL   string
+}
+
+// channelsPage is "Partner -> Channels": a search by channel ID whose
+// result (active until, mode, token, controls) shows above the list of
+// all the partner's channels.
+func (h *Handler) channelsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	now := h.svc.Now()
+	d := channelsData{Query: strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("id"))), APIURL: h.svc.APIURL()}
+	if d.Query != "" {
+		ch, err := h.svc.Channel(ctx, v.Partner.ID, d.Query)
+		switch {
+		case errors.Is(err, model.ErrNotFound):
+			d.NotFound = true
+		case err != nil:
+			return err
+		default:
+			cv := h.chanView(ch, now)
+			d.Found = &cv
+		}
+	}
+	d.Pager = pageOf(r, 50)
+	chs, total, err := h.svc.Channels(ctx, v.Partner.ID, "", d.Pager.page())
+	if err != nil {
+		return err
+	}
+	d.Pager.Total = total
+	for _, ch := range chs {
+		d.Channels = append(d.Channels, h.chanView(ch, now))
+	}
+	status := http.StatusOK
+	if d.NotFound {
+		status = http.StatusNotFound
+	}
+	h.render(w, r, status, "channels", page{Title: "Channels", Nav: "channels", V: v, Data: d})
+	return nil
+}
+
+// exportChannels downloads the CSV of all the partner's channels (the
+// same file as GET /partner/channels/export).
+func (h *Handler) exportChannels(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	var buf bytes.Buffer
+	if err := h.svc.ExportChannels(r.Context(), v.Partner.ID, &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="channels-`+h.svc.Now().Format("2006-01-02")+`.csv"`)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
