@@ -20,9 +20,9 @@ import (
 
 // hookCall is one request a test receiver got.
 type hookCall struct {
-	Path, Event, Delivery, Signature string
-	Body                             map[string]any
-	Raw                              []byte
+	Method, Path, Event, Delivery, Signature string
+	Body                                     map[string]any
+	Raw                                      []byte
 }
 
 // receiver records webhook requests on loopback.
@@ -39,7 +39,7 @@ func newReceiver(t *testing.T) *receiver {
 		var body map[string]any
 		_ = json.Unmarshal(raw, &body)
 		r.mu.Lock()
-		r.calls = append(r.calls, hookCall{Path: req.URL.Path, Event: req.Header.Get("X-Wagate-Event"),
+		r.calls = append(r.calls, hookCall{Method: req.Method, Path: req.URL.Path, Event: req.Header.Get("X-Wagate-Event"),
 			Delivery: req.Header.Get("X-Wagate-Delivery"), Signature: req.Header.Get("X-Wagate-Signature"), Body: body, Raw: raw})
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)

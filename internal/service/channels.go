@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/billing"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
@@ -169,7 +170,7 @@ func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string
 	if err := checkText("comment", comment, false, 500); err != nil {
 		return ExtendResult{}, err
 	}
-	hooks := s.extendHooks(ctx, partnerID)
+	hooks := s.channelChangeHooks(ctx, partnerID, wire.ChangeExtended)
 	ch, bal, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.Extend(ch, days, s.now())
 		return store.ChannelChange{Channel: next, Delta: -days, Reason: model.ReasonExtend, Comment: comment, Actor: actor, Hooks: hooks}, err
@@ -214,15 +215,21 @@ func (s *Service) StopChannel(ctx context.Context, partnerID, channelID string, 
 		return model.Channel{}, 0, err
 	}
 	var refunded int64
+	hooks := s.channelChangeHooks(ctx, partnerID, wire.ChangeStopped)
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		var next model.Channel
 		next, refunded = billing.Stop(ch, saveDays, s.now())
-		return store.ChannelChange{Channel: next, Delta: refunded, Reason: model.ReasonRefundStop,
-			Comment: "channel stopped with saveDays", Actor: actor}, nil
+		change := store.ChannelChange{Channel: next, Delta: refunded, Reason: model.ReasonRefundStop,
+			Comment: "channel stopped with saveDays", Actor: actor}
+		if !ch.Stopped {
+			change.Hooks = hooks
+		}
+		return change, nil
 	})
 	if err != nil {
 		return ch, 0, err
 	}
+	s.wake()
 	s.log.InfoContext(ctx, "channel stopped", "partner_id", partnerID, "channel_id", channelID, "days_refunded", refunded)
 	s.syncRuntime(ctx, ch)
 	return ch, refunded, nil
@@ -234,11 +241,17 @@ func (s *Service) StartChannel(ctx context.Context, partnerID, channelID string)
 	if err := CheckChannelID(channelID); err != nil {
 		return model.Channel{}, err
 	}
+	hooks := s.channelChangeHooks(ctx, partnerID, wire.ChangeStarted)
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.Start(ch, s.now())
-		return store.ChannelChange{Channel: next}, err
+		change := store.ChannelChange{Channel: next}
+		if ch.Stopped {
+			change.Hooks = hooks
+		}
+		return change, err
 	})
 	if err == nil {
+		s.wake()
 		s.syncRuntime(ctx, ch)
 	}
 	return ch, err
@@ -290,7 +303,10 @@ func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, m
 
 // ExpireDue marks channels whose days ran out and returns them, each once.
 func (s *Service) ExpireDue(ctx context.Context) ([]model.Channel, error) {
-	chs, err := s.store.MarkExpired(ctx, s.now(), 500)
+	chs, err := s.store.MarkExpired(ctx, s.now(), 500, s.expiryHooks(ctx))
+	if len(chs) > 0 {
+		s.wake()
+	}
 	for _, ch := range chs {
 		s.log.InfoContext(ctx, "channel expired", "partner_id", ch.PartnerID, "channel_id", ch.ID)
 		s.syncRuntime(ctx, ch) // disconnects; the login is kept for an extend

@@ -124,7 +124,7 @@ func (s *Service) checkNumbers(ctx context.Context, ch model.Channel, inputs, ji
 				cs = append(cs, store.Contact{ChannelID: ch.ID, ID: res.JID, Status: status, CheckedAt: now, UpdatedAt: now})
 			}
 		}
-		if err := s.store.SaveContacts(ctx, cs); err != nil {
+		if err := s.saveContacts(ctx, ch, cs); err != nil {
 			return nil, err
 		}
 	}
@@ -181,7 +181,7 @@ func (s *Service) ContactProfile(ctx context.Context, ch model.Channel, raw stri
 		return engine.Profile{}, s.actionError(ch, err)
 	}
 	now := s.now()
-	if err := s.store.SaveContacts(ctx, []store.Contact{{ChannelID: ch.ID, ID: jid, PushName: p.Name, UpdatedAt: now}}); err != nil {
+	if err := s.saveContacts(ctx, ch, []store.Contact{{ChannelID: ch.ID, ID: jid, PushName: p.Name, UpdatedAt: now}}); err != nil {
 		return p, err
 	}
 	return p, nil

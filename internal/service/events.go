@@ -284,41 +284,104 @@ func (s *Service) testPayload(ch model.Channel, typ string) ([]byte, string, err
 	return b, wire.MethodPost, err
 }
 
-// extendHooks are the partner webhook deliveries of an extension: the
-// channel's "extended" lifecycle event, and "days" when the balance falls to
-// or below the partner's days_limit (crossing it, not every time below).
-func (s *Service) extendHooks(ctx context.Context, partnerID string) func(ch model.Channel, before, after int64) []model.WebhookDelivery {
+// partnerOutbox builds the deliveries of one partner's events to its
+// partner webhooks; it is nil when the partner has none.
+type partnerOutbox struct {
+	s         *Service
+	ctx       context.Context
+	partnerID string
+	settings  model.PartnerSettings
+	hooks     []webhook.Hook
+}
+
+// partnerOutbox is the outbox of a partner's events, nil when it has no
+// webhooks.
+func (s *Service) partnerOutbox(ctx context.Context, partnerID string) *partnerOutbox {
 	settings, err := s.store.PartnerSettings(ctx, partnerID)
 	if err != nil || len(settings.Webhooks) == 0 {
 		return nil
 	}
-	hooks := webhook.PartnerHooks(settings)
+	return &partnerOutbox{s: s, ctx: ctx, partnerID: partnerID, settings: settings, hooks: webhook.PartnerHooks(settings)}
+}
+
+// channel is a lifecycle change of one of the partner's channels (ordered
+// per channel).
+func (o *partnerOutbox) channel(ch model.Channel, change string) []model.WebhookDelivery {
+	if o == nil || o.s.channelView == nil {
+		return nil
+	}
+	now := o.s.now()
+	payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: o.partnerID, ChannelID: ch.ID,
+		Change: change, Channel: o.s.channelView(ch), Time: now})
+	if err != nil {
+		o.s.log.ErrorContext(o.ctx, "webhooks: cannot build the partner payload", "channel_id", ch.ID, "change", change, "error", err)
+		return nil
+	}
+	return webhook.Deliveries(webhook.Event{PartnerID: o.partnerID, ChannelID: ch.ID, Type: wire.TypeChannel,
+		Method: wire.MethodPost, ChatKey: ch.ID, Payload: payload, At: now}, o.hooks)
+}
+
+// days is the "days" event when a balance change takes the balance across
+// the partner's days_limit, from above it to at or below it (not every
+// change below it).
+func (o *partnerOutbox) days(before, after int64) []model.WebhookDelivery {
+	if o == nil || o.s.partnerView == nil {
+		return nil
+	}
+	limit := o.settings.DaysLimit
+	if limit == nil || after > *limit || before <= *limit {
+		return nil
+	}
+	p, err := o.s.store.Partner(o.ctx, o.partnerID)
+	if err != nil {
+		o.s.log.ErrorContext(o.ctx, "webhooks: cannot read the partner", "partner_id", o.partnerID, "error", err)
+		return nil
+	}
+	p.Balance = after
+	now := o.s.now()
+	payload, err := wire.PartnerDaysEvent(wire.PartnerDays{PartnerID: o.partnerID, Partner: o.s.partnerView(p),
+		Balance: after, DaysLimit: *limit, Time: now})
+	if err != nil {
+		o.s.log.ErrorContext(o.ctx, "webhooks: cannot build the days payload", "partner_id", o.partnerID, "error", err)
+		return nil
+	}
+	return webhook.Deliveries(webhook.Event{PartnerID: o.partnerID, Type: wire.TypeDays,
+		Method: wire.MethodPost, Payload: payload, At: now}, o.hooks)
+}
+
+// channelChangeHooks are the partner deliveries of a channel change made in
+// MutateChannel: the lifecycle change, and "days" when the balance crossed
+// the limit. It is nil when the partner has no webhooks.
+func (s *Service) channelChangeHooks(ctx context.Context, partnerID, change string) func(ch model.Channel, before, after int64) []model.WebhookDelivery {
+	o := s.partnerOutbox(ctx, partnerID)
+	if o == nil {
+		return nil
+	}
 	return func(ch model.Channel, before, after int64) []model.WebhookDelivery {
-		now := s.now()
-		var out []model.WebhookDelivery
-		if s.channelView != nil {
-			if payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: partnerID, ChannelID: ch.ID,
-				Change: wire.ChangeExtended, Channel: s.channelView(ch), Time: now}); err == nil {
-				out = append(out, webhook.Deliveries(webhook.Event{PartnerID: partnerID, ChannelID: ch.ID, Type: wire.TypeChannel,
-					Method: wire.MethodPost, ChatKey: ch.ID, Payload: payload, At: now}, hooks)...)
-			} else {
-				s.log.ErrorContext(ctx, "webhooks: cannot build the extended payload", "channel_id", ch.ID, "error", err)
-			}
+		return append(o.channel(ch, change), o.days(before, after)...)
+	}
+}
+
+// balanceHooks are the partner deliveries of an operator's credit or debit:
+// "days" when it takes the balance across the limit.
+func (s *Service) balanceHooks(ctx context.Context, partnerID string) []func(before, after int64) []model.WebhookDelivery {
+	o := s.partnerOutbox(ctx, partnerID)
+	if o == nil {
+		return nil
+	}
+	return []func(before, after int64) []model.WebhookDelivery{o.days}
+}
+
+// expiryHooks are the partner deliveries of channels running out of days,
+// each to its own partner's webhooks.
+func (s *Service) expiryHooks(ctx context.Context) func(ch model.Channel) []model.WebhookDelivery {
+	outboxes := map[string]*partnerOutbox{}
+	return func(ch model.Channel) []model.WebhookDelivery {
+		o, ok := outboxes[ch.PartnerID]
+		if !ok {
+			o = s.partnerOutbox(ctx, ch.PartnerID)
+			outboxes[ch.PartnerID] = o
 		}
-		if limit := settings.DaysLimit; limit != nil && after <= *limit && before > *limit && s.partnerView != nil {
-			p, err := s.store.Partner(ctx, partnerID)
-			if err == nil {
-				p.Balance = after
-				payload, err := wire.PartnerDaysEvent(wire.PartnerDays{PartnerID: partnerID, Partner: s.partnerView(p),
-					Balance: after, DaysLimit: *limit, Time: now})
-				if err == nil {
-					out = append(out, webhook.Deliveries(webhook.Event{PartnerID: partnerID, Type: "days",
-						Method: wire.MethodPost, Payload: payload, At: now}, hooks)...)
-				} else {
-					s.log.ErrorContext(ctx, "webhooks: cannot build the days payload", "partner_id", partnerID, "error", err)
-				}
-			}
-		}
-		return out
+		return o.channel(ch, wire.ChangeExpired)
 	}
 }

@@ -90,14 +90,15 @@ func participantContacts(channelID string, g store.Group, now time.Time, self st
 
 // keepGroup stores a group the engine reported, names its chat after it and
 // records its participants (but self) as contacts.
-func (s *Service) keepGroup(ctx context.Context, g store.Group, self string) error {
-	if err := s.store.SaveGroup(ctx, g); err != nil {
+func (s *Service) keepGroup(ctx context.Context, ch model.Channel, g store.Group, self string) error {
+	defer s.wake() // webhook deliveries of the change
+	if err := s.store.SaveGroup(ctx, g, s.savedGroupHooks(ctx, ch, nil)); err != nil {
 		return err
 	}
-	if err := s.store.EnsureChat(ctx, g.ChannelID, g.ID, g.Subject); err != nil {
+	if err := s.ensureChat(ctx, ch, g.ID, g.Subject); err != nil {
 		return err
 	}
-	return s.store.SaveContacts(ctx, participantContacts(g.ChannelID, g, g.UpdatedAt, self))
+	return s.saveContacts(ctx, ch, participantContacts(g.ChannelID, g, g.UpdatedAt, self))
 }
 
 // groupSession is the session of a channel for a group action, after the
@@ -146,11 +147,11 @@ func (s *Service) syncGroups(ctx context.Context, ch model.Channel) error {
 		return err
 	}
 	for _, g := range gs {
-		if err := s.store.EnsureChat(ctx, ch.ID, g.ID, g.Subject); err != nil {
+		if err := s.ensureChat(ctx, ch, g.ID, g.Subject); err != nil {
 			return err
 		}
 	}
-	return s.store.SaveContacts(ctx, contacts)
+	return s.saveContacts(ctx, ch, contacts)
 }
 
 // Group reads one group the channel's account is in, from WhatsApp when
@@ -180,7 +181,7 @@ func (s *Service) Group(ctx context.Context, ch model.Channel, rawID string) (st
 		gi.JID = jid
 	}
 	g := groupRecord(ch.ID, gi, s.now())
-	if err := s.keepGroup(ctx, g, selfPhone(ch, sess)); err != nil {
+	if err := s.keepGroup(ctx, ch, g, selfPhone(ch, sess)); err != nil {
 		return store.Group{}, err
 	}
 	return s.store.Group(ctx, ch.ID, g.ID)
@@ -275,7 +276,7 @@ func (s *Service) CreateGroup(ctx context.Context, ch model.Channel, subject str
 			g.Owner = self + "@" + UserServer
 		}
 	}
-	if err := s.keepGroup(ctx, g, selfPhone(ch, sess)); err != nil {
+	if err := s.keepGroup(ctx, ch, g, selfPhone(ch, sess)); err != nil {
 		return GroupCreated{}, err
 	}
 	stored, err := s.store.Group(ctx, ch.ID, g.ID)
@@ -332,10 +333,10 @@ func (s *Service) JoinGroup(ctx context.Context, ch model.Channel, rawCode strin
 		if gi.JID == "" {
 			gi.JID = jid
 		}
-		if err := s.keepGroup(ctx, groupRecord(ch.ID, gi, s.now()), selfPhone(ch, sess)); err != nil {
+		if err := s.keepGroup(ctx, ch, groupRecord(ch.ID, gi, s.now()), selfPhone(ch, sess)); err != nil {
 			return "", err
 		}
-	} else if err := s.store.EnsureChat(ctx, ch.ID, jid, ""); err != nil {
+	} else if err := s.ensureChat(ctx, ch, jid, ""); err != nil {
 		return "", err
 	}
 	s.log.InfoContext(ctx, "group joined", "channel_id", ch.ID, "group", jid)
@@ -372,6 +373,7 @@ type GroupInfoUpdate struct {
 // UpdateGroupInfo changes a group's subject (1 to 100 characters) and/or
 // description (up to 2048). Both are checked before WhatsApp is asked.
 func (s *Service) UpdateGroupInfo(ctx context.Context, ch model.Channel, rawID string, u GroupInfoUpdate) error {
+	defer s.wake() // webhook deliveries of the change
 	jid, err := GroupID("GroupID", rawID)
 	if err != nil {
 		return err
@@ -413,12 +415,12 @@ func (s *Service) UpdateGroupInfo(ctx context.Context, ch model.Channel, rawID s
 		}
 		g.UpdatedAt = now
 		return nil
-	})
+	}, s.groupHooks(ctx, ch, nil))
 	if err != nil && !errors.Is(err, store.ErrGroupNotFound) {
 		return err
 	}
 	if u.Subject != nil {
-		return s.store.EnsureChat(ctx, ch.ID, jid, *u.Subject)
+		return s.ensureChat(ctx, ch, jid, *u.Subject)
 	}
 	return nil
 }
@@ -462,9 +464,11 @@ func (s *Service) LeaveGroup(ctx context.Context, ch model.Channel, rawID string
 	if err := sess.LeaveGroup(ctx, jid); err != nil {
 		return s.actionError(ch, err)
 	}
-	if err := s.store.DeleteGroup(ctx, ch.ID, jid); err != nil && !errors.Is(err, store.ErrGroupNotFound) {
+	left := engine.GroupChange{Group: jid, Action: "leave", Actor: s.selfJID(ch), Participants: []string{s.selfJID(ch)}, Time: s.now()}
+	if err := s.store.DeleteGroup(ctx, ch.ID, jid, s.groupLeftHooks(ctx, ch, left)...); err != nil && !errors.Is(err, store.ErrGroupNotFound) {
 		return err
 	}
+	s.wake()
 	s.log.InfoContext(ctx, "group left", "channel_id", ch.ID, "group", jid)
 	return nil
 }
@@ -472,6 +476,7 @@ func (s *Service) LeaveGroup(ctx context.Context, ch model.Channel, rawID string
 // GroupInvite returns a group's invite code (admins only); reset revokes
 // the old one first and returns the new one.
 func (s *Service) GroupInvite(ctx context.Context, ch model.Channel, rawID string, reset bool) (string, error) {
+	defer s.wake() // webhook deliveries of the change
 	sess, jid, err := s.groupSession(ch, rawID)
 	if err != nil {
 		return "", err
@@ -483,7 +488,7 @@ func (s *Service) GroupInvite(ctx context.Context, ch model.Channel, rawID strin
 	_, err = s.store.UpdateGroup(ctx, ch.ID, jid, func(g *store.Group) error {
 		g.InviteCode, g.UpdatedAt = code, s.now()
 		return nil
-	})
+	}, s.groupHooks(ctx, ch, nil))
 	if err != nil && !errors.Is(err, store.ErrGroupNotFound) {
 		return "", err
 	}
@@ -494,6 +499,7 @@ func (s *Service) GroupInvite(ctx context.Context, ch model.Channel, rawID strin
 // (phone numbers or user JIDs) of a group. Each one's outcome is reported;
 // the stored group follows the ones that worked.
 func (s *Service) UpdateGroupParticipants(ctx context.Context, ch model.Channel, rawID string, participants []string, action engine.ParticipantAction) (ParticipantsResult, error) {
+	defer s.wake() // webhook deliveries of the change
 	jid, err := GroupID("GroupID", rawID)
 	if err != nil {
 		return ParticipantsResult{}, err
@@ -533,11 +539,12 @@ func (s *Service) UpdateGroupParticipants(ctx context.Context, ch model.Channel,
 	}
 	if len(out.Processed) > 0 {
 		now := s.now()
+		change := engine.GroupChange{Group: jid, Actor: s.selfJID(ch), Action: string(action), Participants: out.Processed, Time: now}
 		_, err = s.store.UpdateGroup(ctx, ch.ID, jid, func(g *store.Group) error {
 			applyParticipants(g, string(action), out.Processed)
 			g.UpdatedAt = now
 			return nil
-		})
+		}, s.groupHooks(ctx, ch, &change))
 		if err != nil && !errors.Is(err, store.ErrGroupNotFound) {
 			return out, err
 		}
@@ -546,7 +553,7 @@ func (s *Service) UpdateGroupParticipants(ctx context.Context, ch model.Channel,
 			for _, u := range out.Processed {
 				cs = append(cs, store.Contact{ChannelID: ch.ID, ID: u, UpdatedAt: now})
 			}
-			if err := s.store.SaveContacts(ctx, cs); err != nil {
+			if err := s.saveContacts(ctx, ch, cs); err != nil {
 				return out, err
 			}
 		}
@@ -700,6 +707,7 @@ func squareIcon(img image.Image, side int) *image.RGBA {
 // descriptions. A group the channel has not stored yet is stored with what
 // the event tells; the next GET /groups fills it in.
 func (s *Service) ingestGroupChange(ctx context.Context, ch model.Channel, e engine.GroupChange) error {
+	defer s.wake() // webhook deliveries of the change
 	jid := e.Group
 	if !IsGroup(jid) {
 		return nil
@@ -717,7 +725,7 @@ func (s *Service) ingestGroupChange(ctx context.Context, ch model.Channel, e eng
 	switch e.Action {
 	case "leave", "remove":
 		if selfAffected {
-			if err := s.store.DeleteGroup(ctx, ch.ID, jid); err != nil && !errors.Is(err, store.ErrGroupNotFound) {
+			if err := s.store.DeleteGroup(ctx, ch.ID, jid, s.groupLeftHooks(ctx, ch, e)...); err != nil && !errors.Is(err, store.ErrGroupNotFound) {
 				return err
 			}
 			return nil
@@ -729,7 +737,7 @@ func (s *Service) ingestGroupChange(ctx context.Context, ch model.Channel, e eng
 		applyGroupChange(g, e, at)
 		g.UpdatedAt = now
 		return nil
-	})
+	}, s.groupHooks(ctx, ch, &e))
 	if errors.Is(err, store.ErrGroupNotFound) {
 		if e.Action == "leave" || e.Action == "remove" {
 			return nil
@@ -739,12 +747,12 @@ func (s *Service) ingestGroupChange(ctx context.Context, ch model.Channel, e eng
 			g.CreatedAt, g.Owner = at, e.Actor
 		}
 		applyGroupChange(&g, e, at)
-		err = s.store.SaveGroup(ctx, g)
+		err = s.store.SaveGroup(ctx, g, s.savedGroupHooks(ctx, ch, &e))
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.store.EnsureChat(ctx, ch.ID, jid, g.Subject); err != nil {
+	if err := s.ensureChat(ctx, ch, jid, g.Subject); err != nil {
 		return err
 	}
 	var cs []store.Contact
@@ -753,7 +761,7 @@ func (s *Service) ingestGroupChange(ctx context.Context, ch model.Channel, e eng
 			cs = append(cs, store.Contact{ChannelID: ch.ID, ID: u, UpdatedAt: now})
 		}
 	}
-	return s.store.SaveContacts(ctx, cs)
+	return s.saveContacts(ctx, ch, cs)
 }
 
 // applyGroupChange applies a GroupChange event to a stored group.

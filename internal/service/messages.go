@@ -301,7 +301,7 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		return m, err
 	}
 	m := s.newMessage(ch, sent.ID, chat, true, s.selfJID(ch), ch.WAName, "api", model.MessagePending, c, media, sent.Time)
-	if _, err := s.store.InsertMessage(ctx, m, s.messageHooks(ctx, ch, m)...); err != nil {
+	if _, err := s.store.InsertMessage(ctx, m, s.newMessageHooks(ctx, ch, m)); err != nil {
 		return m, err
 	}
 	if st, ok := s.early.take(ch.ID, m.ID); ok {
@@ -489,7 +489,7 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		}
 	}
 	m := s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, source, status, c, media, e.Time)
-	inserted, err := s.store.InsertMessage(ctx, m, s.messageHooks(ctx, ch, m)...)
+	inserted, err := s.store.InsertMessage(ctx, m, s.newMessageHooks(ctx, ch, m))
 	if err != nil || !inserted {
 		return err
 	}

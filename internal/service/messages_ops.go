@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
@@ -121,7 +122,8 @@ func (s *Service) MarkMessageRead(ctx context.Context, ch model.Channel, id stri
 	}); err != nil {
 		return err
 	}
-	_, err = s.store.UpdateChat(ctx, ch.ID, m.ChatID, func(c *model.Chat) error { c.Unread = 0; return nil })
+	_, err = s.store.UpdateChat(ctx, ch.ID, m.ChatID, func(c *model.Chat) error { c.Unread = 0; return nil }, s.chatUpdateHooks(ctx, ch))
+	s.wake()
 	return ignoreNotFound(err)
 }
 
@@ -266,7 +268,14 @@ func (s *Service) DeleteChat(ctx context.Context, ch model.Channel, raw string) 
 	if err != nil {
 		return fmt.Errorf("chat %q %w", raw, model.ErrNotFound)
 	}
-	return s.store.DeleteChat(ctx, ch.ID, id)
+	ds := s.deliveries(ctx, ch, wire.TypeChats, wire.MethodDelete, id, func() ([]byte, error) {
+		return wire.ChatsRemovedEvent(ch.ID, []string{id})
+	})
+	if err := s.store.DeleteChat(ctx, ch.ID, id, ds...); err != nil {
+		return err
+	}
+	s.wake()
+	return nil
 }
 
 // ChatPatch changes a chat; nil fields stay.
@@ -302,7 +311,7 @@ func (s *Service) UpdateChat(ctx context.Context, ch model.Channel, raw string, 
 			}
 		}
 	}
-	return s.store.UpdateChat(ctx, ch.ID, id, func(c *model.Chat) error {
+	updated, err := s.store.UpdateChat(ctx, ch.ID, id, func(c *model.Chat) error {
 		if p.Archive != nil {
 			c.Archived = *p.Archive
 		}
@@ -326,5 +335,7 @@ func (s *Service) UpdateChat(ctx context.Context, ch model.Channel, raw string, 
 			}
 		}
 		return nil
-	})
+	}, s.chatUpdateHooks(ctx, ch))
+	s.wake()
+	return updated, err
 }

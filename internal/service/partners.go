@@ -210,10 +210,11 @@ func (s *Service) CreditDays(ctx context.Context, partnerID string, days int64, 
 	if days < 0 {
 		reason = model.ReasonDebit
 	}
-	bal, err := s.store.AdjustBalance(ctx, partnerID, days, reason, comment, actor, s.now())
+	bal, err := s.store.AdjustBalance(ctx, partnerID, days, reason, comment, actor, s.now(), s.balanceHooks(ctx, partnerID)...)
 	if err != nil {
 		return bal, err
 	}
+	s.wake()
 	s.log.InfoContext(ctx, "partner balance changed", "partner_id", partnerID, "delta", days, "balance", bal, "actor", actor)
 	return bal, nil
 }

@@ -124,6 +124,7 @@ func (s *Service) Presence(ctx context.Context, ch model.Channel, rawEntry strin
 // ingestPresence stores a presence WhatsApp reported: a user's (online,
 // offline with when last seen), or typing and recording in a chat.
 func (s *Service) ingestPresence(ctx context.Context, ch model.Channel, e engine.Presence) error {
+	defer s.wake() // webhook deliveries of the presence
 	user, entry := e.User, e.Chat
 	if entry == "" {
 		entry = user
@@ -149,11 +150,11 @@ func (s *Service) ingestPresence(ctx context.Context, ch model.Channel, e engine
 	default:
 		return nil
 	}
-	if err := s.store.SetPresence(ctx, p); err != nil {
+	if err := s.store.SetPresence(ctx, p, s.presenceHooks(ctx, ch, p)...); err != nil {
 		return err
 	}
 	if PhoneOf(user) == "" || user == ch.WAPhone+"@"+UserServer {
 		return nil
 	}
-	return s.store.SaveContacts(ctx, []store.Contact{{ChannelID: ch.ID, ID: user, UpdatedAt: now}})
+	return s.saveContacts(ctx, ch, []store.Contact{{ChannelID: ch.ID, ID: user, UpdatedAt: now}})
 }

@@ -289,7 +289,9 @@ func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, 
 
 // MarkExpired marks every channel whose active time ended at or before now and
 // that was not yet marked, and returns them, so each expiry is acted upon once.
-func (s *Store) MarkExpired(ctx context.Context, now time.Time, limit int) ([]model.Channel, error) {
+// hooks, when given, builds webhook deliveries of each expiry, enqueued in
+// the same transaction.
+func (s *Store) MarkExpired(ctx context.Context, now time.Time, limit int, hooks ...func(ch model.Channel) []model.WebhookDelivery) ([]model.Channel, error) {
 	var out []model.Channel
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, s.q("SELECT "+channelColumns+` FROM channels
@@ -306,6 +308,11 @@ func (s *Store) MarkExpired(ctx context.Context, now time.Time, limit int) ([]mo
 			out[i].ExpiredAt = &t
 			if _, err := tx.ExecContext(ctx, s.q("UPDATE channels SET expired_at = ? WHERE id = ?"), ms(now), out[i].ID); err != nil {
 				return fmt.Errorf("store: mark expired: %w", err)
+			}
+			for _, h := range hooks {
+				if err := s.EnqueueTx(ctx, tx, h(out[i])...); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

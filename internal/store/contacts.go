@@ -50,14 +50,32 @@ func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 // replaces the stored one when set, and Status (with CheckedAt) only when
 // set. A user learned otherwise than by a check (Status empty) is on
 // WhatsApp, so a stored "invalid" becomes unchecked.
-func (s *Store) SaveContacts(ctx context.Context, cs []Contact) error {
+//
+// hooks, when given, builds webhook deliveries of what changed, enqueued in
+// the same transaction: the contacts that are new, and those whose Name or
+// PushName changed, before and after.
+func (s *Store) SaveContacts(ctx context.Context, cs []Contact, hooks ...func(added []Contact, renamed []ContactChange) []model.WebhookDelivery) error {
 	if len(cs) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var added []Contact
+		var renamed []ContactChange
 		for _, c := range cs {
 			if c.ChannelID == "" || c.ID == "" {
 				return errors.New("store: save contact: no channel or user ID")
+			}
+			var before Contact
+			known := false
+			if len(hooks) > 0 {
+				var err error
+				before, err = scanContact(tx.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE channel_id = ? AND id = ?"+s.forUpdate()), c.ChannelID, c.ID))
+				switch {
+				case err == nil:
+					known = true
+				case !errors.Is(err, sql.ErrNoRows):
+					return fmt.Errorf("store: read contact: %w", err)
+				}
 			}
 			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (channel_id, id) DO UPDATE SET
@@ -72,9 +90,35 @@ func (s *Store) SaveContacts(ctx context.Context, cs []Contact) error {
 			if err != nil {
 				return fmt.Errorf("store: save contact: %w", err)
 			}
+			if len(hooks) == 0 {
+				continue
+			}
+			after, err := scanContact(tx.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE channel_id = ? AND id = ?"), c.ChannelID, c.ID))
+			if err != nil {
+				return fmt.Errorf("store: read contact: %w", err)
+			}
+			switch {
+			case !known:
+				added = append(added, after)
+			case before.Name != after.Name || before.PushName != after.PushName:
+				renamed = append(renamed, ContactChange{Before: before, After: after})
+			}
+		}
+		if len(added) == 0 && len(renamed) == 0 {
+			return nil
+		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(added, renamed)...); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// ContactChange is a stored contact before and after a change.
+type ContactChange struct {
+	Before, After Contact
 }
 
 // Contact returns one stored contact of a channel (whatever its status).
@@ -140,20 +184,33 @@ const presenceColumns = "channel_id, entry_id, user_id, status, last_seen, updat
 // SetPresence records the latest presence of an entry. An update older
 // than the stored one is ignored. A "pending" presence (a subscription)
 // never replaces a presence already seen.
-func (s *Store) SetPresence(ctx context.Context, p Presence) error {
+//
+// ds, the webhook deliveries of the presence, are enqueued in the same
+// transaction when the presence is recorded (not when it is ignored).
+func (s *Store) SetPresence(ctx context.Context, p Presence, ds ...model.WebhookDelivery) error {
 	if p.ChannelID == "" || p.EntryID == "" {
 		return errors.New("store: set presence: no channel or entry ID")
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO presences (`+presenceColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := s.setPresence(ctx, tx, p)
+		if err != nil || n == 0 {
+			return err
+		}
+		return s.EnqueueTx(ctx, tx, ds...)
+	})
+}
+
+func (s *Store) setPresence(ctx context.Context, tx *sql.Tx, p Presence) (int64, error) {
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO presences (`+presenceColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (channel_id, entry_id) DO UPDATE SET user_id = excluded.user_id, status = excluded.status,
 			last_seen = CASE WHEN excluded.last_seen = 0 THEN presences.last_seen ELSE excluded.last_seen END,
 			updated_at = excluded.updated_at
 		WHERE excluded.updated_at >= presences.updated_at AND excluded.status <> 'pending'`),
 		p.ChannelID, p.EntryID, p.UserID, p.Status, optMS(p.LastSeen), ms(p.UpdatedAt))
 	if err != nil {
-		return fmt.Errorf("store: set presence: %w", err)
+		return 0, fmt.Errorf("store: set presence: %w", err)
 	}
-	return nil
+	return res.RowsAffected()
 }
 
 // Presence returns the last presence a channel saw of an entry.

@@ -77,6 +77,12 @@ func (g *Group) RemoveParticipant(userID string) bool {
 	return len(g.Participants) != n
 }
 
+// clone is a copy of g that shares no participants with it.
+func (g Group) clone() Group {
+	g.Participants = slices.Clone(g.Participants)
+	return g
+}
+
 func sortParticipants(ps []GroupParticipant) {
 	slices.SortFunc(ps, func(a, b GroupParticipant) int { return strings.Compare(a.UserID, b.UserID) })
 }
@@ -111,8 +117,39 @@ func optMS(t time.Time) int64 {
 // SaveGroup stores a group as given, replacing what the channel had of it
 // (participants included), in one transaction. An empty InviteCode keeps
 // the stored one, and so does a zero SubjectAt with the same Subject.
-func (s *Store) SaveGroup(ctx context.Context, g Group) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return s.saveGroup(ctx, tx, g) })
+//
+// hooks, when given, builds webhook deliveries of the change from the group
+// as it was (nil when it is new) and as saved, enqueued in the same
+// transaction.
+func (s *Store) SaveGroup(ctx context.Context, g Group, hooks ...func(before *Group, after Group) []model.WebhookDelivery) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var before *Group
+		if len(hooks) > 0 {
+			old, err := s.group(ctx, tx, g.ChannelID, g.ID, s.forUpdate())
+			switch {
+			case err == nil:
+				before = &old
+			case !errors.Is(err, ErrGroupNotFound):
+				return err
+			}
+		}
+		if err := s.saveGroup(ctx, tx, g); err != nil {
+			return err
+		}
+		if len(hooks) == 0 {
+			return nil
+		}
+		after, err := s.group(ctx, tx, g.ChannelID, g.ID, "")
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(before, after)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) saveGroup(ctx context.Context, tx *sql.Tx, g Group) error {
@@ -281,13 +318,17 @@ func (s *Store) Groups(ctx context.Context, channelID string, count, offset int)
 // UpdateGroup changes a stored group with fn, in a transaction; fn may
 // change every field but the IDs. A group the channel has not stored is
 // ErrGroupNotFound.
-func (s *Store) UpdateGroup(ctx context.Context, channelID, id string, fn func(g *Group) error) (Group, error) {
+// hooks, when given, builds webhook deliveries of the change from the group
+// before and after it, enqueued in the same transaction.
+func (s *Store) UpdateGroup(ctx context.Context, channelID, id string, fn func(g *Group) error,
+	hooks ...func(before, after Group) []model.WebhookDelivery) (Group, error) {
 	var out Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := s.group(ctx, tx, channelID, id, s.forUpdate())
 		if err != nil {
 			return err
 		}
+		before := g.clone()
 		if err := fn(&g); err != nil {
 			return err
 		}
@@ -295,15 +336,27 @@ func (s *Store) UpdateGroup(ctx context.Context, channelID, id string, fn func(g
 		if err := s.saveGroup(ctx, tx, g); err != nil {
 			return err
 		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(before, g)...); err != nil {
+				return err
+			}
+		}
 		out = g
 		return nil
 	})
 	return out, err
 }
 
-// DeleteGroup forgets a group of a channel (left, or removed from it).
-func (s *Store) DeleteGroup(ctx context.Context, channelID, id string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, channelID, id) })
+// DeleteGroup forgets a group of a channel (left, or removed from it). ds,
+// webhook deliveries of the change, are enqueued in the same transaction
+// when the group was stored.
+func (s *Store) DeleteGroup(ctx context.Context, channelID, id string, ds ...model.WebhookDelivery) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.deleteGroup(ctx, tx, channelID, id); err != nil {
+			return err
+		}
+		return s.EnqueueTx(ctx, tx, ds...)
+	})
 }
 
 func (s *Store) deleteGroup(ctx context.Context, tx *sql.Tx, channelID, id string) error {

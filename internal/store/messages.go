@@ -57,9 +57,10 @@ func ChatType(chatID string) string {
 // InsertMessage stores a message and moves its chat forward (last message,
 // unread count of incoming messages), in one transaction. A message already
 // stored (same ID) is left as it is: inserted is false.
-// Webhook deliveries of the new message, ds, are enqueued in the same
-// transaction when it is inserted.
-func (s *Store) InsertMessage(ctx context.Context, m model.Message, ds ...model.WebhookDelivery) (inserted bool, err error) {
+// hooks, when given, builds the webhook deliveries of the new message,
+// enqueued in the same transaction when it is inserted; chat is the chat the
+// message created, nil when it went to a chat already stored.
+func (s *Store) InsertMessage(ctx context.Context, m model.Message, hooks ...func(created *model.Chat) []model.WebhookDelivery) (inserted bool, err error) {
 	reactions, err := json.Marshal(m.Reactions)
 	if err != nil {
 		return false, err
@@ -81,6 +82,13 @@ func (s *Store) InsertMessage(ctx context.Context, m model.Message, ds ...model.
 			return nil
 		}
 		inserted = true
+		var chatKnown int
+		if len(hooks) > 0 {
+			err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM chats WHERE channel_id = ? AND id = ?"), m.ChannelID, m.ChatID).Scan(&chatKnown)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("store: read chat: %w", err)
+			}
+		}
 		unread := 1
 		if m.FromMe {
 			unread = 0
@@ -97,7 +105,23 @@ func (s *Store) InsertMessage(ctx context.Context, m model.Message, ds ...model.
 		if err != nil {
 			return fmt.Errorf("store: update chat: %w", err)
 		}
-		return s.EnqueueTx(ctx, tx, ds...)
+		if len(hooks) == 0 {
+			return nil
+		}
+		var created *model.Chat
+		if chatKnown == 0 {
+			c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"), m.ChannelID, m.ChatID))
+			if err != nil {
+				return fmt.Errorf("store: read chat: %w", err)
+			}
+			created = &c
+		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(created)...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return inserted, err
 }
@@ -317,19 +341,48 @@ func (s *Store) Chat(ctx context.Context, channelID, id string) (model.Chat, err
 
 // EnsureChat creates a chat when the channel has none with this ID, and
 // sets its name when name is not empty.
-func (s *Store) EnsureChat(ctx context.Context, channelID, id, name string) error {
-	_, err := s.exec(ctx, (`INSERT INTO chats (channel_id, id, type, name) VALUES (?, ?, ?, ?)
-		ON CONFLICT (channel_id, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN chats.name ELSE excluded.name END`),
-		channelID, id, ChatType(id), name)
-	if err != nil {
-		return fmt.Errorf("store: ensure chat: %w", err)
+// hooks, when given, builds webhook deliveries of the chat when it is
+// created, enqueued in the same transaction.
+func (s *Store) EnsureChat(ctx context.Context, channelID, id, name string, hooks ...func(created model.Chat) []model.WebhookDelivery) error {
+	const upsert = `INSERT INTO chats (channel_id, id, type, name) VALUES (?, ?, ?, ?)
+		ON CONFLICT (channel_id, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN chats.name ELSE excluded.name END`
+	if len(hooks) == 0 {
+		if _, err := s.exec(ctx, upsert, channelID, id, ChatType(id), name); err != nil {
+			return fmt.Errorf("store: ensure chat: %w", err)
+		}
+		return nil
 	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var known int
+		err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM chats WHERE channel_id = ? AND id = ?"), channelID, id).Scan(&known)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: read chat: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(upsert), channelID, id, ChatType(id), name); err != nil {
+			return fmt.Errorf("store: ensure chat: %w", err)
+		}
+		if known == 1 {
+			return nil
+		}
+		c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"), channelID, id))
+		if err != nil {
+			return fmt.Errorf("store: read chat: %w", err)
+		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(c)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // UpdateChat changes a chat with fn (archive, pin, mute, read), in a
 // transaction. fn may change Name, Unread, Archived, Pinned and MuteUntil.
-func (s *Store) UpdateChat(ctx context.Context, channelID, id string, fn func(c *model.Chat) error) (model.Chat, error) {
+// hooks, when given, builds webhook deliveries of the change from the chat
+// before and after it, enqueued in the same transaction.
+func (s *Store) UpdateChat(ctx context.Context, channelID, id string, fn func(c *model.Chat) error,
+	hooks ...func(before, after model.Chat) []model.WebhookDelivery) (model.Chat, error) {
 	var out model.Chat
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"+s.forUpdate()), channelID, id))
@@ -339,6 +392,7 @@ func (s *Store) UpdateChat(ctx context.Context, channelID, id string, fn func(c 
 		if err != nil {
 			return fmt.Errorf("store: read chat: %w", err)
 		}
+		before := c
 		if err := fn(&c); err != nil {
 			return err
 		}
@@ -350,14 +404,20 @@ func (s *Store) UpdateChat(ctx context.Context, channelID, id string, fn func(c 
 			c.Name, c.Unread, c.Archived, c.Pinned, mute, channelID, id); err != nil {
 			return fmt.Errorf("store: update chat: %w", err)
 		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(before, c)...); err != nil {
+				return err
+			}
+		}
 		out = c
 		return nil
 	})
 	return out, err
 }
 
-// DeleteChat removes a chat and its messages.
-func (s *Store) DeleteChat(ctx context.Context, channelID, id string) error {
+// DeleteChat removes a chat and its messages. ds, webhook deliveries of the
+// deletion, are enqueued in the same transaction.
+func (s *Store) DeleteChat(ctx context.Context, channelID, id string, ds ...model.WebhookDelivery) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q("DELETE FROM chats WHERE channel_id = ? AND id = ?"), channelID, id)
 		if err != nil {
@@ -369,7 +429,7 @@ func (s *Store) DeleteChat(ctx context.Context, channelID, id string) error {
 		if _, err := tx.ExecContext(ctx, s.q("DELETE FROM messages WHERE channel_id = ? AND chat_id = ?"), channelID, id); err != nil {
 			return fmt.Errorf("store: delete chat messages: %w", err)
 		}
-		return nil
+		return s.EnqueueTx(ctx, tx, ds...)
 	})
 }
 

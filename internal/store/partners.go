@@ -198,14 +198,25 @@ func (s *Store) adjustBalance(ctx context.Context, tx *sql.Tx, c balanceChange) 
 
 // AdjustBalance credits (delta > 0) or debits (delta < 0) a partner's balance
 // with its ledger row, atomically, and returns the new balance.
-func (s *Store) AdjustBalance(ctx context.Context, partnerID string, delta int64, reason model.LedgerReason, comment, actor string, now time.Time) (int64, error) {
+// hooks, when given, builds webhook deliveries of the change from the
+// balance before and after it, enqueued in the same transaction.
+func (s *Store) AdjustBalance(ctx context.Context, partnerID string, delta int64, reason model.LedgerReason, comment, actor string, now time.Time,
+	hooks ...func(before, after int64) []model.WebhookDelivery) (int64, error) {
 	var balance int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		balance, err = s.adjustBalance(ctx, tx, balanceChange{
 			PartnerID: partnerID, Delta: delta, Reason: reason, Comment: comment, Actor: actor, Now: now,
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			if err := s.EnqueueTx(ctx, tx, h(balance-delta, balance)...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return balance, err
 }

@@ -50,7 +50,7 @@ type Channel struct {
 	Name       string `json:"name"`
 	ProjectID  string `json:"projectId"`
 	OwnerID    string `json:"ownerId"`
-	Token      string `json:"token"`
+	Token      string `json:"token,omitempty"` // empty only in webhooks
 	APIURL     string `json:"apiUrl"`
 	Server     int    `json:"server"`
 	Phone      string `json:"phone"`
