@@ -33,7 +33,9 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -106,6 +108,11 @@ type Options struct {
 	TempDir string `json:"-"`
 	// Log receives the server's log (errors only by default); nil: discarded.
 	Log *slog.Logger `json:"-"`
+	// ProfileDir, when set, receives CPU profiles of the whole process
+	// during wagate's send window (send.pprof), the webhook backlog drain
+	// (webhooks.pprof) and the start of the most idle channels
+	// (restart.pprof).
+	ProfileDir string `json:"-"`
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -360,6 +367,32 @@ func postgresSchema(ctx context.Context, base string) (string, func(), error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
+}
+
+// profile starts a CPU profile written to ProfileDir/name.pprof when the
+// returned function is called; it does nothing without ProfileDir, or when
+// the process is being profiled already (go test -cpuprofile).
+func (e *env) profile(name string) func() {
+	if e.o.ProfileDir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(e.o.ProfileDir, name+".pprof"))
+	if err != nil {
+		e.notes = append(e.notes, "no CPU profile: "+err.Error())
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		_ = os.Remove(f.Name())
+		e.notes = append(e.notes, "no CPU profile: "+err.Error())
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			e.notes = append(e.notes, "CPU profile: "+err.Error())
+		}
+	}
 }
 
 func randHex(n int) string {

@@ -240,16 +240,23 @@ func (e *env) restart(ctx context.Context, n int) (ChannelLevel, Memory, error) 
 	}
 	e.prog.stepf("channels: starting a server with %d idle channels", n)
 	before := measureMemory(ctx)
+	stop := func() {}
+	if n == e.o.MaxChannels {
+		stop = e.profile("restart")
+	}
 	t0 := time.Now()
 	if err := e.boot(ctx); err != nil {
+		stop()
 		return lv, Memory{}, err
 	}
 	lv.BootSeconds = time.Since(t0).Seconds()
 	timeout := 2*time.Minute + time.Duration(n)*10*time.Millisecond
-	if err := e.waitAuth(ctx, e.idle[:n], timeout); err != nil {
+	err := e.waitAuth(ctx, e.idle[:n], timeout)
+	lv.StartSeconds = time.Since(t0).Seconds()
+	stop()
+	if err != nil {
 		return lv, Memory{}, err
 	}
-	lv.StartSeconds = time.Since(t0).Seconds()
 	if err := e.waitLinked(ctx, timeout); err != nil {
 		return lv, Memory{}, err
 	}

@@ -231,7 +231,9 @@ func (e *env) benchSend(ctx context.Context) (*SendReport, error) {
 	e.prog.stepf("send: bare net/http handler, %d clients, %s", e.o.Clients, window.Round(time.Millisecond))
 	rep.Bare = Drive(ctx, e.o.Clients, window, 0, bareOp, func(n int) { e.prog.tickf("%d requests", n) })
 	e.prog.stepf("send: wagate POST /messages/text, %d clients over %d channels, %s", e.o.Clients, len(e.live), window.Round(time.Millisecond))
+	stop := e.profile("send")
 	rep.Wagate = Drive(ctx, e.o.Clients, window, 0, op, func(n int) { e.prog.tickf("%d messages", n) })
+	stop()
 	rep.Ratio = ratio(rep.Wagate.PerSecond, rep.Bare.PerSecond)
 	if err := ctx.Err(); err != nil {
 		return rep, err

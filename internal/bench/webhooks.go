@@ -342,8 +342,10 @@ func (e *env) benchWebhooks(ctx context.Context) (*WebhookReport, error) {
 		return rep, fmt.Errorf("no event made: %s", fill.FirstError)
 	}
 	e.prog.stepf("webhooks: draining a backlog of %d deliveries", len(evs.list))
+	stop := e.profile("webhooks")
 	start := rc.Release()
 	werr := rc.Wait(ctx, len(evs.list), drain)
+	stop()
 	rep.Backlog = rc.match(evs.list, start)
 	// Latencies include the hold.
 	rep.Backlog.P50ms, rep.Backlog.P99ms, rep.Backlog.AnswerP50ms, rep.Backlog.AnswerP99ms = 0, 0, 0, 0
