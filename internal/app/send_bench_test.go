@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"slices"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/wagate/wagate/internal/app"
+	"github.com/wagate/wagate/internal/bench"
 	"github.com/wagate/wagate/internal/store/storetest"
 )
 
@@ -34,25 +33,12 @@ func BenchmarkSendText(b *testing.B) {
 		})
 	}
 	b.Run("bare_handler", func(b *testing.B) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		base, stop, err := bench.StartLoopback(bench.BareHandler())
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var req struct {
-				To   string `json:"to"`
-				Body string `json:"body"`
-			}
-			if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.To == "" {
-				http.Error(w, "bad", http.StatusBadRequest)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"sent":true}`))
-		})}
-		go func() { _ = srv.Serve(ln) }()
-		b.Cleanup(func() { _ = srv.Close() })
-		runSenders(b, "http://"+ln.Addr().String()+"/messages/text", "x", "15550001234")
+		b.Cleanup(stop)
+		runSenders(b, base+"/messages/text", "x", "15550001234")
 	})
 }
 
@@ -134,58 +120,37 @@ func getJSON(url, tok string) (int, map[string]any) {
 }
 
 // runSenders posts b.N text messages with 8 concurrent clients and reports
-// throughput and latency percentiles.
+// throughput and latency percentiles (the load of wagate bench's send
+// section, which measures the same for a time instead of a count).
 func runSenders(b *testing.B, url, tok, to string) {
 	const clients = 8
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
-	var mu sync.Mutex
-	lat := make([]time.Duration, 0, b.N)
-	jobs := make(chan int, clients)
-	var wg sync.WaitGroup
+	client := bench.NewHTTPClient(clients)
+	defer client.CloseIdleConnections()
 	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := make([]time.Duration, 0, b.N/clients+1)
-			for n := range jobs {
-				body := fmt.Sprintf(`{"to":%q,"body":"message %d"}`, to, n)
-				req, _ := http.NewRequest("POST", url, bytes.NewReader([]byte(body)))
-				req.Header.Set("Authorization", "Bearer "+tok)
-				req.Header.Set("Content-Type", "application/json")
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				local = append(local, time.Since(t0))
-				if resp.StatusCode != 200 {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
-			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
-		}()
-	}
-	for n := range b.N {
-		jobs <- n
-	}
-	close(jobs)
-	wg.Wait()
-	elapsed := time.Since(start)
+	l := bench.Drive(context.Background(), clients, time.Hour, b.N, func(ctx context.Context, _, n int) error {
+		body := fmt.Sprintf(`{"to":%q,"body":"message %d"}`, to, n)
+		req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}, nil)
 	b.StopTimer()
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		return
+	if l.Errors > 0 {
+		b.Fatalf("%d of %d requests failed: %s", l.Errors, l.Errors+l.Requests, l.FirstError)
 	}
-	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(l.PerSecond, "msgs/s")
+	b.ReportMetric(l.P50ms, "p50-ms")
+	b.ReportMetric(l.P99ms, "p99-ms")
 }
