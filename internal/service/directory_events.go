@@ -19,10 +19,11 @@ import (
 // newMessageHooks are the deliveries of a new message (messages.post),
 // preceded by chats.post when the message started its chat.
 func (s *Service) newMessageHooks(ctx context.Context, ch model.Channel, m model.Message) func(created *model.Chat) []model.WebhookDelivery {
+	chatHooks := s.chatCreatedHooks(ctx, ch, &m)
 	return func(created *model.Chat) []model.WebhookDelivery {
 		var out []model.WebhookDelivery
-		if created != nil {
-			out = s.chatCreatedHooks(ctx, ch, &m)(*created)
+		if created != nil && chatHooks != nil {
+			out = chatHooks(*created)
 		}
 		return append(out, s.messageHooks(ctx, ch, m)...)
 	}
@@ -31,6 +32,9 @@ func (s *Service) newMessageHooks(ctx context.Context, ch model.Channel, m model
 // chatCreatedHooks are the chats.post deliveries of a new chat, with its
 // last message when one started it.
 func (s *Service) chatCreatedHooks(ctx context.Context, ch model.Channel, last *model.Message) func(c model.Chat) []model.WebhookDelivery {
+	if !s.wants(ctx, ch, wire.TypeChats) {
+		return nil
+	}
 	return func(c model.Chat) []model.WebhookDelivery {
 		return s.deliveries(ctx, ch, wire.TypeChats, wire.MethodPost, c.ID, func() ([]byte, error) {
 			lasts := map[string]model.Message{}
@@ -45,6 +49,9 @@ func (s *Service) chatCreatedHooks(ctx context.Context, ch model.Channel, last *
 // chatUpdateHooks are the chats.patch deliveries of a chat archived,
 // pinned, muted, read or renamed.
 func (s *Service) chatUpdateHooks(ctx context.Context, ch model.Channel) func(before, after model.Chat) []model.WebhookDelivery {
+	if !s.wants(ctx, ch, wire.TypeChats) {
+		return nil
+	}
 	return func(before, after model.Chat) []model.WebhookDelivery {
 		if before == after {
 			return nil
@@ -66,6 +73,9 @@ func (s *Service) ensureChat(ctx context.Context, ch model.Channel, id, name str
 // saveContacts records users the channel learned of: contacts.post for the
 // new ones that are on WhatsApp, contacts.patch for the renamed ones.
 func (s *Service) saveContacts(ctx context.Context, ch model.Channel, cs []store.Contact) error {
+	if len(cs) == 0 || !s.wants(ctx, ch, wire.TypeContacts) {
+		return s.store.SaveContacts(ctx, cs)
+	}
 	defer s.wake()
 	return s.store.SaveContacts(ctx, cs, func(added []store.Contact, renamed []store.ContactChange) []model.WebhookDelivery {
 		added = slices.DeleteFunc(slices.Clone(added), func(c store.Contact) bool { return c.Status == store.ContactInvalid })
@@ -93,6 +103,9 @@ func (s *Service) saveContacts(ctx context.Context, ch model.Channel, cs []store
 // who did what; otherwise it is worked out from before and after), and
 // groups.patch when anything else shown of it changed.
 func (s *Service) groupHooks(ctx context.Context, ch model.Channel, change *engine.GroupChange) func(before, after store.Group) []model.WebhookDelivery {
+	if !s.wants(ctx, ch, wire.TypeGroups) {
+		return nil
+	}
 	return func(before, after store.Group) []model.WebhookDelivery {
 		var out []model.WebhookDelivery
 		if changes := participantChanges(before, after, change); len(changes) > 0 {
@@ -191,6 +204,9 @@ func participantDiff(before, after store.Group) (added, removed, promoted, demot
 // when the channel did not have it, the changes otherwise.
 func (s *Service) savedGroupHooks(ctx context.Context, ch model.Channel, change *engine.GroupChange) func(before *store.Group, after store.Group) []model.WebhookDelivery {
 	changed := s.groupHooks(ctx, ch, change)
+	if changed == nil {
+		return nil
+	}
 	return func(before *store.Group, after store.Group) []model.WebhookDelivery {
 		if before != nil {
 			return changed(*before, after)

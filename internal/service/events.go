@@ -37,6 +37,24 @@ func (s *Service) hooks(ctx context.Context, ch model.Channel, typ, method strin
 	return out
 }
 
+// wants reports whether any of a channel's webhooks subscribes to an event
+// type (any method), so a change need not look up what it changed for
+// nobody.
+func (s *Service) wants(ctx context.Context, ch model.Channel, typ string) bool {
+	settings, err := s.ChannelSettings(ctx, ch)
+	if err != nil {
+		return true // the hooks will say
+	}
+	for _, h := range webhook.ChannelHooks(settings) {
+		for _, e := range h.Events {
+			if strings.EqualFold(e.Type, typ) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // deliveries builds the deliveries of one channel event; build makes the
 // payload only when some webhook wants it.
 func (s *Service) deliveries(ctx context.Context, ch model.Channel, typ, method, chatKey string, build func() ([]byte, error)) []model.WebhookDelivery {

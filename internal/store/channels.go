@@ -292,6 +292,7 @@ func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, 
 // hooks, when given, builds webhook deliveries of each expiry, enqueued in
 // the same transaction.
 func (s *Store) MarkExpired(ctx context.Context, now time.Time, limit int, hooks ...func(ch model.Channel) []model.WebhookDelivery) ([]model.Channel, error) {
+	hooks = given(hooks)
 	var out []model.Channel
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, s.q("SELECT "+channelColumns+` FROM channels

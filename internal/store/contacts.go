@@ -55,6 +55,7 @@ func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 // the same transaction: the contacts that are new, and those whose Name or
 // PushName changed, before and after.
 func (s *Store) SaveContacts(ctx context.Context, cs []Contact, hooks ...func(added []Contact, renamed []ContactChange) []model.WebhookDelivery) error {
+	hooks = given(hooks)
 	if len(cs) == 0 {
 		return nil
 	}

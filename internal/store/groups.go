@@ -122,6 +122,7 @@ func optMS(t time.Time) int64 {
 // as it was (nil when it is new) and as saved, enqueued in the same
 // transaction.
 func (s *Store) SaveGroup(ctx context.Context, g Group, hooks ...func(before *Group, after Group) []model.WebhookDelivery) error {
+	hooks = given(hooks)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var before *Group
 		if len(hooks) > 0 {
@@ -322,6 +323,7 @@ func (s *Store) Groups(ctx context.Context, channelID string, count, offset int)
 // before and after it, enqueued in the same transaction.
 func (s *Store) UpdateGroup(ctx context.Context, channelID, id string, fn func(g *Group) error,
 	hooks ...func(before, after Group) []model.WebhookDelivery) (Group, error) {
+	hooks = given(hooks)
 	var out Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := s.group(ctx, tx, channelID, id, s.forUpdate())

@@ -61,6 +61,7 @@ func ChatType(chatID string) string {
 // enqueued in the same transaction when it is inserted; chat is the chat the
 // message created, nil when it went to a chat already stored.
 func (s *Store) InsertMessage(ctx context.Context, m model.Message, hooks ...func(created *model.Chat) []model.WebhookDelivery) (inserted bool, err error) {
+	hooks = given(hooks)
 	reactions, err := json.Marshal(m.Reactions)
 	if err != nil {
 		return false, err
@@ -207,6 +208,7 @@ func (s *Store) Messages(ctx context.Context, channelID string, q MessageQuery) 
 // enqueued in the same transaction.
 func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []string, status string,
 	hooks ...func(changed []model.Message) []model.WebhookDelivery) ([]model.Message, error) {
+	hooks = given(hooks)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -249,6 +251,7 @@ func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []st
 // the same transaction.
 func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func(m *model.Message) error,
 	hooks ...func(before, after model.Message) []model.WebhookDelivery) (model.Message, error) {
+	hooks = given(hooks)
 	var out model.Message
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		m, err := scanMessage(tx.QueryRowContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE channel_id = ? AND id = ?"+s.forUpdate()), channelID, id))
@@ -344,6 +347,7 @@ func (s *Store) Chat(ctx context.Context, channelID, id string) (model.Chat, err
 // hooks, when given, builds webhook deliveries of the chat when it is
 // created, enqueued in the same transaction.
 func (s *Store) EnsureChat(ctx context.Context, channelID, id, name string, hooks ...func(created model.Chat) []model.WebhookDelivery) error {
+	hooks = given(hooks)
 	const upsert = `INSERT INTO chats (channel_id, id, type, name) VALUES (?, ?, ?, ?)
 		ON CONFLICT (channel_id, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN chats.name ELSE excluded.name END`
 	if len(hooks) == 0 {
@@ -383,6 +387,7 @@ func (s *Store) EnsureChat(ctx context.Context, channelID, id, name string, hook
 // before and after it, enqueued in the same transaction.
 func (s *Store) UpdateChat(ctx context.Context, channelID, id string, fn func(c *model.Chat) error,
 	hooks ...func(before, after model.Chat) []model.WebhookDelivery) (model.Chat, error) {
+	hooks = given(hooks)
 	var out model.Chat
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"+s.forUpdate()), channelID, id))

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -651,4 +652,16 @@ func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time, limit int
 		return nil
 	})
 	return n, err
+}
+
+// given drops the nil hooks a caller passed (a producer with nobody to tell
+// passes nil), so a change does no work for them.
+func given[F any](hooks []F) []F {
+	out := hooks[:0:0]
+	for _, h := range hooks {
+		if !reflect.ValueOf(h).IsNil() {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -202,6 +202,7 @@ func (s *Store) adjustBalance(ctx context.Context, tx *sql.Tx, c balanceChange) 
 // balance before and after it, enqueued in the same transaction.
 func (s *Store) AdjustBalance(ctx context.Context, partnerID string, delta int64, reason model.LedgerReason, comment, actor string, now time.Time,
 	hooks ...func(before, after int64) []model.WebhookDelivery) (int64, error) {
+	hooks = given(hooks)
 	var balance int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
