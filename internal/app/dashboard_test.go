@@ -27,8 +27,8 @@ type browser struct {
 	last string
 }
 
-// page is one answer of the dashboard.
-type page struct {
+// answer is one answer of the dashboard.
+type answer struct {
 	status   int
 	body     string
 	location string
@@ -40,7 +40,7 @@ func (e *env) browser(ip string) *browser {
 	return &browser{t: e.t, h: e.srv.Handler(), ip: ip, cookies: map[string]*http.Cookie{}}
 }
 
-func (b *browser) do(method, path string, form url.Values, header map[string]string) page {
+func (b *browser) do(method, path string, form url.Values, header map[string]string) answer {
 	b.t.Helper()
 	var req *http.Request
 	if form != nil {
@@ -67,7 +67,7 @@ func (b *browser) do(method, path string, form url.Values, header map[string]str
 			b.cookies[c.Name] = c
 		}
 	}
-	p := page{status: rec.Code, body: rec.Body.String(), location: res.Header.Get("Location"), header: res.Header, cookies: res.Cookies()}
+	p := answer{status: rec.Code, body: rec.Body.String(), location: res.Header.Get("Location"), header: res.Header, cookies: res.Cookies()}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		b.last = p.body
 	}
@@ -75,7 +75,7 @@ func (b *browser) do(method, path string, form url.Values, header map[string]str
 }
 
 // get loads a page that must answer want.
-func (b *browser) get(want int, path string) page {
+func (b *browser) get(want int, path string) answer {
 	b.t.Helper()
 	p := b.do("GET", path, nil, nil)
 	if p.status != want {
@@ -97,7 +97,7 @@ func (b *browser) token() string {
 }
 
 // post sends a form with the last page's CSRF token; it must answer want.
-func (b *browser) post(want int, path string, fields ...string) page {
+func (b *browser) post(want int, path string, fields ...string) answer {
 	b.t.Helper()
 	form := url.Values{"csrf": {b.token()}}
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -112,20 +112,20 @@ func (b *browser) post(want int, path string, fields ...string) page {
 
 // act posts a form that redirects (303) and loads where it leads; it
 // returns that page, with its flash message.
-func (b *browser) act(path string, fields ...string) page {
+func (b *browser) act(path string, fields ...string) answer {
 	b.t.Helper()
 	p := b.post(http.StatusSeeOther, path, fields...)
 	return b.get(http.StatusOK, p.location)
 }
 
 // loginPartner logs in with email and password.
-func (b *browser) loginPartner(email, password string) page {
+func (b *browser) loginPartner(email, password string) answer {
 	b.t.Helper()
 	b.get(200, "/ui/login")
 	return b.post(http.StatusSeeOther, "/ui/login", "kind", "partner", "email", email, "password", password)
 }
 
-func (b *browser) loginOperator(token string) page {
+func (b *browser) loginOperator(token string) answer {
 	b.t.Helper()
 	b.get(200, "/ui/login")
 	return b.post(http.StatusSeeOther, "/ui/login", "kind", "operator", "token", token)

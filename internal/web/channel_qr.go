@@ -128,6 +128,14 @@ func (h *Handler) pairCode(w http.ResponseWriter, r *http.Request, v *viewer) er
 	if err != nil {
 		return h.back(w, r, v, channelURL(ch.ID)+"/qr", err, "")
 	}
-	h.showQR(w, r, v, ch, code, phone)
+	h.showQR(w, r, v, ch, groupCode(code), phone)
 	return nil
+}
+
+// groupCode shows an 8-character pairing code as WhatsApp does: ABCD-EFGH.
+func groupCode(code string) string {
+	if len(code) == 8 && !strings.Contains(code, "-") {
+		return code[:4] + "-" + code[4:]
+	}
+	return code
 }
