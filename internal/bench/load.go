@@ -106,8 +106,6 @@ type Op func(ctx context.Context, worker, n int) error
 // with the requests made so far.
 func Drive(ctx context.Context, clients int, d time.Duration, limit int, op Op, tick func(done int)) Load {
 	clients = max(clients, 1)
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	var (
 		next    atomic.Int64
 		made    atomic.Int64
@@ -117,6 +115,9 @@ func Drive(ctx context.Context, clients int, d time.Duration, limit int, op Op, 
 		firstEr string
 		wg      sync.WaitGroup
 	)
+	// A request in flight at the window's end completes and counts; ctx
+	// ending cancels it.
+	end := time.Now().Add(d)
 	stopTick := startTicker(tick, &made)
 	start := time.Now()
 	for w := range clients {
@@ -124,15 +125,13 @@ func Drive(ctx context.Context, clients int, d time.Duration, limit int, op Op, 
 			local := make([]time.Duration, 0, 1024)
 			var lerrs int
 			var lfirst string
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(end) {
 				n := int(next.Add(1)) - 1
 				if limit > 0 && n >= limit {
 					break
 				}
 				t0 := time.Now()
-				// The request itself is not cut off at the window's end: a
-				// request in flight then completes and counts.
-				err := op(context.WithoutCancel(ctx), w, n)
+				err := op(ctx, w, n)
 				if err != nil {
 					lerrs++
 					if lfirst == "" {

@@ -327,7 +327,6 @@ func (e *env) benchWebhooks(ctx context.Context) (*WebhookReport, error) {
 	if rep.Plain.Requests == 0 {
 		return rep, fmt.Errorf("plain loop: nothing posted: %s", rep.Plain.FirstError)
 	}
-	rep.Ratio = 0
 
 	// A backlog: deliveries pile up while the receiver holds the first
 	// ones (under the dispatcher's request timeout), then drain.
@@ -417,7 +416,7 @@ func (e *env) steady(ctx context.Context, rate float64, d time.Duration, evs *ev
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			_ = op(context.WithoutCancel(ctx), n, n)
+			_ = op(ctx, n, n)
 		})
 	}
 }
