@@ -122,12 +122,14 @@ func (r Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if pr := r.Partner; pr != nil {
-		p(fmt.Sprintf("partner: create channel (%d clients)", pr.Create.Clients), fmt.Sprintf("%.0f ops/s", pr.Create.PerSecond), ms2(pr.Create.P50ms, pr.Create.P99ms), "")
-		p(fmt.Sprintf("partner: extend (%d clients)", pr.Extend.Clients), fmt.Sprintf("%.0f ops/s", pr.Extend.PerSecond), ms2(pr.Extend.P50ms, pr.Extend.P99ms), "")
+		p(fmt.Sprintf("partner: create channel (%d clients)", pr.Create.Clients),
+			fmt.Sprintf("%.0f ops/s, p50 / p99 %s", pr.Create.PerSecond, ms2(pr.Create.P50ms, pr.Create.P99ms)), "", "")
+		p(fmt.Sprintf("partner: extend (%d clients)", pr.Extend.Clients),
+			fmt.Sprintf("%.0f ops/s, p50 / p99 %s", pr.Extend.PerSecond, ms2(pr.Extend.P50ms, pr.Extend.P99ms)), "", "")
 		p(fmt.Sprintf("partner: list %d channels (%d a page)", pr.Channels, pr.PageSize),
-			fmt.Sprintf("%.2f listings/s", pr.List.PerSecond), fmt.Sprintf("%.0f ms per listing", pr.List.P50ms), "")
+			fmt.Sprintf("%.2f listings/s, %.0f ms each", pr.List.PerSecond, pr.List.P50ms), "", "")
 		p(fmt.Sprintf("partner: CSV export of %d channels", pr.Channels),
-			fmt.Sprintf("%.2f exports/s", pr.Export.PerSecond), fmt.Sprintf("%.0f ms, %s", pr.Export.P50ms, kib(float64(pr.Bytes))), "")
+			fmt.Sprintf("%.2f exports/s, %.0f ms each, %s", pr.Export.PerSecond, pr.Export.P50ms, kib(float64(pr.Bytes))), "", "")
 	}
 	fmt.Fprintln(tw)
 	p("goal", "target", "reached", "")
