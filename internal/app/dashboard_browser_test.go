@@ -316,6 +316,13 @@ func TestDashboardBrowser(t *testing.T) {
 	u.click("#found [data-copy]")
 	u.waitText("#found [data-copy]", "Copied")
 	u.shot("channels")
+	// On a phone's screen the page reflows: nothing is wider than the screen.
+	u.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	if w := js[int](u, `document.documentElement.scrollWidth`); w > 390 {
+		t.Fatalf("on a 390px screen the channels page is %dpx wide", w)
+	}
+	u.shot("channels-phone")
+	u.do("desktop viewport", chromedp.ResetViewport())
 
 	// The QR page shows the code and follows it as it rotates.
 	u.click("#found #btn-qr")
