@@ -176,6 +176,12 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 }
 
+func (h *hookReceiver) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.bodies)
+}
+
 func (h *hookReceiver) got(part string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -322,7 +328,7 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Fatalf("on a 390px screen the channels page is %dpx wide", w)
 	}
 	u.shot("channels-phone")
-	u.do("desktop viewport", chromedp.ResetViewport())
+	u.do("desktop viewport", chromedp.EmulateViewport(1280, 900))
 
 	// The QR page shows the code and follows it as it rotates.
 	u.click("#found #btn-qr")
@@ -378,6 +384,9 @@ func TestDashboardBrowser(t *testing.T) {
 	u.waitText("#delivery-table", "messages.post")
 	u.waitText("#delivery-table", "delivered")
 	u.shot("webhooks")
+	before := hooks.count()
+	u.submit("#delivery-table button[type=submit]", "queued again.")
+	eventually(t, "the redelivery reached the webhook", func() bool { return hooks.count() > before })
 
 	u.open("/ui/channels/" + id)
 	u.submit("#btn-reload", "is restarting; its WhatsApp login is kept.")
