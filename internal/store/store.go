@@ -76,10 +76,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(o.SQLitePath), 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data dir: %w", err)
 		}
-		db, err = sql.Open("sqlite", SQLiteDSN(o.SQLitePath))
+		connector, err := sqlite.NewConnector(SQLiteDSN(o.SQLitePath))
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		// Each connection keeps its statements prepared (stmtcache.go).
+		db = sql.OpenDB(stmtCacheConnector{base: connector})
 		// WAL allows readers beside the one writer; writers queue on the
 		// busy timeout (BEGIN IMMEDIATE takes the write lock up front, so a
 		// transaction never fails half-way on an upgrade from read to write).
