@@ -297,81 +297,163 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
+// Outcome kinds: what an attempt's result does to its delivery.
+const (
+	// OutcomeDelivered: the receiver has it; the next one of its target
+	// and chat may go.
+	OutcomeDelivered = iota + 1
+	// OutcomeRetry: due again at NextAt; those behind it keep waiting.
+	OutcomeRetry
+	// OutcomeDropped: given up on (its maximum age), Reason says why.
+	OutcomeDropped
+	// OutcomeFailed: cannot succeed as it is; failed until redelivered.
+	OutcomeFailed
+)
+
+// Outcome is the result of one attempt of a claimed delivery, to record
+// with Settle.
+type Outcome struct {
+	ID      string
+	Attempt model.WebhookAttempt
+	Kind    int
+	// NextAt is when a retry is due.
+	NextAt time.Time
+	// Reason goes to the delivery log of a dropped or failed delivery.
+	Reason string
+}
+
 // Complete records a successful attempt: the delivery is delivered, and
 // the next one of its target and chat may go. A late success still counts
 // after the lease was lost: the receiver has it.
 func (s *Store) Complete(ctx context.Context, id string, a model.WebhookAttempt) error {
-	end := ms(a.At.Add(a.Duration))
-	return s.settle(ctx, id, a, `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?, finished_at = ?,
-		claimed_until = 0, last_status = ?, last_error = '' WHERE id = ? AND status = 'pending'
-		RETURNING target_key, chat_key`, end, end, a.Status, id)
+	return s.settleOne(ctx, Outcome{ID: id, Attempt: a, Kind: OutcomeDelivered})
 }
 
 // Retry records a failed attempt and makes the delivery due again at
 // nextAt; those behind it keep waiting. It returns ErrLeaseLost when the
 // delivery was claimed again meanwhile (the attempt is logged all the same).
 func (s *Store) Retry(ctx context.Context, id string, a model.WebhookAttempt, nextAt time.Time) error {
-	lost := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_until = 0,
-			last_status = ?, last_error = ? WHERE id = ? AND status = 'pending' AND attempts = ?`),
-			ms(nextAt), a.Status, a.Error, id, a.N)
-		if err != nil {
-			return fmt.Errorf("store: retry webhook delivery: %w", err)
-		}
-		lost = noRows(res)
-		return s.insertAttempt(ctx, tx, id, a)
-	})
-	if err == nil && lost {
-		return ErrLeaseLost
-	}
-	return err
+	return s.settleOne(ctx, Outcome{ID: id, Attempt: a, Kind: OutcomeRetry, NextAt: nextAt})
 }
 
 // Drop records a failed attempt after which the delivery is given up on
 // because the next one would come after its maximum age; reason says so in
 // the delivery log.
 func (s *Store) Drop(ctx context.Context, id string, a model.WebhookAttempt, reason string) error {
-	return s.finish(ctx, id, a, model.DeliveryDropped, reason)
+	return s.settleOne(ctx, Outcome{ID: id, Attempt: a, Kind: OutcomeDropped, Reason: reason})
 }
 
 // Fail records an attempt that can never succeed as it is (a malformed URL,
 // an address wagate may not reach): the delivery is failed until
 // redelivered.
 func (s *Store) Fail(ctx context.Context, id string, a model.WebhookAttempt, reason string) error {
-	return s.finish(ctx, id, a, model.DeliveryFailed, reason)
+	return s.settleOne(ctx, Outcome{ID: id, Attempt: a, Kind: OutcomeFailed, Reason: reason})
 }
 
-func (s *Store) finish(ctx context.Context, id string, a model.WebhookAttempt, status, reason string) error {
-	return s.settle(ctx, id, a, `UPDATE webhook_deliveries SET status = ?, finished_at = ?, claimed_until = 0,
-		last_status = ?, last_error = ? WHERE id = ? AND status = 'pending' AND attempts = ?
-		RETURNING target_key, chat_key`, status, ms(a.At.Add(a.Duration)), a.Status, reason, id, a.N)
+func (s *Store) settleOne(ctx context.Context, o Outcome) error {
+	return s.Settle(ctx, []Outcome{o})[0]
 }
 
-// settle runs update, which finishes delivery id and returns its target and
-// chat keys, logs the attempt and unblocks the next delivery of the target
-// and chat. It returns ErrLeaseLost when update changed nothing.
-func (s *Store) settle(ctx context.Context, id string, a model.WebhookAttempt, update string, args ...any) error {
-	lost := false
+// Settle records the outcomes of several attempts, as Complete, Retry,
+// Drop and Fail do one by one, and returns each one's error: nil,
+// ErrLeaseLost, or why it was not recorded. On SQLite they go in one
+// transaction (one writer at a time: a transaction per outcome was most of
+// a delivery's cost), so they are all recorded or none is. On PostgreSQL
+// each goes in a transaction of its own: finishing a delivery locks its row
+// and the next of its chat, and a transaction taking such locks across
+// several chats could deadlock with producers enqueueing to those chats
+// (EnqueueTx share-locks a chat's last pending row).
+func (s *Store) Settle(ctx context.Context, outs []Outcome) []error {
+	errs := make([]error, len(outs))
+	if s.dialect == Postgres {
+		for i, o := range outs {
+			if errs[i] = checkOutcome(o); errs[i] != nil {
+				continue
+			}
+			if err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+				errs[i], err = s.settleTx(ctx, tx, o)
+				return err
+			}); err != nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var target, chat string
-		err := tx.QueryRowContext(ctx, s.q(update), args...).Scan(&target, &chat)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			lost = true
-		case err != nil:
-			return fmt.Errorf("store: settle webhook delivery: %w", err)
-		default:
-			if err := s.unblock(ctx, tx, target, chat); err != nil {
+		for i, o := range outs {
+			if err := checkOutcome(o); err != nil {
+				return err
+			}
+			var err error
+			if errs[i], err = s.settleTx(ctx, tx, o); err != nil {
 				return err
 			}
 		}
-		return s.insertAttempt(ctx, tx, id, a)
+		return nil
 	})
-	if err == nil && lost {
-		return ErrLeaseLost
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
 	}
-	return err
+	return errs
+}
+
+func checkOutcome(o Outcome) error {
+	switch o.Kind {
+	case OutcomeDelivered, OutcomeRetry, OutcomeDropped, OutcomeFailed:
+		return nil
+	}
+	return fmt.Errorf("%w: webhook outcome kind %d", model.ErrInvalid, o.Kind)
+}
+
+// settleTx records one outcome in tx; it returns ErrLeaseLost when the
+// delivery was no longer the attempt's (the attempt is logged all the same).
+func (s *Store) settleTx(ctx context.Context, tx *sql.Tx, o Outcome) (lost error, err error) {
+	a, id := o.Attempt, o.ID
+	var update string
+	var args []any
+	switch o.Kind {
+	case OutcomeRetry:
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_until = 0,
+			last_status = ?, last_error = ? WHERE id = ? AND status = 'pending' AND attempts = ?`),
+			ms(o.NextAt), a.Status, a.Error, id, a.N)
+		if err != nil {
+			return nil, fmt.Errorf("store: retry webhook delivery: %w", err)
+		}
+		if noRows(res) {
+			lost = ErrLeaseLost
+		}
+		return lost, s.insertAttempt(ctx, tx, id, a)
+	case OutcomeDelivered:
+		end := ms(a.At.Add(a.Duration))
+		update = `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?, finished_at = ?,
+		claimed_until = 0, last_status = ?, last_error = '' WHERE id = ? AND status = 'pending'
+		RETURNING target_key, chat_key`
+		args = []any{end, end, a.Status, id}
+	default:
+		status := model.DeliveryDropped
+		if o.Kind == OutcomeFailed {
+			status = model.DeliveryFailed
+		}
+		update = `UPDATE webhook_deliveries SET status = ?, finished_at = ?, claimed_until = 0,
+		last_status = ?, last_error = ? WHERE id = ? AND status = 'pending' AND attempts = ?
+		RETURNING target_key, chat_key`
+		args = []any{status, ms(a.At.Add(a.Duration)), a.Status, o.Reason, id, a.N}
+	}
+	var target, chat string
+	err = tx.QueryRowContext(ctx, s.q(update), args...).Scan(&target, &chat)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		lost = ErrLeaseLost
+	case err != nil:
+		return nil, fmt.Errorf("store: settle webhook delivery: %w", err)
+	default:
+		if err := s.unblock(ctx, tx, target, chat); err != nil {
+			return nil, err
+		}
+	}
+	return lost, s.insertAttempt(ctx, tx, id, a)
 }
 
 // unblock makes the oldest pending delivery of a target and chat due if it

@@ -484,3 +484,51 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 		})
 	}
 }
+
+// Settle records several outcomes at once, each as Complete, Retry, Fail
+// or Drop would, and says which came after their lease.
+func TestOutboxSettleBatch(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		a1, a2 := obxDelivery(obxHookA, "x", 1), obxDelivery(obxHookA, "x", 2)
+		b1, c1, e1 := obxDelivery(obxHookA, "y", 3), obxDelivery(obxHookA, "z", 4), obxDelivery(obxHookA, "w", 5)
+		noErr(t, "enqueue", st.Enqueue(bg(), a1, a2, b1, c1, e1))
+		now := t0.Add(time.Second)
+		got := obxClaim(t, st, now, 10)
+		obxWantIDs(t, "heads", got, a1.ID, b1.ID, c1.ID, e1.ID)
+		byID := map[string]model.WebhookDelivery{}
+		for _, d := range got {
+			byID[d.ID] = d
+		}
+		// e1 is delivered already by another settle: its outcome here is late.
+		noErr(t, "complete e1", st.Complete(bg(), e1.ID, obxAttempt(byID[e1.ID], now, 200, "")))
+		retryAt := now.Add(30 * time.Second) // before a2's lease ends
+		errs := st.Settle(bg(), []store.Outcome{
+			{ID: a1.ID, Attempt: obxAttempt(byID[a1.ID], now, 200, ""), Kind: store.OutcomeDelivered},
+			{ID: b1.ID, Attempt: obxAttempt(byID[b1.ID], now, 500, "HTTP 500"), Kind: store.OutcomeRetry, NextAt: retryAt},
+			{ID: c1.ID, Attempt: obxAttempt(byID[c1.ID], now, 0, "bad URL"), Kind: store.OutcomeFailed, Reason: "bad URL"},
+			{ID: e1.ID, Attempt: obxAttempt(byID[e1.ID], now, 200, ""), Kind: store.OutcomeDelivered},
+		})
+		for i, want := range []error{nil, nil, nil, store.ErrLeaseLost} {
+			if !errors.Is(errs[i], want) || (want == nil && errs[i] != nil) {
+				t.Fatalf("outcome %d: %v, want %v", i, errs[i], want)
+			}
+		}
+		for id, want := range map[string]string{a1.ID: model.DeliveryDelivered, b1.ID: model.DeliveryPending,
+			c1.ID: model.DeliveryFailed, e1.ID: model.DeliveryDelivered, a2.ID: model.DeliveryPending} {
+			e, err := st.Delivery(bg(), obxPartner, obxChannel, id, 0)
+			noErr(t, "read "+id, err)
+			if e.Delivery.Status != want {
+				t.Fatalf("%s: status %s, want %s", id, e.Delivery.Status, want)
+			}
+			if id != a2.ID && len(e.Attempts) != 1 {
+				t.Fatalf("%s: %d attempts logged, want 1", id, len(e.Attempts))
+			}
+		}
+		// a1's delivery unblocked a2; b1 waits for its retry time.
+		obxWantIDs(t, "after the batch", obxClaim(t, st, now, 10), a2.ID)
+		obxWantIDs(t, "at the retry", obxClaim(t, st, retryAt, 10), b1.ID)
+		// An outcome of no known kind is refused, not recorded.
+		errs = st.Settle(bg(), []store.Outcome{{ID: a2.ID, Attempt: obxAttempt(byID[a1.ID], now, 200, "")}})
+		wantErr(t, "no kind", errs[0], model.ErrInvalid)
+	})
+}

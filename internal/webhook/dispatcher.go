@@ -23,10 +23,7 @@ import (
 // Outbox is the store side of delivery; *store.Store implements it.
 type Outbox interface {
 	ClaimDue(ctx context.Context, now time.Time, limit int, o store.ClaimOptions) ([]model.WebhookDelivery, error)
-	Complete(ctx context.Context, id string, a model.WebhookAttempt) error
-	Retry(ctx context.Context, id string, a model.WebhookAttempt, nextAt time.Time) error
-	Drop(ctx context.Context, id string, a model.WebhookAttempt, reason string) error
-	Fail(ctx context.Context, id string, a model.WebhookAttempt, reason string) error
+	Settle(ctx context.Context, outs []store.Outcome) []error
 	DropExpired(ctx context.Context, now time.Time, limit int) ([]model.WebhookDelivery, error)
 	PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }
@@ -93,7 +90,25 @@ type Dispatcher struct {
 	// receiver.
 	inflight int
 	busy     map[string]int
+
+	// Outcomes are recorded in groups (see settle): the goroutine that
+	// finds no group being recorded records the queue, then any that
+	// gathered meanwhile, and the others wait for it.
+	settleMu  sync.Mutex
+	settleQ   []*outcome
+	recording bool
 }
+
+// outcome is an attempt's result waiting to be recorded.
+type outcome struct {
+	store.Outcome
+	del  model.WebhookDelivery
+	err  error
+	done chan struct{}
+}
+
+// maxSettleBatch bounds the outcomes recorded in one call.
+const maxSettleBatch = 64
 
 // New returns a Dispatcher; call Run to start it.
 func New(o Options) (*Dispatcher, error) {
@@ -234,7 +249,9 @@ func (d *Dispatcher) claim(ctx, reqCtx context.Context, wg *sync.WaitGroup) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d.deliver(reqCtx, del)
+				o := d.attempt(reqCtx, del)
+				// The request is over: its worker and receiver slot are
+				// free for others while the outcome is recorded.
 				d.mu.Lock()
 				d.inflight--
 				if r := del.Target.Receiver(); d.busy[r] <= 1 {
@@ -244,6 +261,7 @@ func (d *Dispatcher) claim(ctx, reqCtx context.Context, wg *sync.WaitGroup) {
 				}
 				d.mu.Unlock()
 				d.Wake()
+				d.record(reqCtx, o)
 			}()
 		}
 		// Claim again only when this batch was short because a receiver
@@ -254,42 +272,100 @@ func (d *Dispatcher) claim(ctx, reqCtx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// deliver makes one attempt and records its outcome.
-func (d *Dispatcher) deliver(ctx context.Context, del model.WebhookDelivery) {
+// attempt makes one attempt of del and says what it does to del.
+func (d *Dispatcher) attempt(ctx context.Context, del model.WebhookDelivery) *outcome {
 	a, err := d.Send(ctx, del)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	log := d.log.With("delivery_id", del.ID, "channel_id", del.ChannelID, "event", del.Event(),
-		"receiver", del.Target.Receiver(), "attempt", a.N)
-	var serr error
+	o := &outcome{Outcome: store.Outcome{ID: del.ID, Attempt: a}, del: del, done: make(chan struct{})}
 	var permanent *permanentError
 	switch {
 	case err == nil:
-		serr = d.o.Store.Complete(sctx, del.ID, a)
+		o.Kind = store.OutcomeDelivered
 	case errors.As(err, &permanent):
-		log.Warn("webhook delivery failed for good", "error", a.Error)
-		serr = d.o.Store.Fail(sctx, del.ID, a, a.Error)
+		o.Kind, o.Reason = store.OutcomeFailed, a.Error
 	case ctx.Err() != nil:
 		// Cancelled by shutdown: due again at once for the next dispatcher.
-		a.Error = "dispatcher stopped during the request"
-		serr = d.o.Store.Retry(sctx, del.ID, a, a.At)
+		o.Attempt.Error = "dispatcher stopped during the request"
+		o.Kind, o.NextAt = store.OutcomeRetry, a.At
 	default:
 		next := a.At.Add(Backoff(del.Target, del.Attempts, rand.Float64()))
 		if !del.ExpiresAt.IsZero() && !next.Before(del.ExpiresAt) {
-			reason := fmt.Sprintf("not delivered within the webhook max age of %d s; last attempt: %s",
+			o.Kind = store.OutcomeDropped
+			o.Reason = fmt.Sprintf("not delivered within the webhook max age of %d s; last attempt: %s",
 				del.Target.MaxAgeSeconds, a.Error)
-			log.Warn("webhook delivery dropped", "reason", reason)
-			serr = d.o.Store.Drop(sctx, del.ID, a, reason)
 			break
 		}
-		log.Debug("webhook delivery will be retried", "error", a.Error, "next_attempt_at", next)
-		serr = d.o.Store.Retry(sctx, del.ID, a, next)
+		o.Kind, o.NextAt = store.OutcomeRetry, next
+	}
+	return o
+}
+
+// record records o with the outcomes of other attempts that end meanwhile,
+// in one Settle call, and returns once o is recorded (or failed to be).
+func (d *Dispatcher) record(ctx context.Context, o *outcome) {
+	d.settleMu.Lock()
+	d.settleQ = append(d.settleQ, o)
+	if d.recording {
+		d.settleMu.Unlock()
+		<-o.done
+		return
+	}
+	d.recording = true
+	for len(d.settleQ) > 0 {
+		n := min(len(d.settleQ), maxSettleBatch)
+		batch := d.settleQ[:n:n]
+		d.settleQ = d.settleQ[n:]
+		d.settleMu.Unlock()
+		d.settle(ctx, batch)
+		d.Wake() // what the batch unblocked is due
+		d.settleMu.Lock()
+	}
+	d.recording = false
+	d.settleMu.Unlock()
+}
+
+// settle records a batch of outcomes and logs each.
+func (d *Dispatcher) settle(ctx context.Context, batch []*outcome) {
+	defer func() {
+		for _, o := range batch {
+			d.logOutcome(o)
+			close(o.done)
+		}
+	}()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	outs := make([]store.Outcome, len(batch))
+	for i, o := range batch {
+		outs[i] = o.Outcome
+	}
+	errs := d.o.Store.Settle(sctx, outs)
+	for i, o := range batch {
+		o.err = errs[i]
+		// A batch that failed as a whole (SQLite: one transaction) is
+		// tried again one outcome at a time, so one cannot hold back the
+		// others.
+		if len(batch) > 1 && o.err != nil && !errors.Is(o.err, store.ErrLeaseLost) {
+			o.err = d.o.Store.Settle(sctx, outs[i:i+1])[0]
+		}
+	}
+}
+
+func (d *Dispatcher) logOutcome(o *outcome) {
+	del, a := o.del, o.Attempt
+	log := d.log.With("delivery_id", del.ID, "channel_id", del.ChannelID, "event", del.Event(),
+		"receiver", del.Target.Receiver(), "attempt", a.N)
+	switch o.Kind {
+	case store.OutcomeFailed:
+		log.Warn("webhook delivery failed for good", "error", a.Error)
+	case store.OutcomeDropped:
+		log.Warn("webhook delivery dropped", "reason", o.Reason)
+	case store.OutcomeRetry:
+		log.Debug("webhook delivery will be retried", "error", a.Error, "next_attempt_at", o.NextAt)
 	}
 	switch {
-	case errors.Is(serr, store.ErrLeaseLost):
+	case errors.Is(o.err, store.ErrLeaseLost):
 		log.Warn("webhook delivery outcome came after its lease ended", "error", a.Error)
-	case serr != nil:
-		log.Error("record webhook attempt", "error", serr)
+	case o.err != nil:
+		log.Error("record webhook attempt", "error", o.err)
 	}
 }
 

@@ -726,3 +726,39 @@ func TestWakeAndSend(t *testing.T) {
 		t.Fatal("Send touched the outbox")
 	}
 }
+
+// TestGroupedRecording: outcomes that end together are recorded together
+// (one transaction on SQLite); under a backlog with retries every event
+// still arrives, in order per chat, and every attempt is logged.
+func TestGroupedRecording(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			rc := newReceiver(t, func(i int, _ http.ResponseWriter, _ *http.Request) int {
+				if i%5 == 2 {
+					return http.StatusServiceUnavailable
+				}
+				return http.StatusOK
+			})
+			st := storetest.Open(t, b)
+			var ds []model.WebhookDelivery
+			for n := range 200 {
+				d := event(rc.srv.URL, fmt.Sprintf("c%d", n%20), n)
+				d.Target.BackoffMS, d.Target.MaxBackoffMS = 10, 20
+				ds = append(ds, d)
+			}
+			enqueue(t, st, ds...)
+			o := testOptions(st)
+			o.Workers, o.PerReceiver = 16, 16
+			start(t, o)
+			waitFor(t, "every event", 20*time.Second, func() bool { return len(rc.delivered()) == len(ds) })
+			waitRecorded(t, st)
+			checkOrder(t, rc.Hits())
+			for _, d := range ds {
+				e := deliveryOf(t, st, d)
+				if e.Delivery.Status != model.DeliveryDelivered || len(e.Attempts) != e.Delivery.Attempts {
+					t.Fatalf("%s: %s after %d attempts, %d logged", d.ID, e.Delivery.Status, e.Delivery.Attempts, len(e.Attempts))
+				}
+			}
+		})
+	}
+}
