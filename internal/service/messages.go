@@ -572,7 +572,8 @@ func (s *Service) ingestReceipt(ctx context.Context, ch model.Channel, e engine.
 	case engine.ReceiptPlayed:
 		status = model.MessagePlayed
 	}
-	changed, err := s.store.SetMessageStatus(ctx, ch.ID, e.IDs, status, s.statusHooks(ctx, ch))
+	changed, err := s.receipts.set(ctx, s.store, store.StatusChange{ChannelID: ch.ID, IDs: e.IDs, Status: status,
+		Hooks: []func([]model.Message) []model.WebhookDelivery{s.statusHooks(ctx, ch)}})
 	if err != nil {
 		return err
 	}
@@ -587,6 +588,77 @@ func (s *Service) ingestReceipt(ctx context.Context, ch model.Channel, e engine.
 		}
 	}
 	return nil
+}
+
+// statusBatcher makes the status changes of receipts that arrive together
+// (from different channels: one channel's come one at a time) in one
+// store.SetMessageStatuses call, which on SQLite is one transaction. The
+// caller that finds no group being written writes the queue, then whatever
+// gathered meanwhile; the others wait for it. Each caller returns once its
+// change is committed (or failed), so a receipt is as durable as before and
+// a channel's receipts keep their order.
+type statusBatcher struct {
+	mu      sync.Mutex
+	queue   []*pendingStatus
+	writing bool
+}
+
+type pendingStatus struct {
+	change  store.StatusChange
+	changed []model.Message
+	err     error
+	done    chan struct{}
+}
+
+// maxStatusBatch bounds the changes written in one call.
+const maxStatusBatch = 64
+
+func (b *statusBatcher) set(ctx context.Context, st *store.Store, c store.StatusChange) ([]model.Message, error) {
+	p := &pendingStatus{change: c, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	if b.writing {
+		b.mu.Unlock()
+		select {
+		case <-p.done:
+			return p.changed, p.err
+		case <-ctx.Done():
+			// The writer still writes it; this caller stops waiting.
+			return nil, ctx.Err()
+		}
+	}
+	b.writing = true
+	for len(b.queue) > 0 {
+		n := min(len(b.queue), maxStatusBatch)
+		group := b.queue[:n:n]
+		b.queue = b.queue[n:]
+		b.mu.Unlock()
+		b.write(ctx, st, group)
+		b.mu.Lock()
+	}
+	b.writing = false
+	b.mu.Unlock()
+	return p.changed, p.err
+}
+
+// write makes a group's changes; a group that failed as a whole is made
+// again one change at a time, so one cannot hold back the others.
+func (b *statusBatcher) write(ctx context.Context, st *store.Store, group []*pendingStatus) {
+	// The group is others' too: it is not cut short by this caller's end.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ingestTimeout)
+	defer cancel()
+	cs := make([]store.StatusChange, len(group))
+	for i, p := range group {
+		cs[i] = p.change
+	}
+	changed, errs := st.SetMessageStatuses(wctx, cs)
+	for i, p := range group {
+		p.changed, p.err = changed[i], errs[i]
+		if p.err != nil && len(group) > 1 {
+			p.changed, p.err = st.SetMessageStatus(wctx, p.change.ChannelID, p.change.IDs, p.change.Status, p.change.Hooks...)
+		}
+		close(p.done)
+	}
 }
 
 // earlyReceipts holds statuses of messages not stored yet (a receipt can

@@ -43,6 +43,7 @@ type Service struct {
 	mediaTTL     time.Duration
 	fetch        *http.Client
 	early        earlyReceipts
+	receipts     statusBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.

@@ -1051,3 +1051,50 @@ func TestChatTakesNameFromFirstIncoming(t *testing.T) {
 		}
 	})
 }
+
+// SetMessageStatuses makes a group of changes, in order, each as
+// SetMessageStatus would, with its hooks.
+func TestSetMessageStatuses(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		chs := msgChannels(t, st, 2)
+		a, b := chs[0], chs[1]
+		msgInsert(t, st, msgOut(a.ID, "O1", msgAlice, 1))
+		msgInsert(t, st, msgOut(a.ID, "O2", msgAlice, 1))
+		msgInsert(t, st, msgOut(b.ID, "O1", msgAlice, 1))
+		var hooked []string
+		hook := func(changed []model.Message) []model.WebhookDelivery {
+			for _, m := range changed {
+				hooked = append(hooked, m.ChannelID+"/"+m.ID+"/"+m.Status)
+			}
+			return nil
+		}
+		hooks := []func([]model.Message) []model.WebhookDelivery{hook}
+		changed, errs := st.SetMessageStatuses(bg(), []store.StatusChange{
+			{ChannelID: a.ID, IDs: []string{"O1", "O2"}, Status: model.MessageDelivered, Hooks: hooks},
+			{ChannelID: b.ID, IDs: []string{"O1", "NOPE"}, Status: model.MessageRead, Hooks: hooks},
+			// In order: read after delivered moves O1 on; delivered after
+			// read does not move it back.
+			{ChannelID: a.ID, IDs: []string{"O1"}, Status: model.MessageRead, Hooks: hooks},
+			{ChannelID: a.ID, IDs: []string{"O1"}, Status: model.MessageDelivered, Hooks: hooks},
+		})
+		for i, err := range errs {
+			noErr(t, fmt.Sprint("change ", i), err)
+		}
+		for i, want := range []int{2, 1, 1, 0} {
+			if len(changed[i]) != want {
+				t.Fatalf("change %d changed %d messages, want %d", i, len(changed[i]), want)
+			}
+		}
+		want := []string{a.ID + "/O1/delivered", a.ID + "/O2/delivered", b.ID + "/O1/read", a.ID + "/O1/read"}
+		if !reflect.DeepEqual(hooked, want) {
+			t.Fatalf("hooks saw %v, want %v", hooked, want)
+		}
+		for _, c := range []struct{ ch, id, want string }{{a.ID, "O1", model.MessageRead}, {a.ID, "O2", model.MessageDelivered}, {b.ID, "O1", model.MessageRead}} {
+			m, err := st.Message(bg(), c.ch, c.id)
+			noErr(t, "read", err)
+			if m.Status != c.want {
+				t.Fatalf("%s/%s: %s, want %s", c.ch, c.id, m.Status, c.want)
+			}
+		}
+	})
+}
