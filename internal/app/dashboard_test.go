@@ -518,3 +518,21 @@ func TestDashboardOperator(t *testing.T) {
 		t.Fatalf("settings through the API = %v", s)
 	}
 }
+
+// TestDashboardPasswordChangeEndsSessions: a new password set through the
+// operator API logs out whoever was logged in with the old one.
+func TestDashboardPasswordChangeEndsSessions(t *testing.T) {
+	e := dashEnv(t)
+	id, _ := e.partner("pwd", 5)
+	b := e.browser("192.0.2.30")
+	b.loginPartner("pwd@example.test", "correct horse")
+	b.get(200, "/ui/dashboard")
+	e.ok(200, "PATCH", "/admin/partners/"+id, adminToken, map[string]any{"password": "a new password 2"})
+	if p := b.get(http.StatusSeeOther, "/ui/dashboard"); !strings.HasPrefix(p.location, "/ui/login") {
+		t.Fatalf("the old session went to %q after a password change", p.location)
+	}
+	b.get(200, "/ui/login")
+	b.post(http.StatusUnauthorized, "/ui/login", "kind", "partner", "email", "pwd@example.test", "password", "correct horse")
+	b.loginPartner("pwd@example.test", "a new password 2")
+	b.get(200, "/ui/dashboard")
+}

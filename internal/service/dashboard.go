@@ -184,13 +184,6 @@ func (s *Service) LogoutDashboard(ctx context.Context, token string) error {
 // ResetPartnerPassword sets a partner's dashboard password (as
 // UpdatePartner does) and ends the partner's open dashboard sessions.
 func (s *Service) ResetPartnerPassword(ctx context.Context, partnerID, password string) error {
-	if _, err := s.UpdatePartner(ctx, partnerID, PartnerPatch{Password: &password}); err != nil {
-		return err
-	}
-	n, err := s.store.DeletePartnerSessions(ctx, partnerID)
-	if err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "partner dashboard password set", "partner_id", partnerID, "sessions_ended", n)
-	return nil
+	_, err := s.UpdatePartner(ctx, partnerID, PartnerPatch{Password: &password})
+	return err
 }

@@ -100,7 +100,21 @@ func (s *Service) SetPartnerPassword(ctx context.Context, partnerID, password st
 	if err != nil {
 		return err
 	}
-	return s.store.SetPartnerPasswordHash(ctx, partnerID, h)
+	return s.setPasswordHash(ctx, partnerID, h)
+}
+
+// setPasswordHash stores a partner's new dashboard password and ends its
+// dashboard sessions: whoever knew the old password is logged out.
+func (s *Service) setPasswordHash(ctx context.Context, partnerID, hash string) error {
+	if err := s.store.SetPartnerPasswordHash(ctx, partnerID, hash); err != nil {
+		return err
+	}
+	n, err := s.store.DeletePartnerSessions(ctx, partnerID)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "partner dashboard password set", "partner_id", partnerID, "sessions_ended", n)
+	return nil
 }
 
 // PartnerPatch changes a partner's settings held by the operator. TrialDays
@@ -135,7 +149,7 @@ func (s *Service) UpdatePartner(ctx context.Context, partnerID string, p Partner
 		}
 	}
 	if p.Password != nil {
-		if err := s.store.SetPartnerPasswordHash(ctx, partnerID, pwdHash); err != nil {
+		if err := s.setPasswordHash(ctx, partnerID, pwdHash); err != nil {
 			return model.Partner{}, err
 		}
 	}
