@@ -459,6 +459,18 @@ func TestDashboardBrowser(t *testing.T) {
 	u.waitText("table.ledger", "invoice 1001")
 	u.shot("ledger")
 
+	// Account: the low-balance alert and a partner webhook.
+	u.click("#nav-account")
+	u.fill("#days-limit", "5")
+	u.submit("#btn-days-limit", "falls to 5 days")
+	u.fill("#partner-webhook-url", "https://hooks.example.test/partner")
+	u.submit("#btn-add-partner-webhook", "added.")
+	u.waitText("#partner-webhook-table", "https://hooks.example.test/partner")
+	if s := fmtJSON(api.call(200, "GET", "/partner/partners/acme/settings", ptok, nil)); !strings.Contains(s, `"days_limit":5`) || !strings.Contains(s, "hooks.example.test/partner") {
+		t.Fatalf("partner settings after the Account page: %s", s)
+	}
+	u.shot("account")
+
 	// Delete: the refund is shown and lands on the balance.
 	u.open("/ui/channels?id=" + id)
 	msg = u.submit("#found #btn-delete", "deleted.")

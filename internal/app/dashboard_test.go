@@ -536,3 +536,51 @@ func TestDashboardPasswordChangeEndsSessions(t *testing.T) {
 	b.loginPartner("pwd@example.test", "a new password 2")
 	b.get(200, "/ui/dashboard")
 }
+
+// TestDashboardAccount: the partner sets its low-balance alert and its own
+// webhooks on the Account page, through the same service as the partner
+// API; bad input changes nothing.
+func TestDashboardAccount(t *testing.T) {
+	e := dashEnv(t)
+	_, ptok := e.partner("acct", 10)
+	settings := func() string { return fmtJSON(e.ok(200, "GET", "/partner/partners/acct/settings", ptok, nil)) }
+	b := e.browser("192.0.2.60")
+	b.loginPartner("acct@example.test", "correct horse")
+	p := b.get(200, "/ui/account")
+	mustContain(t, "account page", p.body, "Low-balance alert", "No webhooks")
+
+	p = b.act("/ui/account/days-limit", "days_limit", "3")
+	mustContain(t, "days limit", p.body, `class="flash ok"`, "falls to 3 days")
+	if s := settings(); !strings.Contains(s, `"days_limit":3`) {
+		t.Fatalf("settings after the form = %s", s)
+	}
+	p = b.act("/ui/account/days-limit", "days_limit", "many")
+	mustContain(t, "bad days limit", p.body, `class="flash error"`, "whole number")
+	p = b.act("/ui/account/webhooks", "url", "http://127.0.0.1:9/x", "events", "channel")
+	mustContain(t, "private URL", p.body, `class="flash error"`)
+	p = b.act("/ui/account/webhooks", "url", "https://hooks.example.test/p", "events", "tea")
+	mustContain(t, "bad event", p.body, `class="flash error"`)
+	if s := settings(); !strings.Contains(s, `"days_limit":3`) || strings.Contains(s, "hooks.example.test") {
+		t.Fatalf("bad input changed the settings: %s", s)
+	}
+
+	p = b.act("/ui/account/webhooks", "url", "https://hooks.example.test/p", "events", "channel", "events", "days",
+		"mode", "path", "secret", "a-secret-of-24-characters")
+	mustContain(t, "webhook added", p.body, `class="flash ok"`, "https://hooks.example.test/p", "set")
+	mustNotContain(t, "account page", p.body, "a-secret-of-24-characters")
+	if s := settings(); !strings.Contains(s, `"url":"https://hooks.example.test/p"`) || !strings.Contains(s, `"mode":"path"`) || !strings.Contains(s, `"type":"days"`) {
+		t.Fatalf("settings after adding a webhook = %s", s)
+	}
+	b.post(http.StatusSeeOther, "/ui/account/webhooks/remove", "index", "0", "url", "https://other.example.test/")
+	if s := settings(); !strings.Contains(s, "hooks.example.test") {
+		t.Fatalf("a stale remove removed the webhook: %s", s)
+	}
+	b.get(200, "/ui/account")
+	p = b.act("/ui/account/webhooks/remove", "index", "0", "url", "https://hooks.example.test/p")
+	mustContain(t, "webhook removed", p.body, `class="flash ok"`, "No webhooks")
+	p = b.act("/ui/account/days-limit", "days_limit", "")
+	mustContain(t, "alert removed", p.body, "removed")
+	if s := settings(); !strings.Contains(s, `"days_limit":null`) || strings.Contains(s, "hooks.example.test") {
+		t.Fatalf("settings after removing all = %s", s)
+	}
+}

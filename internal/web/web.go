@@ -118,6 +118,10 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/channels/{id}/sim/link", h.partner(h.simLink))
 	m.Handle("POST /ui/channels/{id}/sim/message", h.partner(h.simMessage))
 	m.Handle("GET /ui/ledger", h.partner(h.ledgerPage))
+	m.Handle("GET /ui/account", h.partner(h.accountPage))
+	m.Handle("POST /ui/account/days-limit", h.partner(h.setDaysLimit))
+	m.Handle("POST /ui/account/webhooks", h.partner(h.addPartnerWebhook))
+	m.Handle("POST /ui/account/webhooks/remove", h.partner(h.removePartnerWebhook))
 
 	// Operator pages.
 	m.Handle("GET /ui/admin/partners", h.operator(h.partnersPage))
