@@ -21,12 +21,20 @@ import (
 // claims due deliveries, sends them and records each attempt. Order: of the
 // pending deliveries to one target with the same chat key, only the oldest
 // (lowest seq) may be claimed, so they go out one after the other and a
-// retry holds back the ones behind it. The claim's NOT EXISTS probe is what
-// keeps that order; to keep the claim from wading through the rows waiting
-// behind a head, those are enqueued "blocked" (next_attempt_at = blockedAt)
-// and the next one is unblocked when the head is finished. A claim is a
-// lease: the row's next attempt time becomes the lease's end, so the row of
-// a worker that died is due again then, on any node.
+// retry holds back the ones behind it.
+//
+// The claim reads only the queues' heads: a delivery enqueued behind an
+// older pending one of its target and chat is "blocked", and finishing a
+// head (delivered, dropped, failed) unblocks the oldest pending one left
+// (unblock). So every queue's oldest pending delivery is unblocked, and
+// the claim is a range scan of the index of unblocked due rows
+// (webhook_deliveries_heads), whatever the backlog behind them. A race can
+// leave a second row of a queue unblocked (two PostgreSQL transactions
+// enqueueing to an empty queue at once, a redelivery); the claim therefore
+// still checks, for the rows it takes only, that no older pending row of
+// their queue exists. A claim is a lease: the row's next attempt time
+// becomes the lease's end, so the row of a worker that died is due again
+// then, on any node.
 
 // ErrDeliveryNotFound is a webhook delivery the partner or channel does not
 // have.
@@ -40,13 +48,11 @@ var ErrLeaseLost = errors.New("store: webhook delivery lease lost")
 // DefaultLease is how long a claim holds when ClaimOptions gives no lease.
 const DefaultLease = 2 * time.Minute
 
-// blockedAt is the next attempt time of a delivery waiting behind an older
-// pending one of its target and chat: never due until promoted.
-const blockedAt int64 = 1 << 62
-
+// deliveryColumns read a delivery; a blocked one has no next attempt time
+// until it is unblocked.
 const deliveryColumns = `id, event_id, partner_id, channel_id, type, method, chat_key, url, mode, headers, secret,
-	backoff_ms, max_backoff_ms, max_age_s, payload, created_at, status, attempts, next_attempt_at, expires_at,
-	last_status, last_error, delivered_at`
+	backoff_ms, max_backoff_ms, max_age_s, payload, created_at, status, attempts,
+	CASE WHEN blocked = 0 THEN next_attempt_at ELSE 0 END, expires_at, last_status, last_error, delivered_at`
 
 func scanDelivery(row interface{ Scan(...any) error }) (model.WebhookDelivery, error) {
 	var d model.WebhookDelivery
@@ -60,7 +66,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (model.WebhookDelivery, e
 		return d, err
 	}
 	d.Payload, d.CreatedAt = json.RawMessage(payload), fromMS(created)
-	if next < blockedAt {
+	if next > 0 {
 		d.NextAttemptAt = fromMS(next)
 	}
 	if expires > 0 {
@@ -154,23 +160,23 @@ func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, ds ...model.WebhookDe
 		// new one waits blocked. On PostgreSQL the share lock on that row
 		// orders this against the row's finishing: either the finish sees
 		// the new row and unblocks it, or this sees the row finished.
-		key, next := targetKey(d), ms(d.NextAttemptAt)
+		key, blocked := targetKey(d), 0
 		var prev int64
 		err = tx.QueryRowContext(ctx, s.q(`SELECT seq FROM webhook_deliveries WHERE target_key = ? AND chat_key = ?
 			AND status = 'pending' ORDER BY seq DESC LIMIT 1`+s.forShare()), key, d.ChatKey).Scan(&prev)
 		switch {
 		case err == nil:
-			next = blockedAt
+			blocked = 1
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("store: enqueue webhook delivery: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO webhook_deliveries (id, event_id, partner_id, channel_id, type, method,
 			chat_key, target_key, receiver, url, mode, headers, secret, backoff_ms, max_backoff_ms, max_age_s, payload,
-			created_at, status, next_attempt_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`),
+			created_at, status, next_attempt_at, expires_at, blocked)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`),
 			d.ID, d.EventID, d.PartnerID, d.ChannelID, d.Type, d.Method, d.ChatKey, key, d.Target.Receiver(),
 			d.Target.URL, d.Target.Mode, string(headers), d.Target.Secret, d.Target.BackoffMS, d.Target.MaxBackoffMS,
-			d.Target.MaxAgeSeconds, string(d.Payload), ms(d.CreatedAt), next, expires)
+			d.Target.MaxAgeSeconds, string(d.Payload), ms(d.CreatedAt), ms(d.NextAttemptAt), expires, blocked)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("%w: webhook delivery %s exists", model.ErrConflict, d.ID)
 		}
@@ -199,6 +205,12 @@ type ClaimOptions struct {
 // ever claimable, so a claimed or retrying delivery holds back those behind
 // it. Expired deliveries are left to DropExpired; rows another worker is
 // claiming at the same moment are skipped (PostgreSQL: SKIP LOCKED).
+//
+// The claim reads the unblocked due rows in due order (an index range:
+// the rows waiting behind a head are not read), picks them within the
+// receivers' caps, and locks and takes those still claimable: pending,
+// unblocked, due, no older pending row in their queue, not locked by
+// another claim. Only the rows it takes are locked and checked.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimOptions) ([]model.WebhookDelivery, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -209,10 +221,11 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimO
 	}
 	// Read a window larger than limit: candidates past a receiver's cap are
 	// passed over for the next receiver's.
-	window := min(max(limit*4, 16), 1000)
+	window := limit
 	args := []any{ms(now), ms(now)}
 	var skip string
 	if o.ReceiverLimit > 0 {
+		window = min(max(limit*4, 16), 1000)
 		var full []string
 		for r, n := range o.Busy {
 			if n >= o.ReceiverLimit {
@@ -221,59 +234,73 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimO
 			}
 		}
 		if len(full) > 0 {
-			skip = " AND d.receiver NOT IN (" + placeholders(len(full)) + ")"
+			skip = " AND receiver NOT IN (" + placeholders(len(full)) + ")"
 		}
 	}
 	args = append(args, window)
+	until := ms(now.Add(lease))
 	var out []model.WebhookDelivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT d.seq, d.receiver FROM webhook_deliveries d
-			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.expires_at = 0 OR d.expires_at > ?)
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending'
-				AND e.target_key = d.target_key AND e.chat_key = d.chat_key AND e.seq < d.seq)`+skip+`
-			ORDER BY d.next_attempt_at, d.seq LIMIT ?`+s.skipLocked("d")), args...)
+		type candidate struct {
+			seq      int64
+			receiver string
+		}
+		var cands []candidate
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, receiver FROM webhook_deliveries
+			WHERE status = 'pending' AND blocked = 0 AND next_attempt_at <= ? AND (expires_at = 0 OR expires_at > ?)`+skip+`
+			ORDER BY next_attempt_at, seq LIMIT ?`), args...)
 		if err != nil {
 			return fmt.Errorf("store: claim webhook deliveries: %w", err)
 		}
-		taken := map[string]int{}
-		var seqs []any
-		for rows.Next() && len(seqs) < limit {
-			var seq int64
-			var receiver string
-			if err := rows.Scan(&seq, &receiver); err != nil {
+		for rows.Next() {
+			var c candidate
+			if err := rows.Scan(&c.seq, &c.receiver); err != nil {
 				rows.Close()
 				return fmt.Errorf("store: claim webhook deliveries: %w", err)
 			}
-			if o.ReceiverLimit > 0 && o.Busy[receiver]+taken[receiver] >= o.ReceiverLimit {
-				continue
-			}
-			taken[receiver]++
-			seqs = append(seqs, seq)
+			cands = append(cands, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: claim webhook deliveries: %w", err)
 		}
-		if len(seqs) == 0 {
-			return nil
-		}
-		until := ms(now.Add(lease))
-		rows, err = tx.QueryContext(ctx, s.q(`UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_until = ?,
-			next_attempt_at = ? WHERE seq IN (`+placeholders(len(seqs))+`) RETURNING `+deliveryColumns),
-			append([]any{until, until}, seqs...)...)
-		if err != nil {
-			return fmt.Errorf("store: claim webhook deliveries: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return fmt.Errorf("store: claim webhook deliveries: %w", err)
+		// Take in rounds: a candidate that is no longer claimable (locked
+		// by another node's claim, or behind an older pending row of its
+		// queue) leaves its place to the next in the window.
+		perReceiver := map[string]int{}
+		for len(cands) > 0 && len(out) < limit {
+			var seqs []any
+			picked := map[int64]string{}
+			rest := cands[:0]
+			for _, c := range cands {
+				switch {
+				case len(seqs) == limit-len(out):
+					rest = append(rest, c)
+				case o.ReceiverLimit > 0 && o.Busy[c.receiver]+perReceiver[c.receiver] >= o.ReceiverLimit:
+				default:
+					perReceiver[c.receiver]++
+					picked[c.seq] = c.receiver
+					seqs = append(seqs, c.seq)
+				}
 			}
-			out = append(out, d)
+			cands = rest
+			if len(seqs) == 0 {
+				break
+			}
+			got, err := s.take(ctx, tx, now, until, seqs)
+			if err != nil {
+				return err
+			}
+			for _, d := range got {
+				delete(picked, d.seq)
+				out = append(out, d.WebhookDelivery)
+			}
+			for _, r := range picked {
+				perReceiver[r]--
+			}
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -281,6 +308,51 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimO
 	slices.SortFunc(out, func(a, b model.WebhookDelivery) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
+
+// taken is a claimed delivery and its seq.
+type taken struct {
+	model.WebhookDelivery
+	seq int64
+}
+
+// take claims those of the rows seqs that are still claimable, until
+// until, and returns them.
+func (s *Store) take(ctx context.Context, tx *sql.Tx, now time.Time, until int64, seqs []any) ([]taken, error) {
+	args := append([]any{until, until}, seqs...)
+	args = append(args, ms(now), ms(now))
+	rows, err := tx.QueryContext(ctx, s.q(`UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_until = ?,
+		next_attempt_at = ? WHERE seq IN (SELECT d.seq FROM webhook_deliveries d WHERE d.seq IN (`+placeholders(len(seqs))+`)
+			AND d.status = 'pending' AND d.blocked = 0 AND d.next_attempt_at <= ? AND (d.expires_at = 0 OR d.expires_at > ?)
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending'
+				AND e.target_key = d.target_key AND e.chat_key = d.chat_key AND e.seq < d.seq)`+s.skipLocked("d")+`)
+		RETURNING seq, `+deliveryColumns), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []taken
+	for rows.Next() {
+		var t taken
+		var err error
+		t.WebhookDelivery, err = scanDelivery(seqScanner{rows, &t.seq})
+		if err != nil {
+			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// seqScanner scans a seq column ahead of a delivery's columns.
+type seqScanner struct {
+	row interface{ Scan(...any) error }
+	seq *int64
+}
+
+func (r seqScanner) Scan(dest ...any) error { return r.row.Scan(append([]any{r.seq}, dest...)...) }
 
 // skipLocked is the suffix that locks the selected rows of table alias and
 // passes over rows other transactions hold. SQLite needs none: BEGIN
@@ -456,13 +528,14 @@ func (s *Store) settleTx(ctx context.Context, tx *sql.Tx, o Outcome) (lost error
 	return lost, s.insertAttempt(ctx, tx, id, a)
 }
 
-// unblock makes the oldest pending delivery of a target and chat due if it
-// waits blocked: due since it was created, so the claim, which takes the
-// longest due first, keeps to the events' age across chats.
+// unblock makes the oldest pending delivery of a target and chat the
+// queue's head if it waits blocked. Its next attempt time is its own (for a
+// new one, its creation time), so the claim, which takes the longest due
+// first, keeps to the events' age across chats.
 func (s *Store) unblock(ctx context.Context, tx *sql.Tx, target, chat string) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET next_attempt_at = created_at
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET blocked = 0
 		WHERE seq = (SELECT MIN(seq) FROM webhook_deliveries WHERE target_key = ? AND chat_key = ? AND status = 'pending')
-		AND next_attempt_at = ?`), target, chat, blockedAt)
+		AND blocked = 1`), target, chat)
 	if err != nil {
 		return fmt.Errorf("store: unblock webhook delivery: %w", err)
 	}
@@ -548,16 +621,30 @@ func (s *Store) seqs(ctx context.Context, q querier, query string, args ...any) 
 // channel (channelID "" for the partner's own webhooks) pending again, due
 // at now, with its maximum age counted from now. A pending delivery is left
 // as it is. It returns the delivery.
+//
+// The delivery takes its old place in its queue: it goes before the pending
+// ones enqueued after it (those not in flight wait blocked behind it), and
+// after those before it and one in flight, which unblock it when they
+// finish.
 func (s *Store) Redeliver(ctx context.Context, partnerID, channelID, id string, now time.Time) (model.WebhookDelivery, error) {
 	var out model.WebhookDelivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, claimed_until = 0,
+		var seq int64
+		var target, chat string
+		err := tx.QueryRowContext(ctx, s.q(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, claimed_until = 0,
 			expires_at = CASE WHEN max_age_s > 0 THEN CAST(? AS BIGINT) + CAST(max_age_s AS BIGINT) * 1000 ELSE 0 END,
-			last_status = 0, last_error = '', delivered_at = 0, finished_at = 0
-			WHERE partner_id = ? AND channel_id = ? AND id = ? AND status <> 'pending'`),
-			ms(now), ms(now), partnerID, channelID, id)
-		if err != nil {
+			last_status = 0, last_error = '', delivered_at = 0, finished_at = 0, blocked = 0
+			WHERE partner_id = ? AND channel_id = ? AND id = ? AND status <> 'pending'
+			RETURNING seq, target_key, chat_key`),
+			ms(now), ms(now), partnerID, channelID, id).Scan(&seq, &target, &chat)
+		switch {
+		case errors.Is(err, sql.ErrNoRows): // pending already, or not found
+		case err != nil:
 			return fmt.Errorf("store: redeliver webhook delivery: %w", err)
+		default:
+			if err := s.requeue(ctx, tx, now, seq, target, chat); err != nil {
+				return err
+			}
 		}
 		out, err = scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM webhook_deliveries
 			WHERE partner_id = ? AND channel_id = ? AND id = ?`), partnerID, channelID, id))
@@ -570,6 +657,49 @@ func (s *Store) Redeliver(ctx context.Context, partnerID, channelID, id string, 
 		return nil
 	})
 	return out, err
+}
+
+// requeue puts the redelivered row seq, pending and unblocked, in its
+// place in its queue. The queue's other unblocked rows are locked (on
+// PostgreSQL), so none finishes before this commits: each one's finishing
+// then sees the row. Behind one that is older or in flight, the row waits
+// blocked; newer ones not in flight wait blocked behind it.
+func (s *Store) requeue(ctx context.Context, tx *sql.Tx, now time.Time, seq int64, target, chat string) error {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, claimed_until FROM webhook_deliveries WHERE target_key = ? AND chat_key = ?
+		AND status = 'pending' AND blocked = 0 AND seq <> ? ORDER BY seq`+s.forUpdate()), target, chat, seq)
+	if err != nil {
+		return fmt.Errorf("store: redeliver webhook delivery: %w", err)
+	}
+	wait := false
+	var behind []any
+	for rows.Next() {
+		var other, claimed int64
+		if err := rows.Scan(&other, &claimed); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: redeliver webhook delivery: %w", err)
+		}
+		switch {
+		case other < seq || claimed > ms(now):
+			wait = true
+		default:
+			behind = append(behind, other)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: redeliver webhook delivery: %w", err)
+	}
+	if wait {
+		behind = append(behind, seq)
+	}
+	if len(behind) == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET blocked = 1 WHERE seq IN (`+placeholders(len(behind))+`)`), behind...)
+	if err != nil {
+		return fmt.Errorf("store: redeliver webhook delivery: %w", err)
+	}
+	return nil
 }
 
 // DeliveryQuery pages a delivery log.
@@ -690,7 +820,7 @@ func (s *Store) Pending(ctx context.Context, now time.Time) (OutboxStats, error)
 	var oldest int64
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*),
 		COALESCE(SUM(CASE WHEN claimed_until > ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN blocked = 0 AND next_attempt_at <= ? THEN 1 ELSE 0 END), 0),
 		COALESCE(MIN(created_at), 0)
 		FROM webhook_deliveries WHERE status = 'pending'`), ms(now), ms(now)).Scan(&st.Pending, &st.InFlight, &st.Due, &oldest)
 	if err != nil {
