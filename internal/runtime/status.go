@@ -63,6 +63,9 @@ const (
 // Event is a lifecycle event of one channel, for webhooks and logs.
 type Event struct {
 	ChannelID string
+	// PartnerID is the channel's partner (which never changes), so that
+	// handlers need not read the channel's row for it.
+	PartnerID string
 	Kind      EventKind
 	Health    Health
 	Reason    string

@@ -32,8 +32,9 @@ type queued struct {
 // supervisor owns one channel's session. Everything that changes the session
 // runs on its loop goroutine; other goroutines read snapshots under mu.
 type supervisor struct {
-	m  *Manager
-	id string
+	m         *Manager
+	id        string
+	partnerID string
 
 	cmds     chan command
 	quit     chan struct{}
@@ -63,7 +64,7 @@ type supervisor struct {
 
 func newSupervisor(m *Manager, ch model.Channel) *supervisor {
 	return &supervisor{
-		m: m, id: ch.ID,
+		m: m, id: ch.ID, partnerID: ch.PartnerID,
 		cmds: make(chan command), quit: make(chan struct{}), queued: make(chan struct{}, 1),
 		device: ch.Device, proxy: ch.Proxy, linked: ch.Device != "",
 		health:    Health{ChannelID: ch.ID, Status: StatusNotInit, Phone: ch.WAPhone, Name: ch.WAName},
@@ -220,7 +221,7 @@ func (s *supervisor) setStatus(st Status, errText string) {
 }
 
 func (s *supervisor) emit(kind EventKind, h Health, reason string) {
-	s.m.o.OnEvent(Event{ChannelID: s.id, Kind: kind, Health: h, Reason: reason, Time: s.m.o.Now()})
+	s.m.o.OnEvent(Event{ChannelID: s.id, PartnerID: s.partnerID, Kind: kind, Health: h, Reason: reason, Time: s.m.o.Now()})
 }
 
 // --- loop-owned actions
@@ -432,7 +433,7 @@ func (s *supervisor) forgetLink(ctx context.Context, reason string) {
 	if err := s.m.o.Store.ClearChannelLink(ctx, s.id); err != nil && !errors.Is(err, model.ErrNotFound) {
 		s.m.o.Log.Error("could not clear the channel's link", "channel_id", s.id, "error", err)
 	}
-	s.m.o.OnEvent(Event{ChannelID: s.id, Kind: EventUnlinked, Health: h, Reason: reason, Time: s.m.o.Now(), Phone: phone, Name: name})
+	s.m.o.OnEvent(Event{ChannelID: s.id, PartnerID: s.partnerID, Kind: EventUnlinked, Health: h, Reason: reason, Time: s.m.o.Now(), Phone: phone, Name: name})
 }
 
 // unlinked handles a device that is gone: forget it and, when the channel

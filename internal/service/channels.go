@@ -56,7 +56,7 @@ func (s *Service) CreateChannel(ctx context.Context, partnerID string, in Create
 	if err != nil {
 		return ch, err
 	}
-	op, err := s.store.OperatorSettings(ctx)
+	op, err := s.operatorSettings(ctx)
 	if err != nil {
 		return ch, err
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +25,9 @@ import (
 // the caller then builds no payload).
 func (s *Service) hooks(ctx context.Context, ch model.Channel, typ, method string) []webhook.Hook {
 	settings, err := s.ChannelSettings(ctx, ch)
+	if errors.Is(err, model.ErrChannelNotFound) {
+		return nil // deleted: no webhooks
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "webhooks: cannot read the channel's settings", "channel_id", ch.ID, "error", err)
 		return nil
@@ -139,11 +143,21 @@ func (s *Service) updateHooks(ctx context.Context, ch model.Channel) func(before
 // unlinked, link failed) into its channel webhooks (channel.post with the
 // health, channel.patch with each QR, users.post and users.delete) and its
 // partner's "channel" webhooks.
+//
+// The channel webhooks need only the channel's ID and partner, which never
+// change, and the event carries both: the channel's row is read (through the
+// cache) only when the event lacks its partner, or when a partner webhook
+// wants the channel as it is now. A deleted channel has no settings, so no
+// webhooks: its last events go nowhere.
 func (s *Service) HandleRuntimeEvent(e runtime.Event) {
 	ctx := context.Background()
-	ch, err := s.store.ChannelByID(ctx, e.ChannelID)
-	if err != nil {
-		return // deleted meanwhile
+	ch, row := model.Channel{ID: e.ChannelID, PartnerID: e.PartnerID}, false
+	if ch.PartnerID == "" {
+		var err error
+		if ch, err = s.channelByID(ctx, e.ChannelID); err != nil {
+			return // deleted meanwhile
+		}
+		row = true
 	}
 	var ds []model.WebhookDelivery
 	switch e.Kind {
@@ -165,15 +179,16 @@ func (s *Service) HandleRuntimeEvent(e runtime.Event) {
 		})
 	}
 	if change, ok := wire.ChangeOf(e); ok {
-		ds = append(ds, s.partnerChannelHooks(ctx, ch, change, e)...)
+		ds = append(ds, s.partnerChannelHooks(ctx, ch, row, change, e)...)
 	}
 	s.enqueue(ctx, ds)
 }
 
 // partnerChannelHooks are the deliveries of a channel's lifecycle change to
-// its partner's "channel" webhooks.
-func (s *Service) partnerChannelHooks(ctx context.Context, ch model.Channel, change string, e runtime.Event) []model.WebhookDelivery {
-	settings, err := s.store.PartnerSettings(ctx, ch.PartnerID)
+// its partner's "channel" webhooks. ch is the channel's row when row is set,
+// else only its ID and partner: the row is then read when a webhook wants it.
+func (s *Service) partnerChannelHooks(ctx context.Context, ch model.Channel, row bool, change string, e runtime.Event) []model.WebhookDelivery {
+	settings, err := s.partnerSettings(ctx, ch.PartnerID)
 	if err != nil || len(settings.Webhooks) == 0 || s.channelView == nil {
 		return nil
 	}
@@ -185,6 +200,13 @@ func (s *Service) partnerChannelHooks(ctx context.Context, ch model.Channel, cha
 	}
 	if !subscribed {
 		return nil
+	}
+	if !row {
+		// The payload shows the channel as it is now.
+		partnerID := ch.PartnerID
+		if ch, err = s.channelByID(ctx, ch.ID); err != nil || ch.PartnerID != partnerID {
+			return nil // deleted meanwhile
+		}
 	}
 	st := e.Health.Status
 	payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: ch.PartnerID, ChannelID: ch.ID, Change: change,
@@ -315,7 +337,7 @@ type partnerOutbox struct {
 // partnerOutbox is the outbox of a partner's events, nil when it has no
 // webhooks.
 func (s *Service) partnerOutbox(ctx context.Context, partnerID string) *partnerOutbox {
-	settings, err := s.store.PartnerSettings(ctx, partnerID)
+	settings, err := s.partnerSettings(ctx, partnerID)
 	if err != nil || len(settings.Webhooks) == 0 {
 		return nil
 	}

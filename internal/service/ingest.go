@@ -17,7 +17,7 @@ const ingestTimeout = 10 * time.Second
 func (s *Service) HandleEngineEvent(channelID string, ev engine.Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 	defer cancel()
-	ch, err := s.store.ChannelByID(ctx, channelID)
+	ch, err := s.channelByID(ctx, channelID)
 	if err != nil {
 		s.log.Warn("engine event for an unknown channel dropped", "channel_id", channelID, "error", err)
 		return

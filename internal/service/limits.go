@@ -41,7 +41,7 @@ func (s *Service) UseLimit(ctx context.Context, ch model.Channel, kind string, n
 	if !limited(ch) {
 		return nil
 	}
-	op, err := s.store.OperatorSettings(ctx)
+	op, err := s.operatorSettings(ctx)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Service) releaseLimit(ctx context.Context, ch model.Channel, kind strin
 	if !limited(ch) {
 		return
 	}
-	op, err := s.store.OperatorSettings(ctx)
+	op, err := s.operatorSettings(ctx)
 	if err != nil {
 		return
 	}
@@ -89,7 +89,7 @@ func (s *Service) UseChat(ctx context.Context, ch model.Channel, chatID string) 
 	if !limited(ch) {
 		return nil
 	}
-	op, err := s.store.OperatorSettings(ctx)
+	op, err := s.operatorSettings(ctx)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Service) RemainingLimits(ctx context.Context, ch model.Channel) (Limits
 	if !limited(ch) {
 		return LimitsLeft{}, false, nil
 	}
-	op, err := s.store.OperatorSettings(ctx)
+	op, err := s.operatorSettings(ctx)
 	if err != nil {
 		return LimitsLeft{}, true, err
 	}

@@ -259,7 +259,7 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		}
 	}
 	// Everything is checked: count the limits, then store the file.
-	op, err := s.store.OperatorSettings(ctx)
+	op, err := s.operatorSettings(ctx)
 	if err != nil {
 		return model.Message{}, err
 	}

@@ -44,7 +44,7 @@ func (s *Service) AuthenticateChannel(ctx context.Context, token string) (model.
 		return model.Channel{}, model.ErrChannelNotFound
 	}
 	h := ids.Hash(token)
-	ch, err := s.store.ChannelByTokenHash(ctx, h)
+	ch, err := s.channelByTokenHash(ctx, h)
 	if err != nil {
 		return ch, err
 	}

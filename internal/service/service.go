@@ -54,6 +54,10 @@ type Service struct {
 	channelView func(model.Channel) any
 	sendTest    func(context.Context, model.WebhookDelivery) (model.WebhookAttempt, error)
 	partnerView func(model.Partner) any
+
+	// cache keeps short-lived copies of rows read on every request and
+	// event (cache.go).
+	cache *readCache
 }
 
 // Options configure a Service.
@@ -109,11 +113,16 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	if ttl <= 0 {
 		ttl = 30 * 24 * time.Hour
 	}
-	return &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
+	s := &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
 		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
+	s.cache = newReadCache(s.now)
+	if st != nil { // nil in tests of parts that use no database
+		st.OnChange(s.cache.invalidate)
+	}
+	return s
 }
 
 // Now is the service clock.
@@ -222,7 +231,7 @@ func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
 
 // OperatorSettings returns the operator's settings.
 func (s *Service) OperatorSettings(ctx context.Context) (model.OperatorSettings, error) {
-	return s.store.OperatorSettings(ctx)
+	return s.operatorSettings(ctx)
 }
 
 // OperatorSettingsPatch changes some operator settings; nil fields stay.

@@ -14,23 +14,26 @@ import (
 	"github.com/wagate/wagate/internal/model"
 )
 
-// ChannelSettings returns a channel's gate settings, defaults filled in.
+// ChannelSettings returns a channel's gate settings, defaults filled in
+// (a copy at most cacheTTL old, and none older than this process's last
+// write of them).
 func (s *Service) ChannelSettings(ctx context.Context, ch model.Channel) (model.ChannelSettings, error) {
-	raw, err := s.store.ChannelSettings(ctx, ch.ID)
+	out, err := s.cachedChannelSettings(ctx, ch.ID)
 	if err != nil {
-		return model.ChannelSettings{}, err
-	}
-	out := model.DefaultChannelSettings()
-	if err := json.Unmarshal([]byte(raw), &out); err != nil {
-		return out, fmt.Errorf("decode channel settings: %w", err)
+		return out, err
 	}
 	out.Proxy = ch.Proxy // the channel row owns the proxy
-	if out.Webhooks == nil {
-		out.Webhooks = []model.ChannelWebhook{}
+	return out, nil
+}
+
+// storedChannelSettings are ChannelSettings read from the database, for
+// changes written back.
+func (s *Service) storedChannelSettings(ctx context.Context, ch model.Channel) (model.ChannelSettings, error) {
+	out, err := s.readChannelSettings(ctx, ch.ID)
+	if err != nil {
+		return out, err
 	}
-	if out.Media.AutoDownload == nil {
-		out.Media.AutoDownload = []string{}
-	}
+	out.Proxy = ch.Proxy
 	return out, nil
 }
 
@@ -56,7 +59,7 @@ type SettingsChange struct {
 // UpdateChannelSettings validates and applies a patch. A proxy change
 // reconnects the channel through the new proxy.
 func (s *Service) UpdateChannelSettings(ctx context.Context, ch model.Channel, p ChannelSettingsPatch) (SettingsChange, error) {
-	before, err := s.ChannelSettings(ctx, ch)
+	before, err := s.storedChannelSettings(ctx, ch)
 	if err != nil {
 		return SettingsChange{}, err
 	}
@@ -71,7 +74,7 @@ func (s *Service) UpdateChannelSettings(ctx context.Context, ch model.Channel, p
 // direct connection included). Settings already at the defaults are
 // ErrConflict.
 func (s *Service) ResetChannelSettings(ctx context.Context, ch model.Channel) (SettingsChange, error) {
-	before, err := s.ChannelSettings(ctx, ch)
+	before, err := s.storedChannelSettings(ctx, ch)
 	if err != nil {
 		return SettingsChange{}, err
 	}

@@ -58,6 +58,7 @@ type CreateLimit struct {
 // project (ErrNotFound) and records the creation. A clashing channel ID or
 // token is ErrConflict, so the caller can draw new ones.
 func (s *Store) CreateChannel(ctx context.Context, ch model.Channel, tokenHash string, limit CreateLimit, now time.Time) error {
+	defer s.channelChanged(ch.ID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		// Lock the partner so concurrent creations count each other.
 		var id string
@@ -220,6 +221,7 @@ type ChannelChange struct {
 // and the partner's balance after the change.
 func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, now time.Time,
 	fn func(model.Channel) (ChannelChange, error)) (model.Channel, int64, error) {
+	defer s.channelChanged(channelID)
 	var (
 		out     model.Channel
 		balance int64
@@ -318,5 +320,8 @@ func (s *Store) MarkExpired(ctx context.Context, now time.Time, limit int, hooks
 		}
 		return nil
 	})
+	for _, ch := range out {
+		s.channelChanged(ch.ID)
+	}
 	return out, err
 }

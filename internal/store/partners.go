@@ -153,6 +153,7 @@ func (s *Store) SetPartnerSettings(ctx context.Context, partnerID string, v mode
 	if err != nil {
 		return fmt.Errorf("store: encode partner settings: %w", err)
 	}
+	defer s.changed(Change{PartnerID: partnerID})
 	return s.updatePartner(ctx, "settings = ?", string(raw), partnerID)
 }
 

@@ -43,6 +43,7 @@ func (s *Store) SetChannelLink(ctx context.Context, channelID, device, phone, na
 // and presences (the next account may be another one). Messages and chats
 // stay: they are the channel's history.
 func (s *Store) ClearChannelLink(ctx context.Context, channelID string) error {
+	defer s.channelChanged(channelID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q("UPDATE channels SET wa_device = '', wa_phone = '', wa_name = '', linked_at = NULL WHERE id = ?"), channelID)
 		if err != nil {
@@ -61,6 +62,7 @@ func (s *Store) ClearChannelLink(ctx context.Context, channelID string) error {
 }
 
 func (s *Store) updateChannel(ctx context.Context, channelID, set string, args ...any) error {
+	defer s.channelChanged(channelID)
 	res, err := s.exec(ctx, ("UPDATE channels SET " + set + " WHERE id = ?"), append(args, channelID)...)
 	if err != nil {
 		return fmt.Errorf("store: update channel: %w", err)

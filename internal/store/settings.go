@@ -30,6 +30,9 @@ func (s *Store) Setting(ctx context.Context, key string) (value string, ok bool,
 
 // SetSetting writes one value.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	if key == keyOperatorSettings {
+		defer s.changed(Change{Operator: true})
+	}
 	_, err := s.exec(ctx, (`INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`), key, value)
 	if err != nil {

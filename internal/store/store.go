@@ -38,6 +38,8 @@ type Store struct {
 	// and its busy handler makes waiting writers sleep in steps of up to
 	// 100 ms, which turns contention into long tail latencies.
 	writeMu sync.Mutex
+	// watch is told of writes that readers may have copies of (changes.go).
+	watch watchers
 }
 
 // Options say which database to open.
