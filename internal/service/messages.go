@@ -301,11 +301,13 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		return m, err
 	}
 	m := s.newMessage(ch, sent.ID, chat, true, s.selfJID(ch), ch.WAName, "api", model.MessagePending, c, media, sent.Time)
-	if _, err := s.store.InsertMessage(ctx, m, s.newMessageHooks(ctx, ch, m)); err != nil {
+	if _, err := s.insertMessage(ctx, m, s.newMessageHooks(ctx, ch, m)); err != nil {
 		return m, err
 	}
 	if st, ok := s.early.take(ch.ID, m.ID); ok {
-		if _, err := s.store.SetMessageStatus(ctx, ch.ID, []string{m.ID}, st, s.statusHooks(ctx, ch)); err != nil {
+		// With the receipts that arrive meanwhile, in one write.
+		if _, err := s.receipts.set(ctx, s.store, store.StatusChange{ChannelID: ch.ID, IDs: []string{m.ID}, Status: st,
+			Hooks: []func([]model.Message) []model.WebhookDelivery{s.statusHooks(ctx, ch)}}); err != nil {
 			s.log.WarnContext(ctx, "could not apply an early receipt", "channel_id", ch.ID, "error", err)
 		}
 	}
@@ -489,7 +491,7 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		}
 	}
 	m := s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, source, status, c, media, e.Time)
-	inserted, err := s.store.InsertMessage(ctx, m, s.newMessageHooks(ctx, ch, m))
+	inserted, err := s.insertMessage(ctx, m, s.newMessageHooks(ctx, ch, m))
 	if err != nil || !inserted {
 		return err
 	}

@@ -44,6 +44,7 @@ type Service struct {
 	fetch        *http.Client
 	early        earlyReceipts
 	receipts     statusBatcher
+	inserts      insertBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wagate/wagate/internal/model"
@@ -61,7 +62,92 @@ func ChatType(chatID string) string {
 // enqueued in the same transaction when it is inserted; chat is the chat the
 // message created, nil when it went to a chat already stored.
 func (s *Store) InsertMessage(ctx context.Context, m model.Message, hooks ...func(created *model.Chat) []model.WebhookDelivery) (inserted bool, err error) {
-	hooks = given(hooks)
+	err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		inserted, err = s.insertMessageTx(ctx, tx, NewMessage{Message: m, Hooks: hooks})
+		return err
+	})
+	return inserted, err
+}
+
+// NewMessage is one InsertMessage call of an InsertMessages group.
+type NewMessage struct {
+	Message model.Message
+	Hooks   []func(created *model.Chat) []model.WebhookDelivery
+}
+
+// InsertMessages makes several InsertMessage calls, in order, and returns
+// each one's inserted and error. On SQLite they go in one transaction (one
+// writer at a time: the message transaction was most of a send's cost);
+// when that transaction fails, each message is inserted again in a
+// transaction of its own, so one message's failure (its hooks, say) neither
+// fails nor loses the others. Each message sees the ones before it as
+// InsertMessage would: a duplicate ID is not inserted again, a chat is
+// created once, seq grows in order. On PostgreSQL each goes in a transaction
+// of its own, as InsertMessage would: a transaction upserting several
+// channels' chats and share-locking their outbox rows could deadlock with
+// other writers.
+func (s *Store) InsertMessages(ctx context.Context, nms []NewMessage) ([]bool, []error) {
+	_, inserted, errs := s.InsertMessagesTaken(ctx, func() []NewMessage { return nms })
+	return inserted, errs
+}
+
+// InsertMessagesTaken is InsertMessages of the group take returns. On
+// SQLite take is called once this writer's turn has come, so the group
+// holds whatever gathered while other writers wrote. It returns the group
+// with the results.
+func (s *Store) InsertMessagesTaken(ctx context.Context, take func() []NewMessage) ([]NewMessage, []bool, []error) {
+	unlock := sync.OnceFunc(s.lockWrites()) // released before one(), or on a panic
+	defer unlock()
+	nms := take()
+	inserted, errs := make([]bool, len(nms)), make([]error, len(nms))
+	one := func() {
+		for i, m := range nms {
+			inserted[i], errs[i] = s.InsertMessage(ctx, m.Message, m.Hooks...)
+		}
+	}
+	if s.dialect == Postgres {
+		unlock()
+		one()
+		return nms, inserted, errs
+	}
+	err := s.heldTx(ctx, func(tx *sql.Tx) error {
+		for i, m := range nms {
+			var err error
+			if inserted[i], err = s.insertMessageTx(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	unlock()
+	if err != nil && len(nms) > 1 {
+		// Nothing of the group was written: write each on its own.
+		clear(inserted)
+		one()
+	} else if err != nil {
+		errs[0] = err
+	}
+	return nms, inserted, errs
+}
+
+// heldTx is inTx for a caller that holds the SQLite write queue.
+func (s *Store) heldTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) insertMessageTx(ctx context.Context, tx *sql.Tx, nm NewMessage) (inserted bool, err error) {
+	m, hooks := nm.Message, given(nm.Hooks)
 	reactions, err := json.Marshal(m.Reactions)
 	if err != nil {
 		return false, err
@@ -69,32 +155,24 @@ func (s *Store) InsertMessage(ctx context.Context, m model.Message, hooks ...fun
 	if m.Reactions == nil {
 		reactions = []byte("[]")
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO messages (`+messageColumns+`, status_rank, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-				(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE channel_id = ?)) ON CONFLICT (channel_id, id) DO NOTHING`),
-			m.ChannelID, m.ID, m.ChatID, m.Sender, m.FromMe, m.FromName, m.Type, m.Source, m.Status, m.Body,
-			rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited, ms(m.Time),
-			model.MessageStatusRank(m.Status), m.ChannelID)
-		if err != nil {
-			return fmt.Errorf("store: insert message: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		inserted = true
-		var chatKnown int
-		if len(hooks) > 0 {
-			err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM chats WHERE channel_id = ? AND id = ?"), m.ChannelID, m.ChatID).Scan(&chatKnown)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("store: read chat: %w", err)
-			}
-		}
-		unread := 1
-		if m.FromMe {
-			unread = 0
-		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO chats (channel_id, id, type, name, last_message_id, last_ts, unread)
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO messages (`+messageColumns+`, status_rank, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE channel_id = ?)) ON CONFLICT (channel_id, id) DO NOTHING`),
+		m.ChannelID, m.ID, m.ChatID, m.Sender, m.FromMe, m.FromName, m.Type, m.Source, m.Status, m.Body,
+		rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited, ms(m.Time),
+		model.MessageStatusRank(m.Status), m.ChannelID)
+	if err != nil {
+		return false, fmt.Errorf("store: insert message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	unread := 1
+	if m.FromMe {
+		unread = 0
+	}
+	if len(hooks) == 0 {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chats (channel_id, id, type, name, last_message_id, last_ts, unread)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (channel_id, id) DO UPDATE SET
 				last_message_id = CASE WHEN excluded.last_ts >= chats.last_ts THEN excluded.last_message_id ELSE chats.last_message_id END,
@@ -102,29 +180,62 @@ func (s *Store) InsertMessage(ctx context.Context, m model.Message, hooks ...fun
 				unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.unread + 1 END,
 				name = CASE WHEN chats.name = '' THEN excluded.name ELSE chats.name END,
 				archived = CASE WHEN excluded.unread = 0 THEN chats.archived ELSE FALSE END`),
+			m.ChannelID, m.ChatID, ChatType(m.ChatID), chatNameFrom(m), m.ID, ms(m.Time), unread); err != nil {
+			return false, fmt.Errorf("store: update chat: %w", err)
+		}
+		return true, nil
+	}
+	// The hooks need to know whether this message created its chat: the
+	// insert says so itself. (A read before an upsert could not: on
+	// PostgreSQL two messages of a new chat committing side by side would
+	// both read no chat and both report it created.) An insert racing
+	// another of the same chat waits for it and then inserts nothing.
+	created, err := s.insertOrMoveChat(ctx, tx, m, unread)
+	if err != nil {
+		return false, err
+	}
+	for _, h := range hooks {
+		if err := s.EnqueueTx(ctx, tx, h(created)...); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// insertOrMoveChat creates m's chat, returned, or moves the stored one
+// forward as the upsert of insertMessageTx does, returning nil.
+func (s *Store) insertOrMoveChat(ctx context.Context, tx *sql.Tx, m model.Message, unread int) (*model.Chat, error) {
+	// A chat deleted between the two statements (PostgreSQL) is created.
+	for range 3 {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO chats (channel_id, id, type, name, last_message_id, last_ts, unread)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, id) DO NOTHING`),
 			m.ChannelID, m.ChatID, ChatType(m.ChatID), chatNameFrom(m), m.ID, ms(m.Time), unread)
 		if err != nil {
-			return fmt.Errorf("store: update chat: %w", err)
+			return nil, fmt.Errorf("store: insert chat: %w", err)
 		}
-		if len(hooks) == 0 {
-			return nil
-		}
-		var created *model.Chat
-		if chatKnown == 0 {
+		if n, _ := res.RowsAffected(); n == 1 {
 			c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"), m.ChannelID, m.ChatID))
 			if err != nil {
-				return fmt.Errorf("store: read chat: %w", err)
+				return nil, fmt.Errorf("store: read chat: %w", err)
 			}
-			created = &c
+			return &c, nil
 		}
-		for _, h := range hooks {
-			if err := s.EnqueueTx(ctx, tx, h(created)...); err != nil {
-				return err
-			}
+		res, err = tx.ExecContext(ctx, s.q(`UPDATE chats SET
+				last_message_id = CASE WHEN ? >= last_ts THEN ? ELSE last_message_id END,
+				last_ts = CASE WHEN ? >= last_ts THEN ? ELSE last_ts END,
+				unread = CASE WHEN ? = 0 THEN 0 ELSE unread + 1 END,
+				name = CASE WHEN name = '' THEN ? ELSE name END,
+				archived = CASE WHEN ? = 0 THEN archived ELSE FALSE END
+			WHERE channel_id = ? AND id = ?`),
+			ms(m.Time), m.ID, ms(m.Time), ms(m.Time), unread, chatNameFrom(m), unread, m.ChannelID, m.ChatID)
+		if err != nil {
+			return nil, fmt.Errorf("store: update chat: %w", err)
 		}
-		return nil
-	})
-	return inserted, err
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("store: update chat %s: deleted again and again", m.ChatID)
 }
 
 // chatNameFrom is a new chat's first name: the sender's push name in a
