@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,5 +194,41 @@ func TestChangeHooks(t *testing.T) {
 		_, err = st.MarkExpired(bg(), later, 100, exp)
 		noErr(t, "expire again", err)
 		check("expired again", 0)
+	})
+}
+
+// TestEnsureChatCreatedOnce: callers creating the same chat at once see it
+// created once, so chats.post is sent once.
+func TestEnsureChatCreatedOnce(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		ch, _ := twoChannels(t, st)
+		var mu sync.Mutex
+		created := 0
+		hook := func(c model.Chat) []model.WebhookDelivery {
+			mu.Lock()
+			created++
+			mu.Unlock()
+			return nil
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Go(func() {
+				errs <- st.EnsureChat(bg(), ch.ID, "120363000000000009@g.us", fmt.Sprintf("Name %d", i), hook)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			noErr(t, "ensure", err)
+		}
+		if created != 1 {
+			t.Fatalf("the chat was created %d times", created)
+		}
+		c, err := st.Chat(bg(), ch.ID, "120363000000000009@g.us")
+		noErr(t, "read", err)
+		if c.Name == "" {
+			t.Fatal("the chat has no name")
+		}
 	})
 }

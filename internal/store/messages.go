@@ -513,15 +513,21 @@ func (s *Store) EnsureChat(ctx context.Context, channelID, id, name string, hook
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var known int
-		err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM chats WHERE channel_id = ? AND id = ?"), channelID, id).Scan(&known)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("store: read chat: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, s.q(upsert), channelID, id, ChatType(id), name); err != nil {
+		// The insert itself says whether this call created the chat: a
+		// concurrent creator on PostgreSQL makes it wait, then do nothing,
+		// so chats.post is sent once.
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO chats (channel_id, id, type, name) VALUES (?, ?, ?, ?)
+			ON CONFLICT (channel_id, id) DO NOTHING`), channelID, id, ChatType(id), name)
+		if err != nil {
 			return fmt.Errorf("store: ensure chat: %w", err)
 		}
-		if known == 1 {
+		if n, _ := res.RowsAffected(); n == 0 {
+			if name == "" {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE chats SET name = ? WHERE channel_id = ? AND id = ?"), name, channelID, id); err != nil {
+				return fmt.Errorf("store: name chat: %w", err)
+			}
 			return nil
 		}
 		c, err := scanChat(tx.QueryRowContext(ctx, s.q("SELECT "+chatColumns+" FROM chats WHERE channel_id = ? AND id = ?"), channelID, id))
