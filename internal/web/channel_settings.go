@@ -47,14 +47,12 @@ func (h *Handler) addWebhook(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	hook := model.ChannelWebhook{URL: strings.TrimSpace(r.PostFormValue("url")), Mode: r.PostFormValue("mode"),
-		Secret: strings.TrimSpace(r.PostFormValue("secret"))}
-	for _, t := range r.PostForm["events"] {
-		if !slices.Contains(model.ChannelEventTypes, t) {
-			return h.back(w, r, v, to, &service.FieldError{Field: "events", Message: "must be among " + strings.Join(model.ChannelEventTypes, ", ")}, "")
-		}
-		hook.Events = append(hook.Events, model.WebhookEvent{Type: t, Method: "post"})
+	events, err := formEvents(r, model.ChannelEventTypes)
+	if err != nil {
+		return h.back(w, r, v, to, err, "")
 	}
+	hook := model.ChannelWebhook{URL: strings.TrimSpace(r.PostFormValue("url")), Mode: r.PostFormValue("mode"),
+		Secret: strings.TrimSpace(r.PostFormValue("secret")), Events: events}
 	hooks := append(slices.Clone(s.Webhooks), hook)
 	_, err = h.svc.UpdateChannelSettings(r.Context(), ch, service.ChannelSettingsPatch{Webhooks: &hooks})
 	return h.back(w, r, v, to, err, "Webhook "+hook.URL+" added.")
@@ -72,11 +70,34 @@ func (h *Handler) removeWebhook(w http.ResponseWriter, r *http.Request, v *viewe
 	if err != nil {
 		return err
 	}
-	i, err := strconv.Atoi(r.PostFormValue("index"))
-	if err != nil || i < 0 || i >= len(s.Webhooks) || s.Webhooks[i].URL != r.PostFormValue("url") {
-		return h.back(w, r, v, to, fmt.Errorf("this webhook changed since the page was loaded; look again: %w", model.ErrConflict), "")
+	hooks, err := withoutPostedWebhook(r, s.Webhooks, func(h model.ChannelWebhook) string { return h.URL })
+	if err != nil {
+		return h.back(w, r, v, to, err, "")
 	}
-	hooks := slices.Delete(slices.Clone(s.Webhooks), i, i+1)
 	_, err = h.svc.UpdateChannelSettings(r.Context(), ch, service.ChannelSettingsPatch{Webhooks: &hooks})
 	return h.back(w, r, v, to, err, "Webhook "+r.PostFormValue("url")+" removed.")
+}
+
+// formEvents are the webhook events a form checked: types among allowed,
+// method post.
+func formEvents(r *http.Request, allowed []string) ([]model.WebhookEvent, error) {
+	var out []model.WebhookEvent
+	for _, t := range r.PostForm["events"] {
+		if !slices.Contains(allowed, t) {
+			return nil, &service.FieldError{Field: "events", Message: "must be among " + strings.Join(allowed, ", ")}
+		}
+		out = append(out, model.WebhookEvent{Type: t, Method: "post"})
+	}
+	return out, nil
+}
+
+// withoutPostedWebhook is hooks without the one a remove form names by
+// position and URL; both must match, so a stale page cannot remove another
+// webhook.
+func withoutPostedWebhook[T any](r *http.Request, hooks []T, urlOf func(T) string) ([]T, error) {
+	i, err := strconv.Atoi(r.PostFormValue("index"))
+	if err != nil || i < 0 || i >= len(hooks) || urlOf(hooks[i]) != r.PostFormValue("url") {
+		return nil, fmt.Errorf("this webhook changed since the page was loaded; look again: %w", model.ErrConflict)
+	}
+	return slices.Delete(slices.Clone(hooks), i, i+1), nil
 }

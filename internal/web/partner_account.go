@@ -53,31 +53,27 @@ func (h *Handler) addPartnerWebhook(w http.ResponseWriter, r *http.Request, v *v
 	if err != nil {
 		return err
 	}
-	hook := model.PartnerWebhook{URL: strings.TrimSpace(r.PostFormValue("url")), Mode: r.PostFormValue("mode"),
-		Secret: strings.TrimSpace(r.PostFormValue("secret"))}
-	for _, t := range r.PostForm["events"] {
-		if !slices.Contains(service.PartnerEventTypes, t) {
-			return h.back(w, r, v, "/ui/account", &service.FieldError{Field: "events", Message: "must be among " + strings.Join(service.PartnerEventTypes, ", ")}, "")
-		}
-		hook.Events = append(hook.Events, model.WebhookEvent{Type: t, Method: "post"})
+	events, err := formEvents(r, service.PartnerEventTypes)
+	if err != nil {
+		return h.back(w, r, v, "/ui/account", err, "")
 	}
+	hook := model.PartnerWebhook{URL: strings.TrimSpace(r.PostFormValue("url")), Mode: r.PostFormValue("mode"),
+		Secret: strings.TrimSpace(r.PostFormValue("secret")), Events: events}
 	hooks := append(slices.Clone(s.Webhooks), hook)
 	_, err = h.svc.UpdatePartnerSettings(r.Context(), v.Partner.ID, service.PartnerSettingsPatch{Webhooks: &hooks})
 	return h.back(w, r, v, "/ui/account", err, "Webhook "+hook.URL+" added.")
 }
 
-// removePartnerWebhook removes one webhook, named by its position and URL
-// (both must match, so a stale page cannot remove another).
+// removePartnerWebhook removes one webhook, named by its position and URL.
 func (h *Handler) removePartnerWebhook(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	s, err := h.svc.PartnerSettings(r.Context(), v.Partner.ID)
 	if err != nil {
 		return err
 	}
-	i, err := strconv.Atoi(r.PostFormValue("index"))
-	if err != nil || i < 0 || i >= len(s.Webhooks) || s.Webhooks[i].URL != r.PostFormValue("url") {
-		return h.back(w, r, v, "/ui/account", fmt.Errorf("this webhook changed since the page was loaded; look again: %w", model.ErrConflict), "")
+	hooks, err := withoutPostedWebhook(r, s.Webhooks, func(h model.PartnerWebhook) string { return h.URL })
+	if err != nil {
+		return h.back(w, r, v, "/ui/account", err, "")
 	}
-	hooks := slices.Delete(slices.Clone(s.Webhooks), i, i+1)
 	_, err = h.svc.UpdatePartnerSettings(r.Context(), v.Partner.ID, service.PartnerSettingsPatch{Webhooks: &hooks})
 	return h.back(w, r, v, "/ui/account", err, "Webhook "+r.PostFormValue("url")+" removed.")
 }
