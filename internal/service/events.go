@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
@@ -188,35 +189,20 @@ func (s *Service) HandleRuntimeEvent(e runtime.Event) {
 // its partner's "channel" webhooks. ch is the channel's row when row is set,
 // else only its ID and partner: the row is then read when a webhook wants it.
 func (s *Service) partnerChannelHooks(ctx context.Context, ch model.Channel, row bool, change string, e runtime.Event) []model.WebhookDelivery {
-	settings, err := s.partnerSettings(ctx, ch.PartnerID)
-	if err != nil || len(settings.Webhooks) == 0 || s.channelView == nil {
-		return nil
-	}
-	hooks := webhook.PartnerHooks(settings)
-	ev := webhook.Event{PartnerID: ch.PartnerID, ChannelID: ch.ID, Type: wire.TypeChannel, Method: wire.MethodPost, ChatKey: ch.ID, At: s.now()}
-	subscribed := false
-	for _, h := range hooks {
-		subscribed = subscribed || webhook.Subscribed(h.Events, ev.Type, ev.Method)
-	}
-	if !subscribed {
+	o := s.partnerOutbox(ctx, ch.PartnerID)
+	if !o.wants(wire.TypeChannel) {
 		return nil
 	}
 	if !row {
 		// The payload shows the channel as it is now.
 		partnerID := ch.PartnerID
+		var err error
 		if ch, err = s.channelByID(ctx, ch.ID); err != nil || ch.PartnerID != partnerID {
 			return nil // deleted meanwhile
 		}
 	}
 	st := e.Health.Status
-	payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: ch.PartnerID, ChannelID: ch.ID, Change: change,
-		Channel: s.channelView(ch), Status: &st, Reason: e.Reason, Time: e.Time})
-	if err != nil {
-		s.log.ErrorContext(ctx, "webhooks: cannot build the partner payload", "channel_id", ch.ID, "error", err)
-		return nil
-	}
-	ev.Payload = payload
-	return webhook.Deliveries(ev, hooks)
+	return o.channel(ch, change, &st, e.Reason, e.Time)
 }
 
 // DeliveryStatuses are the statuses a delivery log can be filtered by.
@@ -344,15 +330,30 @@ func (s *Service) partnerOutbox(ctx context.Context, partnerID string) *partnerO
 	return &partnerOutbox{s: s, ctx: ctx, partnerID: partnerID, settings: settings, hooks: webhook.PartnerHooks(settings)}
 }
 
-// channel is a lifecycle change of one of the partner's channels (ordered
-// per channel).
-func (o *partnerOutbox) channel(ch model.Channel, change string) []model.WebhookDelivery {
+// wants reports whether one of the partner's webhooks subscribes to typ
+// (post, the only method of partner events).
+func (o *partnerOutbox) wants(typ string) bool {
+	if o == nil {
+		return false
+	}
+	for _, h := range o.hooks {
+		if webhook.Subscribed(h.Events, typ, wire.MethodPost) {
+			return true
+		}
+	}
+	return false
+}
+
+// channel is a lifecycle change of one of the partner's channels at time
+// at (ordered per channel); status and reason, when known, say where the
+// channel's connection stands and why.
+func (o *partnerOutbox) channel(ch model.Channel, change string, status *runtime.Status, reason string, at time.Time) []model.WebhookDelivery {
 	if o == nil || o.s.channelView == nil {
 		return nil
 	}
 	now := o.s.now()
 	payload, err := wire.PartnerChannelEvent(wire.PartnerChannel{PartnerID: o.partnerID, ChannelID: ch.ID,
-		Change: change, Channel: o.s.channelView(ch), Time: now})
+		Change: change, Channel: o.s.channelView(ch), Status: status, Reason: reason, Time: at})
 	if err != nil {
 		o.s.log.ErrorContext(o.ctx, "webhooks: cannot build the partner payload", "channel_id", ch.ID, "change", change, "error", err)
 		return nil
@@ -398,7 +399,7 @@ func (s *Service) channelChangeHooks(ctx context.Context, partnerID, change stri
 		return nil
 	}
 	return func(ch model.Channel, before, after int64) []model.WebhookDelivery {
-		return append(o.channel(ch, change), o.days(before, after)...)
+		return append(o.channel(ch, change, nil, "", s.now()), o.days(before, after)...)
 	}
 }
 
@@ -422,6 +423,6 @@ func (s *Service) expiryHooks(ctx context.Context) func(ch model.Channel) []mode
 			o = s.partnerOutbox(ctx, ch.PartnerID)
 			outboxes[ch.PartnerID] = o
 		}
-		return o.channel(ch, wire.ChangeExpired)
+		return o.channel(ch, wire.ChangeExpired, nil, "", s.now())
 	}
 }
