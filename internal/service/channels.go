@@ -6,11 +6,11 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/billing"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 var (

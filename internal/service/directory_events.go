@@ -4,10 +4,10 @@ import (
 	"context"
 	"slices"
 
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // Webhook events of a channel's chats, contacts, groups and presences. Each

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/store"
 	"github.com/wagate/wagate/internal/webhook"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // Webhook events: the service turns every state change it makes into

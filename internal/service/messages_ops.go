@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // MessageFilter selects messages to list.

@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 type chatList struct {

@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // contactRoutes registers the contacts API: checking numbers, the contacts

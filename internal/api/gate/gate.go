@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // APIVersion is the version of Whapi's gate API these endpoints follow.

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // groupRoutes registers the groups API: listing, creating, joining and

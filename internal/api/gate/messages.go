@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // maxSendBody bounds a send request: a document in base64 with its JSON.

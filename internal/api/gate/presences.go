@@ -3,8 +3,8 @@ package gate
 import (
 	"net/http"
 
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // presenceRoutes registers the presences API: the account's own presence,

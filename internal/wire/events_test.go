@@ -15,11 +15,11 @@ import (
 
 	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/api/openapi"
-	"github.com/wagate/wagate/internal/api/wire"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 const (
