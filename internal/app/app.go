@@ -26,6 +26,7 @@ import (
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
+	"github.com/wagate/wagate/internal/engine/whatsmeow"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
@@ -73,6 +74,7 @@ type Server struct {
 	engine   engine.Engine
 	sim      *sim.Network // set when the sim engine runs
 	rt       *runtime.Manager
+	rtReady  atomic.Pointer[runtime.Manager] // rt, once built (for the engine's callbacks)
 	hooks    *webhook.Dispatcher
 	http     *http.Server
 	listener net.Listener
@@ -93,7 +95,21 @@ type Options struct {
 	Sim sim.Options
 	// ProbeProxy replaces the pool proxies' health check (tests).
 	ProbeProxy func(ctx context.Context, proxyURL string) error
+	// Whatsmeow tunes the whatsmeow engine beyond the configuration: a
+	// fake WhatsApp server's client hook and HTTP client, the version
+	// refresh (tests and wagate bench only).
+	Whatsmeow whatsmeow.Options
+	// Reconnect, Outdated and Ban replace the runtime's retry schedules,
+	// KeepAliveGrace its keepalive grace (tests).
+	Reconnect, Outdated, Ban runtime.Backoff
+	KeepAliveGrace           time.Duration
+	// WrapIngest wraps the storage of incoming events (tests: failures,
+	// delays).
+	WrapIngest func(next IngestFunc) IngestFunc
 }
+
+// IngestFunc stores one incoming engine event of a channel.
+type IngestFunc func(ctx context.Context, channelID string, ev engine.Event) error
 
 // New opens the store, prepares the admin token and builds the HTTP server.
 // It listens when Start is called.
@@ -112,14 +128,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		now = time.Now
 	}
 	var svc *service.Service // the runtime's callbacks run only after Start
+	var ingest IngestFunc = func(ctx context.Context, channelID string, ev engine.Event) error {
+		return svc.Ingest(ctx, channelID, ev)
+	}
+	if o.WrapIngest != nil {
+		ingest = o.WrapIngest(ingest)
+	}
 	s.rt = runtime.New(runtime.Options{
 		Engine: s.engine, Store: st, Log: log, Now: now,
 		OnEvent: func(e runtime.Event) {
-			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(), "reason", e.Reason)
+			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(),
+				"state", e.Health.State, "reason", e.Reason)
 			svc.HandleRuntimeEvent(e)
 		},
-		OnEngineEvent: func(channelID string, ev engine.Event) { svc.HandleEngineEvent(channelID, ev) },
+		Ingest:      ingest,
+		SentPayload: st.SentPayload,
+		Reconnect:   o.Reconnect, Outdated: o.Outdated, Ban: o.Ban, KeepAliveGrace: o.KeepAliveGrace,
 	})
+	s.rtReady.Store(s.rt)
 	mediaDir := ""
 	if cfg.DataDir != "" {
 		mediaDir = filepath.Join(cfg.DataDir, "media")
@@ -142,6 +168,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		},
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
 		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
+		SentRetention: cfg.SentRetention,
 	})
 	s.svc = svc
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
@@ -298,11 +325,25 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// expiryLoop stops channels whose days ran out, every ExpiryInterval.
+// pruneEvery is how often kept sent messages past their retention are
+// pruned.
+const pruneEvery = time.Hour
+
+// expiryLoop stops channels whose days ran out, every ExpiryInterval, and
+// prunes what is kept for a limited time.
 func (s *Server) expiryLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ExpiryInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			if n, err := s.svc.PruneSentPayloads(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("pruning kept sent messages failed", "error", err)
+			} else if n > 0 {
+				s.log.Info("kept sent messages pruned", "messages", n)
+			}
+		}
 		if _, err := s.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("expiry sweep failed", "error", err)
 		}

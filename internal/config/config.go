@@ -31,9 +31,10 @@ type Config struct {
 	AdminToken  string // operator token; empty: generated on first start
 	PublicURL   string // base URL channels report as apiUrl
 	Engine      string // whatsmeow or sim
-	// WAVersion is the WhatsApp Web version the whatsmeow engine announces
-	// (x.y.z); empty keeps whatsmeow's built-in one. WhatsApp refuses
-	// versions that are too old (405 "client outdated").
+	// WAVersion pins the WhatsApp Web version the whatsmeow engine
+	// announces (x.y.z); empty: the engine learns the current one from
+	// WhatsApp. WhatsApp refuses versions that are too old (405 "client
+	// outdated").
 	WAVersion string
 	// DeviceName is how linked channels appear in the phone's "Linked
 	// devices" list (whatsmeow engine).
@@ -57,6 +58,10 @@ type Config struct {
 	// CookieSecure marks dashboard cookies Secure on plain-HTTP requests too
 	// (behind a TLS-terminating proxy); TLS requests always get Secure ones.
 	CookieSecure bool
+	// SentRetention is how long the encoded form of every sent message is
+	// kept to answer recipients' retry requests (WhatsApp's "waiting for
+	// this message").
+	SentRetention time.Duration
 }
 
 // SQLitePath is the database file used when DatabaseURL is empty.
@@ -96,7 +101,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.DatabaseURL, "database-url", env("WAGATE_DATABASE_URL", ""), "PostgreSQL URL; empty uses SQLite in the data dir (WAGATE_DATABASE_URL)")
 	fs.StringVar(&c.PublicURL, "public-url", env("WAGATE_PUBLIC_URL", ""), "public base URL reported as apiUrl (WAGATE_PUBLIC_URL)")
 	fs.StringVar(&c.Engine, "engine", env("WAGATE_ENGINE", EngineWhatsmeow), "WhatsApp engine: whatsmeow or sim (WAGATE_ENGINE)")
-	fs.StringVar(&c.WAVersion, "wa-version", env("WAGATE_WA_VERSION", ""), "WhatsApp Web version x.y.z announced by the whatsmeow engine; empty: built-in (WAGATE_WA_VERSION)")
+	fs.StringVar(&c.WAVersion, "wa-version", env("WAGATE_WA_VERSION", ""), "pin the WhatsApp Web version x.y.z the whatsmeow engine announces; empty: learned from WhatsApp (WAGATE_WA_VERSION)")
 	fs.StringVar(&c.DeviceName, "device-name", env("WAGATE_DEVICE_NAME", "wagate"), "name of linked channels in the phone's Linked devices list (WAGATE_DEVICE_NAME)")
 	fs.BoolVar(&c.MediaAllowPrivate, "media-allow-private", env("WAGATE_MEDIA_ALLOW_PRIVATE", "") == "true", "let media URLs point to private, loopback and link-local addresses (WAGATE_MEDIA_ALLOW_PRIVATE=true)")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", env("WAGATE_WEBHOOK_ALLOW_PRIVATE", "") == "true", "let webhook URLs point to private, loopback and link-local addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE=true)")
@@ -104,6 +109,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGATE_LOG_FORMAT", "text"), "text or json (WAGATE_LOG_FORMAT)")
 	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")
 	session := fs.String("session-lifetime", env("WAGATE_SESSION_LIFETIME", "12h"), "how long a dashboard login lasts (WAGATE_SESSION_LIFETIME)")
+	sentRetention := fs.String("sent-retention", env("WAGATE_SENT_RETENTION", "168h"), "how long sent messages are kept to answer recipients' retry requests (WAGATE_SENT_RETENTION)")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")
 	// The admin token comes from the environment only: a flag would show in `ps`.
 	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
@@ -124,6 +130,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	c.ExpiryInterval = d
 	if c.SessionLifetime, err = time.ParseDuration(*session); err != nil {
 		return c, fmt.Errorf("session lifetime: %w", err)
+	}
+	if c.SentRetention, err = time.ParseDuration(*sentRetention); err != nil {
+		return c, fmt.Errorf("sent retention: %w", err)
 	}
 	return c, c.Validate()
 }
@@ -166,6 +175,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionLifetime != 0 && (c.SessionLifetime < time.Minute || c.SessionLifetime > 90*24*time.Hour) {
 		errs = append(errs, errors.New("session lifetime: from 1m to 2160h (90 days)"))
+	}
+	if c.SentRetention != 0 && (c.SentRetention < time.Hour || c.SentRetention > 90*24*time.Hour) {
+		errs = append(errs, errors.New("sent retention: from 1h to 2160h (90 days)"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("WAGATE_ADMIN_TOKEN: at least 16 characters"))

@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Addr: "127.0.0.1:8080", DataDir: "./data", Engine: EngineWhatsmeow, LogLevel: slog.LevelInfo,
 		LogFormat: "text", ExpiryInterval: 30 * time.Second, ShutdownTimeout: 15 * time.Second, DeviceName: "wagate",
-		SessionLifetime: 12 * time.Hour,
+		SessionLifetime: 12 * time.Hour, SentRetention: 7 * 24 * time.Hour,
 	}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -48,6 +48,7 @@ var fullEnv = map[string]string{
 	"WAGATE_DEVICE_NAME":      "Acme CRM",
 	"WAGATE_SESSION_LIFETIME": "2h",
 	"WAGATE_COOKIE_SECURE":    "true",
+	"WAGATE_SENT_RETENTION":   "72h",
 }
 
 func TestEnv(t *testing.T) {
@@ -60,6 +61,7 @@ func TestEnv(t *testing.T) {
 		AdminToken: "0123456789abcdef", PublicURL: "https://wa.example.com", Engine: EngineSim,
 		LogLevel: slog.LevelDebug, LogFormat: "json", ExpiryInterval: time.Minute, ShutdownTimeout: 15 * time.Second,
 		WAVersion: "2.3000.1031080782", DeviceName: "Acme CRM", SessionLifetime: 2 * time.Hour, CookieSecure: true,
+		SentRetention: 72 * time.Hour,
 	}
 	if c != want {
 		t.Fatalf("from env\n got %+v\nwant %+v", c, want)
@@ -74,7 +76,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		"--addr", "127.0.0.1:7000", "--data-dir", "/tmp/d", "--database-url", "postgresql://x@y/z",
 		"--public-url", "http://pub.example/base/", "--engine", "whatsmeow", "--log-level", "warn",
 		"--log-format", "text", "--expiry-interval", "5s", "--wa-version", "2.3000.1", "--device-name", "Shop",
-		"--session-lifetime", "30m",
+		"--session-lifetime", "30m", "--sent-retention", "48h",
 	}
 	c, err := Load(args, envMap(fullEnv), io.Discard)
 	if err != nil {
@@ -85,6 +87,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		AdminToken: "0123456789abcdef", PublicURL: "http://pub.example/base/", Engine: EngineWhatsmeow,
 		LogLevel: slog.LevelWarn, LogFormat: "text", ExpiryInterval: 5 * time.Second, ShutdownTimeout: 15 * time.Second,
 		WAVersion: "2.3000.1", DeviceName: "Shop", SessionLifetime: 30 * time.Minute, CookieSecure: true,
+		SentRetention: 48 * time.Hour,
 	}
 	if c != want {
 		t.Fatalf("flags over env\n got %+v\nwant %+v", c, want)
@@ -124,6 +127,8 @@ func TestLoadErrors(t *testing.T) {
 		{"ftp public URL", []string{"--public-url", "ftp://wa.example.com"}, nil, "public URL"},
 		{"bad session lifetime", []string{"--session-lifetime", "forever"}, nil, "session lifetime"},
 		{"short session lifetime", nil, map[string]string{"WAGATE_SESSION_LIFETIME": "10s"}, "session lifetime: from 1m"},
+		{"bad sent retention", []string{"--sent-retention", "a week"}, nil, "sent retention"},
+		{"short sent retention", nil, map[string]string{"WAGATE_SENT_RETENTION": "10m"}, "sent retention: from 1h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.args, envMap(tc.env), io.Discard)

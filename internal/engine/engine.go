@@ -20,6 +20,10 @@ type Engine interface {
 	// error (ErrDeviceNotFound): an engine never silently replaces a linked
 	// device with a new one.
 	Open(ctx context.Context, cfg SessionConfig) (Session, error)
+	// ValidateProxy says whether the engine can use a proxy URL
+	// (ErrBadProxy when not); "" (direct) is always valid. It does not
+	// connect.
+	ValidateProxy(proxy string) error
 	// Close releases what the engine holds for all sessions.
 	Close() error
 }
@@ -34,18 +38,38 @@ type SessionConfig struct {
 	// Proxy is a proxy URL (socks5://user:pass@host:port, http://...), or
 	// empty for a direct connection.
 	Proxy string
-	// Events receives the session's events, one at a time in order. It must
-	// return quickly (hand work off); it must not call back into the session.
+	// Events receives the session's lifecycle events (everything but the
+	// data events below), one at a time in order. It must return quickly
+	// (hand work off); it must not call back into the session.
 	Events func(Event)
+	// Ingest stores a data event (Message, Receipt, GroupChange, Presence,
+	// Undecryptable) before the engine acknowledges it to WhatsApp. The
+	// engine calls it on its receive path, one event at a time per session
+	// and in order, and waits for it: an error means "not stored", and the
+	// engine then does not acknowledge the event, so that WhatsApp delivers
+	// it again on a later connection. It must not call back into the
+	// session. Nil: data events are dropped (acknowledged).
+	Ingest func(ctx context.Context, ev Event) error
+	// SentPayload returns what SentMessage.Payload was for a message this
+	// channel sent (nil when unknown), so that the engine can answer a
+	// recipient's request to send it again (a retry receipt) after its
+	// in-memory copies are gone. Nil: only in-memory copies are used.
+	SentPayload func(ctx context.Context, messageID string) ([]byte, error)
 }
 
 // Session is one channel's connection to WhatsApp. Methods are safe for
 // concurrent use. After Close, no more events are delivered.
+//
+// A session never reconnects by itself: after Disconnected (or any other
+// event that ends the connection) it stays offline until the next Connect.
+// Its owner (the runtime) decides when, with backoff.
 type Session interface {
 	// Connect starts connecting and returns without waiting for the login.
 	// A linked session logs in (Connected, or a final event such as
 	// LoggedOut). An unlinked one starts the login flow: QR events as codes
-	// rotate, until Linked (then Connected) or QRTimeout.
+	// rotate, until Linked (then Connected) or QRTimeout. A Connect that
+	// fails before WhatsApp answered returns the error (ErrProxyUnreachable
+	// when the session's proxy did not carry the connection).
 	Connect(ctx context.Context) error
 	// Disconnect closes the connection and keeps the login.
 	Disconnect()
@@ -79,6 +103,46 @@ type Session interface {
 	Close() error
 }
 
+// Reconciler is an engine that keeps devices of its own (whatsmeow's device
+// store) and can drop those no channel owns any more.
+type Reconciler interface {
+	// Devices lists the devices the engine keeps.
+	Devices(ctx context.Context) ([]string, error)
+	// RemoveDevice drops a device the engine keeps, without telling
+	// WhatsApp (it is no channel's: nobody can log it out any more).
+	RemoveDevice(ctx context.Context, device string) error
+}
+
+// ClientVersion is the client version an engine announces to WhatsApp,
+// and where it came from.
+type ClientVersion struct {
+	// Version is "x.y.z".
+	Version string
+	// Source: "config" (pinned by the operator), "whatsapp" (learned from
+	// WhatsApp), "stored" (learned earlier, WhatsApp not asked yet),
+	// "builtin" (the library's own).
+	Source string
+	// LearnedAt is when the version was learned from WhatsApp (zero for
+	// config and builtin).
+	LearnedAt time.Time
+	// CheckedAt is when WhatsApp was last asked; CheckError what went
+	// wrong then ("" when it answered).
+	CheckedAt  time.Time
+	CheckError string
+	// Latest is what WhatsApp said last (it may differ from Version when
+	// the operator pinned one).
+	Latest string
+}
+
+// Versioned is an engine whose client version WhatsApp checks.
+type Versioned interface {
+	// ClientVersion is the version in use.
+	ClientVersion() ClientVersion
+	// RefreshClientVersion asks WhatsApp for its current version now and
+	// uses it (unless pinned).
+	RefreshClientVersion(ctx context.Context) (ClientVersion, error)
+}
+
 // Errors engines return.
 var (
 	ErrDeviceNotFound = errors.New("engine: stored device not found")
@@ -88,6 +152,13 @@ var (
 	ErrAlreadyLinked  = errors.New("engine: already linked")
 	ErrInvalidPhone   = errors.New("engine: invalid phone number")
 	ErrBadProxy       = errors.New("engine: invalid proxy URL")
+	// ErrProxyUnreachable: the session's proxy did not answer, or did not
+	// carry the connection to WhatsApp. Errors that wrap it say so without
+	// naming what answered on the proxy's side.
+	ErrProxyUnreachable = errors.New("engine: the proxy did not carry the connection")
+	// ErrReachoutLimited: WhatsApp refuses, for now, messages from this
+	// account to people it has not talked with (WhatsApp's error 463).
+	ErrReachoutLimited = errors.New("engine: WhatsApp refuses messages to new contacts from this account for now (error 463)")
 )
 
 // Account identifies a WhatsApp account.
@@ -111,118 +182,13 @@ type ProfileUpdate struct {
 	About *string
 }
 
-// SentMessage is what SendText reports.
+// SentMessage is what a send reports.
 type SentMessage struct {
 	ID   string
 	Chat string
 	Time time.Time
+	// Payload is the message as the engine encoded it, opaque to the
+	// caller, who keeps it for SessionConfig.SentPayload (nil when the
+	// engine has nothing to keep).
+	Payload []byte
 }
-
-// Event is something that happened on a session. The concrete types below
-// are all there is; switch on them.
-type Event interface{ event() }
-
-// QR is a new login QR code to show; it is valid until Expires.
-type QR struct {
-	Code    string
-	Expires time.Time
-}
-
-// QRTimeout ends a login flow nobody completed (all codes expired).
-type QRTimeout struct{}
-
-// Linked reports a successful login by QR or pairing code. Device must be
-// stored and given back as SessionConfig.Device on the next Open.
-type Linked struct {
-	Device  string
-	Account Account
-}
-
-// LinkFailed reports a login attempt that failed (e.g. the phone refused).
-type LinkFailed struct{ Reason string }
-
-// Connected reports the session is online and logged in.
-type Connected struct{}
-
-// Disconnected reports a lost connection; the engine may reconnect itself,
-// otherwise the runtime does.
-type Disconnected struct{ Err error }
-
-// LoggedOut is final: the device was unlinked (from the phone or by
-// WhatsApp). The session is unlinked; a new login is needed.
-type LoggedOut struct{ Reason string }
-
-// StreamReplaced is final: another client connected with the same device.
-type StreamReplaced struct{}
-
-// TemporaryBan is final until Expires: WhatsApp refused the account.
-type TemporaryBan struct {
-	Reason  string
-	Expires time.Duration
-}
-
-// ConnectFailure reports that WhatsApp refused the connection. Permanent
-// failures need a new login; others may be retried.
-type ConnectFailure struct {
-	Reason    string
-	Permanent bool
-}
-
-// Message is a message received, or sent from another device of the
-// account. Text is Content.Text (kept for text-only consumers).
-type Message struct {
-	ID       string
-	Chat     string // chat JID
-	Sender   string // sender JID
-	PushName string
-	FromMe   bool
-	Text     string
-	Time     time.Time
-	// Content is the message's content; a zero Kind means KindText.
-	Content Content
-}
-
-// ReceiptType is what a receipt says happened to messages.
-type ReceiptType string
-
-// Receipt types.
-const (
-	ReceiptDelivered ReceiptType = "delivered"
-	ReceiptRead      ReceiptType = "read"
-	ReceiptPlayed    ReceiptType = "played"
-)
-
-// Receipt reports that sent messages were delivered or read.
-type Receipt struct {
-	IDs    []string
-	Chat   string
-	Sender string // who delivered or read them
-	Type   ReceiptType
-	Time   time.Time
-}
-
-// GroupChange reports a change of a group the account is in.
-type GroupChange struct {
-	Group  string // group JID
-	Actor  string // who made the change, when known
-	Action string // "create", "join", "leave", "add", "remove", "promote", "demote", "subject", "description", "settings"
-	// Participants affected by add/remove/promote/demote/join/leave.
-	Participants []string
-	Subject      string // new subject for "subject" and "create"
-	Description  string // new description for "description"
-	Time         time.Time
-}
-
-func (QR) event()             {}
-func (QRTimeout) event()      {}
-func (Linked) event()         {}
-func (LinkFailed) event()     {}
-func (Connected) event()      {}
-func (Disconnected) event()   {}
-func (LoggedOut) event()      {}
-func (StreamReplaced) event() {}
-func (TemporaryBan) event()   {}
-func (ConnectFailure) event() {}
-func (Message) event()        {}
-func (Receipt) event()        {}
-func (GroupChange) event()    {}

@@ -46,8 +46,11 @@ type Message struct {
 	FromMe    bool
 	FromName  string
 	Type      string // text, image, ..., as the gate API names them
-	Source    string // api, mobile, web, system
-	Status    string
+	// Subtype refines Type: "ciphertext" for a message WhatsApp delivered
+	// but that could not be decrypted yet (Type "system").
+	Subtype string
+	Source  string // api, mobile, web, system
+	Status  string
 	// Body is the text or caption (searchable).
 	Body string
 	// Content is the object of the message's type, as the gate API shows

@@ -16,7 +16,9 @@ import (
 type nopEngine struct{}
 
 func (nopEngine) Name() string { return "nop" }
-func (nopEngine) Close() error { return nil }
+
+func (nopEngine) ValidateProxy(string) error { return nil }
+func (nopEngine) Close() error               { return nil }
 func (nopEngine) Open(_ context.Context, cfg engine.SessionConfig) (engine.Session, error) {
 	return &nopSession{linked: cfg.Device != ""}, nil
 }

@@ -53,6 +53,13 @@ func newFakeEngine() *fakeEngine {
 
 func (e *fakeEngine) Name() string { return "fake" }
 
+func (e *fakeEngine) ValidateProxy(proxy string) error {
+	if strings.HasPrefix(proxy, "bad://") {
+		return engine.ErrBadProxy
+	}
+	return nil
+}
+
 func (e *fakeEngine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -195,6 +202,7 @@ type fakeSession struct {
 	connectAt []time.Time
 	logoutErr error
 	forgetErr error
+	ingestErr error // what Ingest answered last
 }
 
 func (s *fakeSession) record(call string) {
@@ -256,6 +264,12 @@ func (s *fakeSession) emit(ev engine.Event) {
 		s.flow = false
 	}
 	s.mu.Unlock()
+	if engine.IsData(ev) {
+		if s.cfg.Ingest != nil {
+			s.ingestErr = s.cfg.Ingest(context.Background(), ev)
+		}
+		return
+	}
 	s.cfg.Events(ev)
 }
 
@@ -428,9 +442,16 @@ type engineEvent struct {
 }
 
 type recorder struct {
-	mu     sync.Mutex
-	events []Event
-	engine []engineEvent
+	mu        sync.Mutex
+	events    []Event
+	engine    []engineEvent
+	ingestErr error // Ingest's answer
+}
+
+func (r *recorder) failIngest(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ingestErr = err
 }
 
 func (r *recorder) onEvent(e Event) {
@@ -439,10 +460,14 @@ func (r *recorder) onEvent(e Event) {
 	r.events = append(r.events, e)
 }
 
-func (r *recorder) onEngineEvent(id string, ev engine.Event) {
+func (r *recorder) ingest(_ context.Context, id string, ev engine.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.ingestErr != nil {
+		return r.ingestErr
+	}
 	r.engine = append(r.engine, engineEvent{id, ev})
+	return nil
 }
 
 // of returns channel id's lifecycle events of kind ("" for all).
@@ -485,8 +510,10 @@ func newHarness(t testing.TB, mod func(o *Options)) *harness {
 	h := &harness{t: t, fe: newFakeEngine(), st: &fakeStore{}, rec: &recorder{}, clk: clock.NewFake(epoch)}
 	o := Options{
 		Engine: h.fe, Store: h.st, Now: h.clk.Now,
-		OnEvent: h.rec.onEvent, OnEngineEvent: h.rec.onEngineEvent,
-		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		OnEvent: h.rec.onEvent, Ingest: h.rec.ingest,
+		Reconnect: Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Outdated:  Backoff{Min: 100 * time.Millisecond, Max: 200 * time.Millisecond},
+		Ban:       Backoff{Min: 100 * time.Millisecond, Max: 200 * time.Millisecond},
 	}
 	if mod != nil {
 		mod(&o)
@@ -511,11 +538,53 @@ func (h *harness) ch(id, device string) model.Channel {
 	return c
 }
 
+// apply is Apply, then waits until the channel's supervisor applied it
+// (Apply itself returns at once).
 func (h *harness) apply(ch model.Channel) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	h.m.Apply(ctx, ch)
+	h.settle(ch.ID)
+}
+
+// settle waits until channel id's supervisor did the work posted so far
+// (nothing when it has none).
+func (h *harness) settle(id string) {
+	h.t.Helper()
+	if h.sup(id) != nil {
+		h.onLoop(id, func(*supervisor) {})
+	}
+}
+
+// restart is Restart, then waits until the supervisor did it.
+func (h *harness) restart(ch model.Channel) error {
+	h.t.Helper()
+	err := h.m.Restart(ctxT(h.t, waitFor), ch)
+	h.settle(ch.ID)
+	return err
+}
+
+// setProxy is SetProxy, then waits until the supervisor applied it.
+func (h *harness) setProxy(ch model.Channel) error {
+	h.t.Helper()
+	err := h.m.SetProxy(ctxT(h.t, waitFor), ch)
+	h.settle(ch.ID)
+	return err
+}
+
+// remove is Remove, then waits until the removed supervisor is done.
+func (h *harness) remove(id string) {
+	h.t.Helper()
+	s := h.sup(id)
+	h.m.Remove(ctxT(h.t, waitFor), id)
+	if s != nil {
+		select {
+		case <-s.quit:
+		case <-time.After(waitFor):
+			h.t.Fatalf("supervisor of %s not done %s after Remove", id, waitFor)
+		}
+	}
 }
 
 func (h *harness) health(id string) Health {

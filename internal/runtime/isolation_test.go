@@ -34,7 +34,7 @@ func TestPanicInConnectIsolated(t *testing.T) {
 	})
 	a := h.ch("AAAAAA-00001", "dev-a")
 	h.apply(a) // returns although the supervisor panicked
-	eventually(t, "ERROR with internal error", func() bool { return hasErrorEvent(h, a.ID, "internal error: boom") })
+	eventually(t, "ERROR with internal error", func() bool { return hasStateEvent(h, a.ID, StateFailed, "internal error: boom") })
 	// Retried: a new session (the panicked one is closed), then AUTH.
 	h.waitStatus(a.ID, StatusAuth)
 	ss := h.fe.sessionsFor(a.ID)
@@ -70,7 +70,7 @@ func TestPanicInOpenIsolated(t *testing.T) {
 	})
 	a := h.ch("AAAAAA-00001", "dev-a")
 	h.apply(a)
-	eventually(t, "ERROR with internal error", func() bool { return hasErrorEvent(h, a.ID, "internal error: open exploded") })
+	eventually(t, "ERROR with internal error", func() bool { return hasStateEvent(h, a.ID, StateFailed, "internal error: open exploded") })
 	h.waitStatus(a.ID, StatusAuth)
 	b, _ := h.linkedAuth("BBBBBB-00001", "dev-b")
 	if got := h.health(b.ID); got.Status != StatusAuth {
@@ -80,7 +80,7 @@ func TestPanicInOpenIsolated(t *testing.T) {
 
 func TestPanicDuringLoginQR(t *testing.T) {
 	// The ERROR stays until the retry, 160-240 ms later.
-	h := newHarness(t, func(o *Options) { o.MinBackoff, o.MaxBackoff = 200*time.Millisecond, 200*time.Millisecond })
+	h := newHarness(t, func(o *Options) { o.Reconnect = Backoff{Min: 200 * time.Millisecond, Max: 200 * time.Millisecond} })
 	ch := h.ch("AAAAAA-00001", "")
 	h.apply(ch)
 	sess := h.fe.session(t, ch.ID, 1)
@@ -101,7 +101,7 @@ func TestPanicDuringLoginQR(t *testing.T) {
 	default:
 		t.Fatalf("LoginQR = %v, want the internal error", err)
 	}
-	if !hasErrorEvent(h, ch.ID, "internal error: login exploded") {
+	if !hasStateEvent(h, ch.ID, StateFailed, "internal error: login exploded") {
 		t.Error("no ERROR status event for the panic")
 	}
 	// Retried with a fresh session.
@@ -123,7 +123,7 @@ func TestPanicInLinkStoreRecovers(t *testing.T) {
 	h.st.panicOnSet.Store(true)
 	sess := h.fe.session(t, ch.ID, 1)
 	sess.emit(engine.Linked{Device: "dev-1", Account: engine.Account{Phone: "1"}})
-	eventually(t, "ERROR with internal error", func() bool { return hasErrorEvent(h, ch.ID, "internal error") })
+	eventually(t, "ERROR with internal error", func() bool { return hasStateEvent(h, ch.ID, StateFailed, "internal error") })
 	// Retried with the device the Linked event reported.
 	h.waitStatus(ch.ID, StatusAuth)
 	if got := h.fe.devicesOpened(ch.ID); len(got) != 2 || got[1] != "dev-1" {
@@ -179,22 +179,35 @@ func TestHungConnectIsolated(t *testing.T) {
 		t.Errorf("other channels took %v while one hangs", d)
 	}
 
-	// Calls to the hung channel end with the caller's ctx.
+	// Changes to the hung channel are taken at once (they are applied
+	// after the hang); calls that need an answer end with the caller's ctx,
+	// and what they asked for is then not done.
 	for name, call := range map[string]func(ctx context.Context) error{
 		"Restart": func(ctx context.Context) error { return h.m.Restart(ctx, a) },
-		"LoginQR": func(ctx context.Context) error { _, err := h.m.LoginQR(ctx, a); return err },
-		"Logout":  func(ctx context.Context) error { return h.m.Logout(ctx, a, false) },
 		"SetProxy": func(ctx context.Context) error {
 			a2 := a
 			a2.Proxy = "http://p:1"
 			return h.m.SetProxy(ctx, a2)
 		},
-		"do": func(ctx context.Context) error { return h.sup(a.ID).do(ctx, func() {}) },
+		"Apply": func(ctx context.Context) error { h.m.Apply(ctx, a); return nil },
+	} {
+		start := time.Now()
+		if err := call(ctxT(t, 30*time.Millisecond)); err != nil {
+			t.Errorf("%s on the hung channel: %v", name, err)
+		}
+		if d := time.Since(start); d > 10*time.Millisecond {
+			t.Errorf("%s took %v: it waited for the channel", name, d)
+		}
+	}
+	for name, call := range map[string]func(ctx context.Context) error{
+		"LoginQR": func(ctx context.Context) error { _, err := h.m.LoginQR(ctx, a); return err },
+		"Logout":  func(ctx context.Context) error { return h.m.Logout(ctx, a, false) },
+		"do":      func(ctx context.Context) error { return h.sup(a.ID).do(ctx, func() {}) },
 	} {
 		start := time.Now()
 		err := call(ctxT(t, 30*time.Millisecond))
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "busy") {
-			t.Errorf("%s on the hung channel: %v, want a busy DeadlineExceeded", name, err)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not answer") {
+			t.Errorf("%s on the hung channel: %v, want a DeadlineExceeded", name, err)
 		}
 		if d := time.Since(start); d > quick {
 			t.Errorf("%s took %v", name, d)
@@ -209,22 +222,31 @@ func TestHungConnectIsolated(t *testing.T) {
 	h.waitStatus(a.ID, StatusAuth)
 }
 
-// A command that is accepted and then hangs returns "did not answer".
+// A call that waits for its answer while the channel hangs returns "did not
+// answer"; the call is then not made.
 func TestDoDidNotAnswer(t *testing.T) {
 	h := newHarness(t, nil)
 	h.fe.autoConnected.Store(true)
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
 	h.fe.setConnectHook(func(ctx context.Context, s *fakeSession) error {
 		if h.fe.connects(s.cfg.ChannelID) == 2 { // the Connect after the restart
 			<-release
 		}
 		return nil
 	})
-	ch, _ := h.linkedAuth("AAAAAA-00001", "dev-1")
-	err := h.m.Restart(ctxT(t, 50*time.Millisecond), ch)
+	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
+	if err := h.m.Restart(ctxT(t, 50*time.Millisecond), ch); err != nil {
+		t.Fatal(err)
+	}
+	err := h.m.Logout(ctxT(t, 50*time.Millisecond), ch, false)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not answer") {
-		t.Fatalf("Restart hanging in Connect: %v", err)
+		t.Fatalf("Logout while the restart hangs in Connect: %v", err)
+	}
+	close(release)
+	h.waitStatus(ch.ID, StatusAuth)
+	h.settle(ch.ID)
+	if n := sess.count("logout") + h.fe.session(t, ch.ID, 2).count("logout"); n != 0 {
+		t.Errorf("the abandoned Logout ran (%d logouts)", n)
 	}
 }
 
@@ -240,15 +262,18 @@ func TestHungStartDoesNotStarveOtherChannels(t *testing.T) {
 	})
 	h.fe.autoConnected.Store(true)
 	h.m.Apply(ctxT(t, 20*time.Millisecond), h.ch("AAAAAA-00001", "dev-a"))
+	eventually(t, "channel A hanging in Connect", func() bool { return h.fe.connects("AAAAAA-00001") == 1 })
 	b := h.ch("BBBBBB-00001", "dev-b")
+	start := time.Now()
 	h.m.Apply(ctxT(t, quick), b)
-	if n := len(h.fe.opensFor(b.ID)); n != 1 {
-		t.Fatalf("channel B not opened within %v while channel A hangs in Connect (%d opens)", quick, n)
+	eventually(t, "channel B opened", func() bool { return len(h.fe.opensFor(b.ID)) == 1 })
+	if d := time.Since(start); d > quick {
+		t.Fatalf("channel B opened after %v while channel A hangs in Connect", d)
 	}
 }
 
 func TestLoginFlowCancelsPendingRetry(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.MinBackoff, o.MaxBackoff = 60*time.Millisecond, 120*time.Millisecond })
+	h := newHarness(t, func(o *Options) { o.Reconnect = Backoff{Min: 60 * time.Millisecond, Max: 120 * time.Millisecond} })
 	h.fe.autoQR.Store(true)
 	h.fe.setConnectHook(func(ctx context.Context, s *fakeSession) error {
 		if s.count("connect") == 1 {
@@ -266,7 +291,7 @@ func TestLoginFlowCancelsPendingRetry(t *testing.T) {
 		t.Error("a retry is still armed while the login flow runs")
 	}
 	// Consequence: within a few backoffs the QR vanishes.
-	deadline := time.Now().Add(4 * h.m.o.MaxBackoff)
+	deadline := time.Now().Add(4 * h.m.o.Reconnect.Max)
 	for time.Now().Before(deadline) {
 		if got := h.health(ch.ID); got.Status != StatusQR || got.QR == "" {
 			t.Fatalf("login flow running, but health became %s with QR %q (Connect called %d times)",
@@ -341,7 +366,7 @@ func TestPanicInCloseDuringRecoveryIsContained(t *testing.T) {
 		h.fe.setConnectHook(func(ctx context.Context, s *fakeSession) error { panic("connect exploded") })
 		h.fe.setCloseHook(func(s *fakeSession) { panic("close exploded") })
 		h.apply(h.ch("AAAAAA-00001", "dev-1"))
-		eventually(t, "ERROR", func() bool { return hasErrorEvent(h, "AAAAAA-00001", "internal error") })
+		eventually(t, "ERROR", func() bool { return hasStateEvent(h, "AAAAAA-00001", StateFailed, "internal error") })
 		h.fe.setCloseHook(nil)
 		return
 	}
@@ -364,8 +389,10 @@ func TestStartAllConcurrency(t *testing.T) {
 	}
 	start := time.Now()
 	h.m.StartAll(ctxT(t, waitFor), chs)
+	for _, ch := range chs {
+		h.settle(ch.ID)
+	}
 	t.Logf("StartAll of 10 channels, 2 at once, 6 ms each: %v", time.Since(start))
-	// StartAll returns when every channel was opened and told to connect.
 	for _, ch := range chs {
 		if len(h.fe.opensFor(ch.ID)) != 1 || h.fe.connects(ch.ID) != 1 {
 			t.Errorf("%s: %d opens, %d connects", ch.ID, len(h.fe.opensFor(ch.ID)), h.fe.connects(ch.ID))

@@ -25,8 +25,9 @@ func TestStatusString(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	m := New(Options{Engine: newFakeEngine(), Store: &fakeStore{}})
-	if m.o.MinBackoff != time.Second || m.o.MaxBackoff != time.Minute || m.o.StartConcurrency != 8 {
-		t.Errorf("defaults: min %v max %v conc %d", m.o.MinBackoff, m.o.MaxBackoff, m.o.StartConcurrency)
+	if m.o.Reconnect != DefaultReconnect || m.o.Outdated != DefaultOutdated || m.o.Ban != DefaultBan ||
+		m.o.KeepAliveGrace != DefaultKeepAliveGrace || m.o.StartConcurrency != 8 {
+		t.Errorf("defaults: %+v", m.o)
 	}
 	if m.Engine().Name() != "fake" {
 		t.Errorf("Engine() = %v", m.Engine())
@@ -317,12 +318,12 @@ func TestStopKeepsLoginAndResumes(t *testing.T) {
 
 func TestDisconnectedReconnectsWithCappedBackoff(t *testing.T) {
 	const minB, maxB = 5 * time.Millisecond, 80 * time.Millisecond
-	h := newHarness(t, func(o *Options) { o.MinBackoff, o.MaxBackoff = minB, maxB })
+	h := newHarness(t, func(o *Options) { o.Reconnect = Backoff{Min: minB, Max: maxB} })
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
 
 	// A dropped connection is retried on the same session.
 	disc := time.Now()
-	sess.emit(engine.Disconnected{Err: errors.New("network")})
+	sess.emit(engine.Disconnected{Reason: "network"})
 	eventually(t, "reconnect", func() bool { return sess.count("connect") == 2 })
 	h.waitStatus(ch.ID, StatusAuth)
 	if d := time.Since(disc); d < time.Duration(float64(minB)*0.8) {
@@ -382,8 +383,8 @@ func TestConnectErrorOnStartIsRetried(t *testing.T) {
 	})
 	ch := h.ch("AAAAAA-00001", "dev-1")
 	h.apply(ch)
-	if !hasErrorEvent(h, ch.ID, "connect: ") {
-		t.Fatalf("no ERROR status event for the failing Connect: %+v", h.rec.of(ch.ID, EventStatus))
+	if !hasStateEvent(h, ch.ID, StateReconnecting, "could not connect") {
+		t.Fatalf("no reconnecting status event for the failing Connect: %+v", h.rec.of(ch.ID, EventStatus))
 	}
 	h.waitStatus(ch.ID, StatusAuth)
 	if got := h.health(ch.ID); got.Error != "" {
@@ -403,7 +404,7 @@ func TestOpenErrorIsRetried(t *testing.T) {
 	})
 	ch := h.ch("AAAAAA-00001", "dev-1")
 	h.apply(ch)
-	if !hasErrorEvent(h, ch.ID, "open session: ") {
+	if !hasStateEvent(h, ch.ID, StateFailed, "could not be opened") {
 		t.Fatalf("no ERROR status event for the failing Open: %+v", h.rec.of(ch.ID, EventStatus))
 	}
 	h.waitStatus(ch.ID, StatusAuth)
@@ -486,24 +487,16 @@ func TestLoggedOutEventStartsNewLogin(t *testing.T) {
 	}
 }
 
-func TestConnectFailurePermanentStartsNewLogin(t *testing.T) {
-	h := newHarness(t, nil)
-	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
-	sess.emit(engine.ConnectFailure{Reason: "401 unauthorized", Permanent: true})
-	expectNewLoginFlow(t, h, ch.ID, sess, "401 unauthorized")
-}
-
-func TestConnectFailureTemporaryRetries(t *testing.T) {
+func TestConnectFailureRetriesKeepingTheLink(t *testing.T) {
 	h := newHarness(t, nil)
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
 	h.fe.autoConnected.Store(false)
-	sess.emit(engine.ConnectFailure{Reason: "503 service unavailable"})
-	hl := h.waitStatus(ch.ID, StatusError)
-	if !strings.Contains(hl.Error, "503 service unavailable") {
-		t.Errorf("error %q", hl.Error)
+	sess.emit(engine.ConnectFailure{Code: 503, Reason: "503 service unavailable"})
+	hl := h.waitStatus(ch.ID, StatusLaunch)
+	if hl.State != StateReconnecting || hl.Code != 503 || !strings.Contains(hl.Error, "503 service unavailable") {
+		t.Errorf("health %+v", hl)
 	}
 	eventually(t, "retry", func() bool { return sess.count("connect") == 2 })
-	h.waitStatus(ch.ID, StatusLaunch)
 	sess.emit(engine.Connected{})
 	h.waitStatus(ch.ID, StatusAuth)
 	if h.st.clearsFor(ch.ID) != 0 || len(h.rec.of(ch.ID, EventUnlinked)) != 0 || sess.isClosed() {
@@ -532,7 +525,7 @@ func TestStreamReplacedIsFinal(t *testing.T) {
 		t.Error("link cleared")
 	}
 	// Restart takes the device back.
-	if err := h.m.Restart(ctxT(t, waitFor), ch); err != nil {
+	if err := h.restart(ch); err != nil {
 		t.Fatal(err)
 	}
 	h.waitStatus(ch.ID, StatusAuth)
@@ -563,13 +556,13 @@ func TestTemporaryBanRetriesAfterExpiry(t *testing.T) {
 		t.Errorf("reopened with %q", got[1])
 	}
 
-	// A ban without an expiry waits MaxBackoff.
+	// A ban without an expiry waits the ban backoff.
 	sess2 := h.fe.session(t, ch.ID, 2)
 	start = time.Now()
 	sess2.emit(engine.TemporaryBan{Reason: "spam"})
-	eventually(t, "reopen after MaxBackoff", func() bool { return len(h.fe.opensFor(ch.ID)) == 3 })
-	if d := time.Since(start); d < h.m.o.MaxBackoff {
-		t.Errorf("reopened after %v, want at least %v", d, h.m.o.MaxBackoff)
+	eventually(t, "reopen after the ban backoff", func() bool { return len(h.fe.opensFor(ch.ID)) == 3 })
+	if d := time.Since(start); d < h.m.o.Ban.Min*8/10 {
+		t.Errorf("reopened after %v, want at least %v", d, h.m.o.Ban.Min*8/10)
 	}
 }
 
@@ -770,7 +763,7 @@ func TestLogoutStoppedChannelWithoutSupervisorReportsStop(t *testing.T) {
 func TestRestart(t *testing.T) {
 	h := newHarness(t, nil)
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
-	if err := h.m.Restart(ctxT(t, waitFor), ch); err != nil {
+	if err := h.restart(ch); err != nil {
 		t.Fatal(err)
 	}
 	if !sess.isClosed() {
@@ -791,7 +784,7 @@ func TestRestart(t *testing.T) {
 	// Restart of a channel without a supervisor starts it; of one that
 	// must not run, it is ErrNotRunning.
 	ch2 := h.ch("AAAAAA-00002", "dev-2")
-	if err := h.m.Restart(ctxT(t, waitFor), ch2); err != nil {
+	if err := h.restart(ch2); err != nil {
 		t.Fatal(err)
 	}
 	h.waitStatus(ch2.ID, StatusAuth)
@@ -800,13 +793,13 @@ func TestRestart(t *testing.T) {
 	}
 	ch3 := h.ch("AAAAAA-00003", "dev-3")
 	ch3.Stopped = true
-	if err := h.m.Restart(ctxT(t, waitFor), ch3); !errors.Is(err, ErrNotRunning) {
-		t.Errorf("Restart of a stopped channel: %v", err)
+	if err := h.restart(ch3); err != nil || h.sup(ch3.ID) != nil {
+		t.Errorf("Restart of a stopped channel without a supervisor: %v, supervisor %v", err, h.sup(ch3.ID))
 	}
 	// Restart with a stopped channel that has a supervisor: stops it.
 	stopped := ch
 	stopped.Stopped = true
-	if err := h.m.Restart(ctxT(t, waitFor), stopped); err != nil {
+	if err := h.restart(stopped); err != nil {
 		t.Fatal(err)
 	}
 	h.waitStatus(ch.ID, StatusStop)
@@ -818,7 +811,7 @@ func TestRestartDuringLoginFlow(t *testing.T) {
 	ch := h.ch("AAAAAA-00001", "")
 	h.apply(ch)
 	h.waitStatus(ch.ID, StatusQR)
-	if err := h.m.Restart(ctxT(t, waitFor), ch); err != nil {
+	if err := h.restart(ch); err != nil {
 		t.Fatal(err)
 	}
 	hl := h.waitStatus(ch.ID, StatusQR)
@@ -835,7 +828,7 @@ func TestSetProxy(t *testing.T) {
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
 	const proxy = "socks5://u:p@proxy:1080"
 	ch.Proxy = proxy
-	if err := h.m.SetProxy(ctxT(t, waitFor), ch); err != nil {
+	if err := h.setProxy(ch); err != nil {
 		t.Fatal(err)
 	}
 	if sess.count("setproxy") != 1 || !slices.Contains(sess.callList(), "setproxy:"+proxy) {
@@ -853,7 +846,7 @@ func TestSetProxy(t *testing.T) {
 
 	// Unchanged: nothing happens (SetProxy waits for the loop, so the
 	// counts are final when it returns).
-	if err := h.m.SetProxy(ctxT(t, waitFor), ch); err != nil {
+	if err := h.setProxy(ch); err != nil {
 		t.Fatal(err)
 	}
 	h.apply(ch)
@@ -863,7 +856,7 @@ func TestSetProxy(t *testing.T) {
 
 	// Back to direct.
 	ch.Proxy = ""
-	if err := h.m.SetProxy(ctxT(t, waitFor), ch); err != nil {
+	if err := h.setProxy(ch); err != nil {
 		t.Fatal(err)
 	}
 	if sess3 := h.fe.session(t, ch.ID, 3); sess3.cfg.Proxy != "" {
@@ -873,7 +866,7 @@ func TestSetProxy(t *testing.T) {
 	// A channel that does not run: remembered for its next start.
 	ch2 := h.ch("AAAAAA-00002", "dev-2")
 	ch2.Stopped, ch2.Proxy = true, proxy
-	if err := h.m.SetProxy(ctxT(t, waitFor), ch2); err != nil {
+	if err := h.setProxy(ch2); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.fe.opensFor(ch2.ID)) != 0 {
@@ -882,7 +875,7 @@ func TestSetProxy(t *testing.T) {
 	// A stopped channel with a supervisor keeps the proxy for its restart.
 	stopped := ch
 	stopped.Stopped, stopped.Proxy = true, proxy
-	if err := h.m.SetProxy(ctxT(t, waitFor), stopped); err != nil {
+	if err := h.setProxy(stopped); err != nil {
 		t.Fatal(err)
 	}
 	h.waitStatus(ch.ID, StatusStop)
@@ -902,7 +895,7 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("Channels() = %d", n)
 	}
 	s := h.sup(ch.ID)
-	h.m.Remove(ctxT(t, waitFor), ch.ID)
+	h.remove(ch.ID)
 	if n := h.m.Channels(); n != 1 {
 		t.Errorf("Channels() = %d after Remove", n)
 	}
@@ -918,8 +911,10 @@ func TestRemove(t *testing.T) {
 	if _, err := h.m.Session(ch); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("Session after Remove: %v", err)
 	}
-	// Events of the removed session go nowhere.
+	// Lifecycle events of the removed session go nowhere; data it still
+	// delivers is stored (Ingest drops what belongs to no channel).
 	sess.emit(engine.Message{ID: "late"})
+	sess.emit(engine.LoggedOut{})
 	// The other channel is untouched.
 	if got := h.health(other.ID); got.Status != StatusAuth || otherSess.isClosed() {
 		t.Errorf("other channel: %+v", got)
@@ -929,10 +924,8 @@ func TestRemove(t *testing.T) {
 	if n := h.m.Channels(); n != 1 {
 		t.Errorf("Channels() = %d", n)
 	}
-	for _, e := range h.rec.engineEvents() {
-		if e.ChannelID == ch.ID {
-			t.Errorf("event of a removed channel forwarded: %+v", e)
-		}
+	if n := h.st.clearsFor(ch.ID); n != 0 {
+		t.Errorf("a removed channel's LoggedOut cleared its link (%d)", n)
 	}
 }
 
@@ -940,7 +933,7 @@ func TestRemoveLogoutFailsForgets(t *testing.T) {
 	h := newHarness(t, nil)
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
 	sess.setLogoutErr(errFake)
-	h.m.Remove(ctxT(t, waitFor), ch.ID)
+	h.remove(ch.ID)
 	if sess.count("logout") != 1 || sess.count("forget") != 1 || !sess.isClosed() {
 		t.Errorf("calls %q", sess.callList())
 	}
@@ -956,7 +949,7 @@ func TestRemoveUnlinkedAndStopped(t *testing.T) {
 	ch := h.ch("AAAAAA-00001", "")
 	h.apply(ch)
 	sess := h.fe.session(t, ch.ID, 1)
-	h.m.Remove(ctxT(t, waitFor), ch.ID)
+	h.remove(ch.ID)
 	if sess.count("logout") != 0 || sess.count("forget") != 0 || !sess.isClosed() {
 		t.Errorf("unlinked: calls %q", sess.callList())
 	}
@@ -965,7 +958,7 @@ func TestRemoveUnlinkedAndStopped(t *testing.T) {
 	ch2.Stopped = true
 	h.apply(ch2)
 	h.waitStatus(ch2.ID, StatusStop)
-	h.m.Remove(ctxT(t, waitFor), ch2.ID)
+	h.remove(ch2.ID)
 	tmp := h.fe.session(t, ch2.ID, 2)
 	if tmp.cfg.Device != "dev-2" || tmp.count("logout") != 1 || !tmp.isClosed() || tmp.count("connect") != 0 {
 		t.Errorf("stopped: device %q calls %q", tmp.cfg.Device, tmp.callList())
@@ -978,7 +971,7 @@ func TestRemoveUnlinkedAndStopped(t *testing.T) {
 func TestOldSessionEventsIgnoredAfterRestart(t *testing.T) {
 	h := newHarness(t, nil)
 	ch, old := h.linkedAuth("AAAAAA-00001", "dev-1")
-	if err := h.m.Restart(ctxT(t, waitFor), ch); err != nil {
+	if err := h.restart(ch); err != nil {
 		t.Fatal(err)
 	}
 	h.waitStatus(ch.ID, StatusAuth)
@@ -992,10 +985,12 @@ func TestOldSessionEventsIgnoredAfterRestart(t *testing.T) {
 	old.emit(engine.StreamReplaced{})
 	old.emit(engine.QR{Code: "old-qr"})
 	old.emit(engine.Disconnected{})
+	// Data is never dropped: a message a closed session still delivers is
+	// stored (the engine did not acknowledge it otherwise).
 	old.emit(engine.Message{ID: "old-msg"})
 	cur.emit(engine.Message{ID: "marker"})
-	eventually(t, "marker", func() bool { return len(h.rec.engineEvents()) == 1 })
-	if got := h.rec.engineEvents()[0]; got.Ev.(engine.Message).ID != "marker" {
+	h.onLoop(ch.ID, func(*supervisor) {}) // the lifecycle events before it were handled
+	if got := h.rec.engineEvents(); len(got) != 2 || got[1].Ev.(engine.Message).ID != "marker" {
 		t.Errorf("forwarded %+v", got)
 	}
 	if got := h.health(ch.ID); got.Status != StatusAuth || got.QR != "" {
@@ -1017,16 +1012,8 @@ func TestOldSessionEventsIgnoredAfterStop(t *testing.T) {
 	h.apply(stopped)
 	old.emit(engine.Connected{})
 	old.emit(engine.LoggedOut{})
-	// Apply runs on the loop after the events were queued; a second Apply
-	// round-trip makes sure the queue was looked at (events are drained
-	// before the loop goes idle, but the select order is random, so wait
-	// for the queue to be empty).
-	eventually(t, "queue drained", func() bool {
-		s := h.sup(ch.ID)
-		s.qmu.Lock()
-		defer s.qmu.Unlock()
-		return len(s.queue) == 0
-	})
+	// Work runs on the loop in the order it was posted: once this is
+	// through, the events were handled.
 	h.onLoop(ch.ID, func(*supervisor) {})
 	if got := h.health(ch.ID); got.Status != StatusStop {
 		t.Errorf("status %v after events of a closed session", got.Status)
@@ -1113,9 +1100,11 @@ func TestStatusEvents(t *testing.T) {
 
 // hasErrorEvent reports whether channel id reported status ERROR with an
 // error containing text.
-func hasErrorEvent(h *harness, id, text string) bool {
+// hasStateEvent reports a status event of channel id to state st whose
+// error (and reason) contain text.
+func hasStateEvent(h *harness, id string, st State, text string) bool {
 	for _, e := range h.rec.of(id, EventStatus) {
-		if e.Health.Status == StatusError && strings.Contains(e.Health.Error, text) && e.Reason == e.Health.Error {
+		if e.Health.State == st && e.Health.Status == st.Status() && strings.Contains(e.Health.Error, text) && e.Reason == e.Health.Error {
 			return true
 		}
 	}
@@ -1126,7 +1115,7 @@ func TestSetProxyRejected(t *testing.T) {
 	h := newHarness(t, nil)
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
 	ch.Proxy = "bad://proxy"
-	if err := h.m.SetProxy(ctxT(t, waitFor), ch); err == nil || !strings.Contains(err.Error(), "proxy: ") {
+	if err := h.setProxy(ch); err == nil || !strings.Contains(err.Error(), "proxy: ") {
 		t.Errorf("SetProxy with a rejected proxy: %v", err)
 	}
 	// The session keeps running through its old proxy.
@@ -1138,21 +1127,20 @@ func TestSetProxyRejected(t *testing.T) {
 	}
 }
 
-func TestSetProxyRejectedIsReportedAndRetried(t *testing.T) {
+func TestSetProxyRejectedUpFront(t *testing.T) {
 	h := newHarness(t, nil)
 	ch, sess := h.linkedAuth("AAAAAA-00001", "dev-1")
 	ch.Proxy = "bad://proxy"
-	if err := h.m.SetProxy(ctxT(t, waitFor), ch); err == nil {
-		t.Error("SetProxy with a proxy the engine rejected returned nil")
+	if err := h.setProxy(ch); !errors.Is(err, engine.ErrBadProxy) {
+		t.Errorf("SetProxy with a proxy the engine rejects: %v", err)
 	}
-	_ = h.m.SetProxy(ctxT(t, waitFor), ch)
-	if n := sess.count("setproxy"); n != 2 {
-		t.Errorf("the same rejected proxy was not tried again (%d SetProxy calls)", n)
+	if n := sess.count("setproxy"); n != 0 {
+		t.Errorf("the rejected proxy reached the session (%d SetProxy calls)", n)
 	}
 }
 
 func TestLoginQROpenFails(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.MinBackoff, o.MaxBackoff = time.Second, time.Second })
+	h := newHarness(t, func(o *Options) { o.Reconnect = Backoff{Min: time.Second, Max: time.Second} })
 	h.fe.setOpenHook(func(engine.SessionConfig) error { return errFake })
 	ch := h.ch("AAAAAA-00001", "")
 	_, err := h.m.LoginQR(ctxT(t, waitFor), ch)

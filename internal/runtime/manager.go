@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -26,6 +27,47 @@ var (
 	ErrShuttingDown = errors.New("runtime is shutting down")
 )
 
+// Backoff is a retry schedule: Min doubled at every attempt, capped at Max,
+// each delay jittered by ±20% so that channels that failed together do not
+// retry together.
+type Backoff struct{ Min, Max time.Duration }
+
+// Delay is the wait before retry number attempt (0-based).
+func (b Backoff) Delay(attempt int) time.Duration {
+	d := b.Min << min(max(attempt, 0), 30)
+	if d <= 0 || d > b.Max {
+		d = b.Max
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func (b Backoff) orDefault(def Backoff) Backoff {
+	if b.Min <= 0 {
+		b.Min = def.Min
+	}
+	if b.Max <= 0 {
+		b.Max = max(def.Max, b.Min)
+	}
+	return b
+}
+
+// Default retry schedules.
+var (
+	// DefaultReconnect: lost connections, refused or failed connects,
+	// failed starts.
+	DefaultReconnect = Backoff{Min: time.Second, Max: time.Minute}
+	// DefaultOutdated: WhatsApp refuses the client version; a newer version
+	// retries at once (Manager.RetryOutdated), so this only bounds how
+	// often the same version is tried again.
+	DefaultOutdated = Backoff{Min: 10 * time.Minute, Max: 2 * time.Hour}
+	// DefaultBan: a temporary ban without an end WhatsApp told.
+	DefaultBan = Backoff{Min: time.Hour, Max: 8 * time.Hour}
+)
+
+// DefaultKeepAliveGrace is how long keepalives may go unanswered before the
+// connection is made anew.
+const DefaultKeepAliveGrace = 90 * time.Second
+
 // Options configure a Manager.
 type Options struct {
 	Engine engine.Engine
@@ -36,10 +78,21 @@ type Options struct {
 	// OnEvent receives lifecycle events (status, QR, linked, unlinked). It
 	// runs on the channel's supervisor and must return quickly.
 	OnEvent func(Event)
-	// OnEngineEvent receives messages, receipts and group changes.
-	OnEngineEvent func(channelID string, ev engine.Event)
-	// MinBackoff and MaxBackoff bound reconnect delays (1 s and 60 s by default).
-	MinBackoff, MaxBackoff time.Duration
+	// Ingest stores a channel's data events (messages, receipts, group
+	// changes, presences, undecryptable messages). The engine calls it on
+	// its receive path and acknowledges the event to WhatsApp only when it
+	// returns nil; after an error the supervisor reconnects (with backoff)
+	// so that WhatsApp delivers the event again. Nil: data is dropped.
+	Ingest func(ctx context.Context, channelID string, ev engine.Event) error
+	// SentPayload returns the payload of a message a channel sent (see
+	// engine.SessionConfig.SentPayload); nil: none is kept.
+	SentPayload func(ctx context.Context, channelID, messageID string) ([]byte, error)
+	// Reconnect, Outdated and Ban are the retry schedules (DefaultReconnect,
+	// DefaultOutdated, DefaultBan when zero).
+	Reconnect, Outdated, Ban Backoff
+	// KeepAliveGrace is how long keepalives may fail before the connection
+	// is made anew (DefaultKeepAliveGrace when zero).
+	KeepAliveGrace time.Duration
 	// StartConcurrency bounds how many channels open and connect at once
 	// (boot, bursts of starts); 8 by default.
 	StartConcurrency int
@@ -67,11 +120,11 @@ func New(o Options) *Manager {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = time.Second
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = time.Minute
+	o.Reconnect = o.Reconnect.orDefault(DefaultReconnect)
+	o.Outdated = o.Outdated.orDefault(DefaultOutdated)
+	o.Ban = o.Ban.orDefault(DefaultBan)
+	if o.KeepAliveGrace <= 0 {
+		o.KeepAliveGrace = DefaultKeepAliveGrace
 	}
 	if o.StartConcurrency <= 0 {
 		o.StartConcurrency = 8
@@ -81,9 +134,6 @@ func New(o Options) *Manager {
 	}
 	if o.OnEvent == nil {
 		o.OnEvent = func(Event) {}
-	}
-	if o.OnEngineEvent == nil {
-		o.OnEngineEvent = func(string, engine.Event) {}
 	}
 	return &Manager{o: o, sups: map[string]*supervisor{}, startSem: make(chan struct{}, o.StartConcurrency)}
 }
@@ -120,58 +170,50 @@ func (m *Manager) get(channelID string) (*supervisor, error) {
 
 // Apply brings a channel's runtime to what the channel says: connected while
 // it has days and is not stopped, disconnected (login kept) otherwise. A
-// changed proxy reconnects through the new one. It does not wait for the
-// connection.
+// changed proxy reconnects through the new one. It returns at once: the
+// channel's supervisor applies the change after what it is doing.
 func (m *Manager) Apply(ctx context.Context, ch model.Channel) {
 	run := ch.Running(m.o.Now())
 	s, err := m.supervisor(ch, run)
 	if err != nil {
 		return // not running and nothing to stop, or shutting down
 	}
-	var res error
-	if err := s.do(ctx, func() { res = s.apply(ch, run) }); err != nil {
-		return
-	}
-	if res != nil {
-		m.o.Log.Warn("channel change not applied", "channel_id", ch.ID, "error", res)
-	}
+	s.post(func() { s.apply(ch, run) })
 }
 
-// StartAll starts every given channel, at most StartConcurrency connecting at
-// once, and returns when all have been started (not connected).
+// StartAll starts every given channel (at most StartConcurrency connect at
+// once) and returns without waiting for them.
 func (m *Manager) StartAll(ctx context.Context, chs []model.Channel) {
-	var wg sync.WaitGroup
 	for _, ch := range chs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.Apply(ctx, ch)
-		}()
+		m.Apply(ctx, ch)
 	}
-	wg.Wait()
 }
 
-// Restart disconnects and reconnects a running channel.
+// Restart disconnects and reconnects a running channel, whatever its state
+// (a channel replaced by another client takes its device back, a banned or
+// outdated one tries again now). It returns at once.
 func (m *Manager) Restart(ctx context.Context, ch model.Channel) error {
-	s, err := m.supervisor(ch, ch.Running(m.o.Now()))
+	run := ch.Running(m.o.Now())
+	s, err := m.supervisor(ch, run)
 	if err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			return nil
+		}
 		return err
 	}
-	var res error
-	if err := s.do(ctx, func() {
+	s.post(func() {
 		had := s.session() != nil
-		res = s.apply(ch, ch.Running(m.o.Now()))
-		if had {
+		s.apply(ch, run)
+		if had || s.parked() {
 			s.restart()
 		}
-	}); err != nil {
-		return err
-	}
-	return res
+	})
+	return nil
 }
 
-// Remove stops a deleted channel for good: it logs the device out of
-// WhatsApp when it can (best effort, bounded by ctx) and forgets it.
+// Remove stops a deleted channel for good: its supervisor logs the device
+// out of WhatsApp when it can (best effort, within 5 s) and forgets it. It
+// returns at once.
 func (m *Manager) Remove(ctx context.Context, channelID string) {
 	m.mu.Lock()
 	s := m.sups[channelID]
@@ -180,13 +222,16 @@ func (m *Manager) Remove(ctx context.Context, channelID string) {
 	if s == nil {
 		return
 	}
-	_ = s.do(ctx, func() { s.remove(ctx) })
-	s.shutdown()
+	s.post(func() {
+		s.remove()
+		s.shutdown()
+	})
 }
 
 // Logout unlinks the channel's WhatsApp account: through WhatsApp, or with
 // force only locally (hard unlink, for a channel that does not answer). The
-// channel then starts a new login flow.
+// channel then starts a new login flow. It waits for the result, bounded by
+// ctx.
 func (m *Manager) Logout(ctx context.Context, ch model.Channel, force bool) error {
 	s, err := m.supervisor(ch, true)
 	if err != nil {
@@ -194,33 +239,57 @@ func (m *Manager) Logout(ctx context.Context, ch model.Channel, force bool) erro
 	}
 	var res error
 	if err := s.do(ctx, func() {
-		if s.session() == nil {
+		if s.session() == nil && !s.run {
 			// A new supervisor (a stopped channel) first takes the
 			// channel's state, so that it reports STOP.
-			_ = s.apply(ch, ch.Running(m.o.Now()))
+			s.apply(ch, ch.Running(m.o.Now()))
 		}
-		res = s.logout(ctx, ch, force)
+		res = s.logout(ctx, force)
 	}); err != nil {
 		return err
 	}
 	return res
 }
 
-// SetProxy reconnects a channel through proxy ("" for direct).
+// SetProxy reconnects a channel through its proxy ("" for direct). A proxy
+// the engine cannot use is engine.ErrBadProxy and changes nothing;
+// otherwise it returns at once.
 func (m *Manager) SetProxy(ctx context.Context, ch model.Channel) error {
-	ch2 := ch
-	s, err := m.supervisor(ch2, ch2.Running(m.o.Now()))
-	if errors.Is(err, ErrNotRunning) {
-		return nil // applies when it starts
+	if err := m.o.Engine.ValidateProxy(ch.Proxy); err != nil {
+		return fmt.Errorf("proxy: %w", err)
 	}
-	if err != nil {
-		return err
+	m.Apply(ctx, ch)
+	return nil
+}
+
+// RetryOutdated tries again, now, every channel WhatsApp refused for its
+// client version: call it when the engine learned a newer one. The retries
+// are spread over spread so that they do not all connect at once.
+func (m *Manager) RetryOutdated(spread time.Duration) int {
+	m.mu.Lock()
+	sups := make([]*supervisor, 0, len(m.sups))
+	for _, s := range m.sups {
+		sups = append(sups, s)
 	}
-	var res error
-	if err := s.do(ctx, func() { res = s.apply(ch2, ch2.Running(m.o.Now())) }); err != nil {
-		return err
+	m.mu.Unlock()
+	n := 0
+	for _, s := range sups {
+		if s.snapshot().State != StateClientOutdated {
+			continue
+		}
+		n++
+		d := time.Duration(0)
+		if spread > 0 {
+			d = rand.N(spread)
+		}
+		s.post(func() {
+			if s.state == StateClientOutdated && s.run {
+				s.attempt = 0
+				s.scheduleRetry(d)
+			}
+		})
 	}
-	return res
+	return n
 }
 
 // Health returns a channel's runtime status. A channel without a supervisor
@@ -228,11 +297,11 @@ func (m *Manager) SetProxy(ctx context.Context, ch model.Channel) error {
 func (m *Manager) Health(ch model.Channel) Health {
 	s, err := m.get(ch.ID)
 	if err != nil {
-		st := StatusNotInit
+		st := StateNotStarted
 		if !ch.Running(m.o.Now()) {
-			st = StatusStop
+			st = StateStopped
 		}
-		return Health{ChannelID: ch.ID, Status: st, Phone: ch.WAPhone, Name: ch.WAName}
+		return Health{ChannelID: ch.ID, Status: st.Status(), State: st, Phone: ch.WAPhone, Name: ch.WAName}
 	}
 	return s.snapshot()
 }
@@ -249,9 +318,8 @@ func (m *Manager) LoginQR(ctx context.Context, ch model.Channel) (Health, error)
 	}
 	var res error
 	if err := s.do(ctx, func() {
-		if res = s.apply(ch, true); res == nil {
-			res = s.ensureLogin()
-		}
+		s.apply(ch, true)
+		res = s.ensureLogin()
 	}); err != nil {
 		return Health{}, err
 	}
@@ -315,6 +383,39 @@ func (m *Manager) Channels() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.sups)
+}
+
+// RemoveOrphans drops the engine's devices that no channel owns (owned
+// lists every channel's device, running or not): devices whose link was
+// cleared while the engine kept them, or that a crash left behind. It
+// returns what it removed. Engines that keep no devices of their own do
+// nothing. Call it before channels start.
+func (m *Manager) RemoveOrphans(ctx context.Context, owned []string) ([]string, error) {
+	r, ok := m.o.Engine.(engine.Reconciler)
+	if !ok {
+		return nil, nil
+	}
+	all, err := r.Devices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: list the engine's devices: %w", err)
+	}
+	keep := make(map[string]bool, len(owned))
+	for _, d := range owned {
+		keep[d] = true
+	}
+	var removed []string
+	var errs []error
+	for _, d := range all {
+		if keep[d] {
+			continue
+		}
+		if err := r.RemoveDevice(ctx, d); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
+			continue
+		}
+		removed = append(removed, d)
+	}
+	return removed, errors.Join(errs...)
 }
 
 // Shutdown stops every supervisor and closes the sessions (logins are kept).

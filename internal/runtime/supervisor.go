@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -17,45 +16,42 @@ import (
 // logout), so a hanging engine stalls only its own channel, and not forever.
 const opTimeout = 30 * time.Second
 
-type command struct {
-	fn   func()
-	done chan struct{}
-}
-
-// queued is an engine event tagged with the session it came from, so events
-// of a closed session are ignored.
-type queued struct {
-	gen int
-	ev  engine.Event
-}
+// removeTimeout bounds the logout of a deleted channel.
+const removeTimeout = 5 * time.Second
 
 // supervisor owns one channel's session. Everything that changes the session
-// runs on its loop goroutine; other goroutines read snapshots under mu.
+// runs on its loop goroutine, in the order it was posted; other goroutines
+// post work (post, do) and read snapshots under mu.
 type supervisor struct {
 	m         *Manager
 	id        string
 	partnerID string
 
-	cmds     chan command
 	quit     chan struct{}
 	quitOnce sync.Once
-
-	qmu    sync.Mutex
-	queue  []queued
-	queued chan struct{} // signalled when queue gets items
+	wake     chan struct{} // signalled when inbox gets work
 
 	// Loop-owned state.
 	run          bool
 	device       string
 	proxy        string
-	gen          int
+	gen          int // generation of the current session; events of older ones are ignored
 	loginRunning bool
-	attempt      int
+	state        State
+	attempt      int // automatic retries since the channel was last online
+	banAttempt   int // retries of bans without an end, since last online
 	retry        *time.Timer
 	retryC       <-chan time.Time
+	// streamErr is the code of the stream error that ends the current
+	// connection, reported with its Disconnected.
+	streamErr string
+	// ingestFailed is the generation whose failed ingest already asked for
+	// a new connection.
+	ingestFailed int
 
 	// Shared state, guarded by mu.
 	mu        sync.Mutex
+	inbox     []func()
 	sess      engine.Session
 	linked    bool
 	health    Health
@@ -65,26 +61,49 @@ type supervisor struct {
 func newSupervisor(m *Manager, ch model.Channel) *supervisor {
 	return &supervisor{
 		m: m, id: ch.ID, partnerID: ch.PartnerID,
-		cmds: make(chan command), quit: make(chan struct{}), queued: make(chan struct{}, 1),
-		device: ch.Device, proxy: ch.Proxy, linked: ch.Device != "",
-		health:    Health{ChannelID: ch.ID, Status: StatusNotInit, Phone: ch.WAPhone, Name: ch.WAName},
+		quit: make(chan struct{}), wake: make(chan struct{}, 1),
+		device: ch.Device, proxy: ch.Proxy, linked: ch.Device != "", state: StateNotStarted,
+		health:    Health{ChannelID: ch.ID, Status: StatusNotInit, State: StateNotStarted, Phone: ch.WAPhone, Name: ch.WAName},
 		changedCh: make(chan struct{}),
 	}
 }
 
-// do runs fn on the supervisor's loop and waits for it, bounded by ctx.
-func (s *supervisor) do(ctx context.Context, fn func()) error {
-	c := command{fn: fn, done: make(chan struct{})}
+// post queues fn to run on the supervisor's loop and returns at once; it
+// reports false when the supervisor has shut down.
+func (s *supervisor) post(fn func()) bool {
 	select {
-	case s.cmds <- c:
 	case <-s.quit:
+		return false
+	default:
+	}
+	s.mu.Lock()
+	s.inbox = append(s.inbox, fn)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// do runs fn on the supervisor's loop and waits for it, bounded by ctx.
+// When ctx ends before fn's turn comes, fn does not run: the caller was
+// told the channel did not answer.
+func (s *supervisor) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	if !s.post(func() {
+		defer close(done) // the caller is released even if fn panics
+		if ctx.Err() == nil {
+			fn()
+		}
+	}) {
 		return ErrShuttingDown
-	case <-ctx.Done():
-		return fmt.Errorf("channel %s is busy: %w", s.id, ctx.Err())
 	}
 	select {
-	case <-c.done:
+	case <-done:
 		return nil
+	case <-s.quit:
+		return ErrShuttingDown
 	case <-ctx.Done():
 		return fmt.Errorf("channel %s did not answer: %w", s.id, ctx.Err())
 	}
@@ -92,21 +111,39 @@ func (s *supervisor) do(ctx context.Context, fn func()) error {
 
 func (s *supervisor) shutdown() { s.quitOnce.Do(func() { close(s.quit) }) }
 
+func (s *supervisor) takeInbox() []func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	work := s.inbox
+	s.inbox = nil
+	return work
+}
+
 // loop runs until shutdown. A panic in the channel's code or its engine is
-// logged, turns the status to ERROR, and the channel is retried after a
-// backoff: it never reaches other channels.
+// logged, turns the channel to StateFailed, and the channel is retried after
+// a backoff: it never reaches other channels.
 func (s *supervisor) loop() {
 	for !s.runLoop() {
 	}
 }
 
 func (s *supervisor) runLoop() (stopped bool) {
+	var pending []func()
 	defer func() {
 		if v := recover(); v != nil {
 			s.m.o.Log.Error("channel supervisor panicked; restarting it", "channel_id", s.id, "panic", v, "stack", string(debug.Stack()))
 			s.closeSession()
-			s.setStatus(StatusError, fmt.Sprintf("internal error: %v", v))
-			s.scheduleRetry(s.backoff())
+			s.retryLater(StateFailed, fmt.Sprintf("internal error: %v", v), 0, s.m.o.Reconnect)
+			// Work queued behind the panicking item still runs.
+			if len(pending) > 0 {
+				s.mu.Lock()
+				s.inbox = append(pending, s.inbox...)
+				s.mu.Unlock()
+				select {
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
 			stopped = false
 		}
 	}()
@@ -115,42 +152,56 @@ func (s *supervisor) runLoop() (stopped bool) {
 		case <-s.quit:
 			s.closeSession()
 			return true
-		case c := <-s.cmds:
-			func() {
-				defer close(c.done) // the caller is released even if fn panics
-				c.fn()
-			}()
-		case <-s.queued:
-			for _, q := range s.drain() {
-				if q.gen == s.gen {
-					s.handle(q.ev)
-				}
+		case <-s.wake:
+			pending = s.takeInbox()
+			for len(pending) > 0 {
+				fn := pending[0]
+				pending = pending[1:]
+				fn()
 			}
 		case <-s.retryC:
-			s.retryC = nil
+			s.retry, s.retryC = nil, nil
 			s.onRetry()
 		}
 	}
 }
 
-func (s *supervisor) push(gen int) func(engine.Event) {
+// events is the Events callback of session generation gen: lifecycle
+// events go to the loop, tagged, so those of a closed session are ignored.
+func (s *supervisor) events(gen int) func(engine.Event) {
 	return func(ev engine.Event) {
-		s.qmu.Lock()
-		s.queue = append(s.queue, queued{gen: gen, ev: ev})
-		s.qmu.Unlock()
-		select {
-		case s.queued <- struct{}{}:
-		default:
-		}
+		s.post(func() {
+			if gen == s.gen {
+				s.handle(ev)
+			}
+		})
 	}
 }
 
-func (s *supervisor) drain() []queued {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	q := s.queue
-	s.queue = nil
-	return q
+// ingest is the Ingest callback of session generation gen: data events go
+// straight to the Manager's Ingest (never through the loop, which may be
+// busy connecting). A failure makes the loop reconnect, so that WhatsApp
+// delivers what was not acknowledged again.
+func (s *supervisor) ingest(gen int) func(context.Context, engine.Event) error {
+	in := s.m.o.Ingest
+	if in == nil {
+		return nil
+	}
+	return func(ctx context.Context, ev engine.Event) error {
+		err := in(ctx, s.id, ev)
+		if err != nil {
+			s.post(func() { s.onIngestFailed(gen, err) })
+		}
+		return err
+	}
+}
+
+func (s *supervisor) sentPayload() func(context.Context, string) ([]byte, error) {
+	get := s.m.o.SentPayload
+	if get == nil {
+		return nil
+	}
+	return func(ctx context.Context, id string) ([]byte, error) { return get(ctx, s.id, id) }
 }
 
 // opCtx is a context for one engine call, ended by shutdown or opTimeout.
@@ -195,29 +246,39 @@ func (s *supervisor) isLinked() bool {
 }
 
 // update changes the shared health and wakes waiters; it returns the new
-// snapshot and whether the status changed.
+// snapshot and whether the status or state changed.
 func (s *supervisor) update(fn func(h *Health)) (Health, bool) {
 	s.mu.Lock()
-	before := s.health.Status
+	before, beforeState := s.health.Status, s.health.State
 	fn(&s.health)
 	h := s.health
 	close(s.changedCh)
 	s.changedCh = make(chan struct{})
 	s.mu.Unlock()
-	return h, h.Status != before
+	return h, h.Status != before || h.State != beforeState
 }
 
-func (s *supervisor) setStatus(st Status, errText string) {
+// setState moves the channel to st with a reason ("" for none); mod adjusts
+// the rest of the health (code, retry, ban end). Details of the previous
+// state (code, next try, ban end, QR) are cleared.
+func (s *supervisor) setState(st State, reason string, mod func(h *Health)) Health {
+	s.state = st
 	h, changed := s.update(func(h *Health) {
-		h.Status = st
-		h.Error = errText
-		if st != StatusQR {
+		h.State, h.Status, h.Error = st, st.Status(), reason
+		h.Code, h.NextTry, h.Until = 0, time.Time{}, time.Time{}
+		h.Attempt = s.attempt
+		h.LoginTimedOut = st == StateLoginExpired
+		if st != StateLogin {
 			h.QR, h.QRExpires = "", time.Time{}
+		}
+		if mod != nil {
+			mod(h)
 		}
 	})
 	if changed {
-		s.emit(EventStatus, h, errText)
+		s.emit(EventStatus, h, reason)
 	}
+	return h
 }
 
 func (s *supervisor) emit(kind EventKind, h Health, reason string) {
@@ -226,33 +287,46 @@ func (s *supervisor) emit(kind EventKind, h Health, reason string) {
 
 // --- loop-owned actions
 
-// apply makes the supervisor follow the channel's desired state. A proxy
-// the engine rejects changes nothing (the session keeps its proxy) and is
-// returned.
-func (s *supervisor) apply(ch model.Channel, run bool) error {
+// parked reports a state the channel waits in without retrying on its own
+// (replaced by another client), or until its retry is due (bans, refused
+// versions, failures): a change of the channel's row does not end the wait.
+func (s *supervisor) parked() bool {
+	return s.state == StateReplaced || s.retry != nil
+}
+
+// apply makes the supervisor follow the channel's desired state: stop, or
+// run (starting the session unless it runs or waits for a retry), through
+// the channel's proxy (a new proxy reconnects at once).
+func (s *supervisor) apply(ch model.Channel, run bool) {
 	if !run {
 		s.proxy = ch.Proxy
 		s.run = false
 		s.closeSession()
-		s.setStatus(StatusStop, "")
-		return nil
+		s.attempt, s.banAttempt = 0, 0
+		s.setState(StateStopped, "", nil)
+		return
 	}
+	starting := !s.run
 	s.run = true
-	s.mu.Lock()
-	sess := s.sess
-	s.mu.Unlock()
+	sess := s.session()
 	switch {
-	case sess == nil:
+	case sess == nil && (starting || !s.parked()):
 		s.proxy = ch.Proxy
+		if starting {
+			s.attempt, s.banAttempt = 0, 0
+		}
 		s.start()
 	case ch.Proxy != s.proxy:
-		if err := sess.SetProxy(ch.Proxy); err != nil {
-			return fmt.Errorf("proxy: %w", err)
-		}
 		s.proxy = ch.Proxy
+		if sess != nil {
+			if err := sess.SetProxy(ch.Proxy); err != nil {
+				// ValidateProxy passed, so the engine changed its mind:
+				// reopen the session, which reports the error.
+				s.m.o.Log.Warn("channel proxy not applied", "channel_id", s.id, "error", err)
+			}
+		}
 		s.restart()
 	}
-	return nil
 }
 
 // start opens the session and starts connecting. It takes one of the
@@ -275,16 +349,17 @@ func (s *supervisor) start() {
 	ctx, cancel := s.opCtx()
 	defer cancel()
 
-	s.gen++
-	sess, err := s.m.o.Engine.Open(ctx, engine.SessionConfig{ChannelID: s.id, Device: s.device, Proxy: s.proxy, Events: s.push(s.gen)})
+	s.setState(StateConnecting, "", nil)
+	sess, err := s.open(ctx, s.device)
 	if errors.Is(err, engine.ErrDeviceNotFound) {
 		// The engine lost the device (its store was reset): say so and log in anew.
 		s.m.o.Log.Warn("linked device missing from the engine; a new login is needed", "channel_id", s.id, "error", err)
 		s.forgetLink(ctx, "the linked device is missing from the engine's store")
-		sess, err = s.m.o.Engine.Open(ctx, engine.SessionConfig{ChannelID: s.id, Proxy: s.proxy, Events: s.push(s.gen)})
+		sess, err = s.open(ctx, "")
 	}
 	if err != nil {
-		s.fail(fmt.Errorf("open session: %w", err))
+		s.m.o.Log.Warn("channel session could not be opened; retrying", "channel_id", s.id, "error", err)
+		s.retryLater(StateFailed, fmt.Sprintf("the session could not be opened: %v", err), 0, s.m.o.Reconnect)
 		return
 	}
 	now := s.m.o.Now()
@@ -292,8 +367,17 @@ func (s *supervisor) start() {
 	s.sess = sess
 	s.linked = sess.Linked()
 	s.mu.Unlock()
-	s.update(func(h *Health) { h.StartedAt = now; h.LoginTimedOut = false })
+	s.update(func(h *Health) { h.StartedAt = now })
 	s.connect(ctx)
+}
+
+// open opens a session of a new generation for device ("" unlinked).
+func (s *supervisor) open(ctx context.Context, device string) (engine.Session, error) {
+	s.gen++
+	return s.m.o.Engine.Open(ctx, engine.SessionConfig{
+		ChannelID: s.id, Device: device, Proxy: s.proxy,
+		Events: s.events(s.gen), Ingest: s.ingest(s.gen), SentPayload: s.sentPayload(),
+	})
 }
 
 func (s *supervisor) connect(ctx context.Context) {
@@ -304,11 +388,25 @@ func (s *supervisor) connect(ctx context.Context) {
 		return
 	}
 	s.loginRunning = !linked
-	s.setStatus(StatusLaunch, "")
+	if s.state != StateReconnecting && s.state != StateKeepAliveLost {
+		s.setState(StateConnecting, "", nil)
+	}
+	s.streamErr = ""
 	if err := sess.Connect(ctx); err != nil {
 		s.loginRunning = false
-		s.fail(fmt.Errorf("connect: %w", err))
+		s.connectFailed(err)
 	}
+}
+
+// connectFailed schedules the next attempt after a Connect that failed
+// before WhatsApp answered.
+func (s *supervisor) connectFailed(err error) {
+	s.m.o.Log.Warn("channel connection failed; retrying", "channel_id", s.id, "error", err, "attempt", s.attempt+1)
+	if errors.Is(err, engine.ErrProxyUnreachable) {
+		s.retryLater(StateProxyUnreachable, "the channel's proxy did not carry the connection to WhatsApp; check the proxy or change it", 0, s.m.o.Reconnect)
+		return
+	}
+	s.retryLater(StateReconnecting, fmt.Sprintf("could not connect to WhatsApp: %v", err), 0, s.m.o.Reconnect)
 }
 
 // closeSession closes the session (the login is kept) and ignores its
@@ -340,55 +438,73 @@ func closeQuietly(sess engine.Session) (err error) {
 	return sess.Close()
 }
 
+// disconnectQuietly is Disconnect with a panic turned into a log line.
+func (s *supervisor) disconnectQuietly(sess engine.Session) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.m.o.Log.Warn("disconnect panicked", "channel_id", s.id, "panic", v)
+		}
+	}()
+	sess.Disconnect()
+}
+
+// restart closes the session and opens a new one at once (an explicit
+// request: no backoff).
 func (s *supervisor) restart() {
 	if !s.run {
 		return
 	}
 	s.closeSession()
-	s.attempt = 0
+	s.attempt, s.banAttempt = 0, 0
 	s.start()
 }
 
-// fail records an error and schedules a retry with backoff.
-func (s *supervisor) fail(err error) {
-	s.m.o.Log.Warn("channel connection failed; retrying", "channel_id", s.id, "error", err)
-	s.setStatus(StatusError, err.Error())
-	s.scheduleRetry(s.backoff())
+// retryLater moves the channel to st and schedules the next attempt after
+// the backoff b gives for the current attempt (or after wait, when set).
+func (s *supervisor) retryLater(st State, reason string, code int, b Backoff) {
+	s.retryAfter(b.Delay(s.attempt), st, reason, code, time.Time{})
 }
 
-// backoff is MinBackoff * 2^attempt, capped at MaxBackoff, with ±20% jitter.
-func (s *supervisor) backoff() time.Duration {
-	d := s.m.o.MinBackoff << min(s.attempt, 16)
-	if d <= 0 || d > s.m.o.MaxBackoff {
-		d = s.m.o.MaxBackoff
-	}
+// retryAfter moves the channel to st and schedules the next attempt in d.
+func (s *supervisor) retryAfter(d time.Duration, st State, reason string, code int, until time.Time) {
 	s.attempt++
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	next := s.m.o.Now().Add(d)
+	s.setState(st, reason, func(h *Health) { h.Code, h.NextTry, h.Until = code, next, until })
+	s.scheduleRetry(d)
 }
 
 func (s *supervisor) scheduleRetry(d time.Duration) {
 	s.cancelRetry()
 	s.retry = time.NewTimer(d)
 	s.retryC = s.retry.C
+	next := s.m.o.Now().Add(d)
+	s.update(func(h *Health) { h.NextTry = next })
 }
 
 func (s *supervisor) cancelRetry() {
 	if s.retry != nil {
 		s.retry.Stop()
 		s.retry, s.retryC = nil, nil
+		s.update(func(h *Health) { h.NextTry = time.Time{} })
 	}
 }
 
+// onRetry makes the attempt a retry was scheduled for: a new session when
+// none is open, otherwise a new connection of the open one.
 func (s *supervisor) onRetry() {
 	if !s.run {
 		return
 	}
-	s.mu.Lock()
-	sess := s.sess
-	s.mu.Unlock()
+	sess := s.session()
 	if sess == nil {
 		s.start()
 		return
+	}
+	if s.state == StateKeepAliveLost {
+		// The grace period passed: give up on this connection.
+		s.disconnectQuietly(sess)
+		s.attempt++
+		s.setState(StateReconnecting, fmt.Sprintf("WhatsApp did not answer keepalive pings for %s; reconnecting", s.m.o.KeepAliveGrace), nil)
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
@@ -404,6 +520,7 @@ func (s *supervisor) ensureLogin() error {
 		return ErrNotRunning
 	}
 	if s.session() == nil {
+		s.attempt = 0
 		s.start()
 		return nil
 	}
@@ -437,27 +554,29 @@ func (s *supervisor) forgetLink(ctx context.Context, reason string) {
 }
 
 // unlinked handles a device that is gone: forget it and, when the channel
-// runs, start a new login flow.
+// runs, start a new login flow after the reconnect backoff (never at once:
+// a WhatsApp that logs every new device out must not make us spin).
 func (s *supervisor) unlinked(reason string) {
 	ctx, cancel := s.opCtx()
 	defer cancel()
 	s.closeSession()
 	s.forgetLink(ctx, reason)
 	if s.run {
-		s.start()
+		s.retryLater(StateLoggedOut, reason, 0, s.m.o.Reconnect)
+		return
 	}
+	s.setState(StateStopped, "", nil)
 }
 
-func (s *supervisor) logout(ctx context.Context, ch model.Channel, force bool) error {
+func (s *supervisor) logout(ctx context.Context, force bool) error {
 	if !s.isLinked() && s.device == "" {
 		return ErrNotLinked
 	}
 	sess := s.session()
 	if sess == nil {
-		// Stopped channel: open the session just to log it out.
+		// Stopped (or waiting) channel: open the session just to log it out.
 		var err error
-		s.gen++
-		sess, err = s.m.o.Engine.Open(ctx, engine.SessionConfig{ChannelID: s.id, Device: s.device, Proxy: s.proxy, Events: s.push(s.gen)})
+		sess, err = s.open(ctx, s.device)
 		if err != nil && !errors.Is(err, engine.ErrDeviceNotFound) {
 			return fmt.Errorf("open session: %w", err)
 		}
@@ -477,109 +596,32 @@ func (s *supervisor) logout(ctx context.Context, ch model.Channel, force bool) e
 		}
 	}
 	s.unlinked(reason)
+	// An explicit logout starts the new login flow at once.
+	if s.run && s.retry != nil {
+		s.cancelRetry()
+		s.attempt = 0
+		s.start()
+	}
 	return nil
 }
 
 // remove logs a deleted channel's device out (best effort) and closes it.
-func (s *supervisor) remove(ctx context.Context) {
+func (s *supervisor) remove() {
+	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+	defer cancel()
 	sess := s.session()
 	if sess == nil && s.device != "" {
-		s.gen++
-		sess, _ = s.m.o.Engine.Open(ctx, engine.SessionConfig{ChannelID: s.id, Device: s.device, Proxy: s.proxy, Events: s.push(s.gen)})
+		sess, _ = s.open(ctx, s.device)
 	}
 	if sess != nil && sess.Linked() {
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := sess.Logout(lctx); err != nil {
-			_ = sess.Forget(ctx)
+		if err := sess.Logout(ctx); err != nil {
+			_ = sess.Forget(context.WithoutCancel(ctx))
 		}
-		cancel()
 	}
 	if sess != nil && sess != s.session() {
 		_ = closeQuietly(sess)
 	}
 	s.run = false
 	s.closeSession()
-	s.setStatus(StatusStop, "channel deleted")
-}
-
-// handle reacts to one engine event of the current session.
-func (s *supervisor) handle(ev engine.Event) {
-	switch e := ev.(type) {
-	case engine.QR:
-		s.loginRunning = true
-		s.cancelRetry() // a login flow runs: reconnecting would end it
-		h, changed := s.update(func(h *Health) {
-			h.Status, h.Error, h.QR, h.QRExpires, h.LoginTimedOut = StatusQR, "", e.Code, e.Expires, false
-		})
-		if changed {
-			s.emit(EventStatus, h, "")
-		}
-		s.emit(EventQR, h, "")
-	case engine.QRTimeout:
-		s.loginRunning = false
-		h, changed := s.update(func(h *Health) {
-			h.Status, h.QR, h.QRExpires, h.LoginTimedOut = StatusInit, "", time.Time{}, true
-		})
-		if changed {
-			s.emit(EventStatus, h, "")
-		}
-		s.emit(EventLinkFailed, h, "the QR code expired before a phone scanned it")
-	case engine.LinkFailed:
-		s.emit(EventLinkFailed, s.snapshot(), e.Reason)
-	case engine.Linked:
-		s.loginRunning = false
-		s.device = e.Device
-		s.mu.Lock()
-		s.linked = true
-		s.mu.Unlock()
-		h, _ := s.update(func(h *Health) { h.Phone, h.Name, h.QR, h.QRExpires = e.Account.Phone, e.Account.Name, "", time.Time{} })
-		ctx, cancel := s.opCtx()
-		if err := s.m.o.Store.SetChannelLink(ctx, s.id, e.Device, e.Account.Phone, e.Account.Name, s.m.o.Now()); err != nil {
-			s.m.o.Log.Error("could not store the channel's link", "channel_id", s.id, "error", err)
-		}
-		cancel()
-		s.emit(EventLinked, h, "")
-	case engine.Connected:
-		s.attempt = 0
-		s.cancelRetry()
-		s.setStatus(StatusAuth, "")
-	case engine.Disconnected:
-		if !s.run {
-			return
-		}
-		if s.isLinked() {
-			s.setStatus(StatusLaunch, "")
-			s.scheduleRetry(s.backoff())
-			return
-		}
-		s.loginRunning = false
-		s.update(func(h *Health) { h.LoginTimedOut = true })
-		s.setStatus(StatusInit, "")
-	case engine.LoggedOut:
-		reason := "logged out"
-		if e.Reason != "" {
-			reason += ": " + e.Reason
-		}
-		s.unlinked(reason)
-	case engine.StreamReplaced:
-		s.closeSession()
-		s.setStatus(StatusError, "another client connected with this device (stream replaced); restart the channel to take it back")
-	case engine.TemporaryBan:
-		s.closeSession()
-		s.setStatus(StatusError, "temporarily banned by WhatsApp: "+e.Reason)
-		wait := e.Expires
-		if wait <= 0 {
-			wait = s.m.o.MaxBackoff
-		}
-		s.scheduleRetry(wait)
-	case engine.ConnectFailure:
-		if e.Permanent {
-			s.unlinked("WhatsApp refused the connection: " + e.Reason)
-			return
-		}
-		s.setStatus(StatusError, "WhatsApp refused the connection: "+e.Reason)
-		s.scheduleRetry(s.backoff())
-	case engine.Message, engine.Receipt, engine.GroupChange, engine.Presence:
-		s.m.o.OnEngineEvent(s.id, ev)
-	}
+	s.setState(StateStopped, "channel deleted", nil)
 }

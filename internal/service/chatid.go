@@ -121,6 +121,9 @@ func (s *Service) actionError(ch model.Channel, err error) error {
 		return invalid("body", "WhatsApp refused the content: %v", err)
 	case errors.Is(err, engine.ErrTooLate):
 		return fmt.Errorf("too late: WhatsApp allows edits for 15 minutes and deletes for everyone for 2 days: %w", model.ErrConflict)
+	case errors.Is(err, engine.ErrReachoutLimited):
+		return fmt.Errorf("WhatsApp refuses, for now, messages from this account to people it has not talked with before "+
+			"(WhatsApp's error 463); write to contacts the account already talks with, or try again later: %w", model.ErrForbidden)
 	case errors.Is(err, engine.ErrUnsupported):
 		return fmt.Errorf("the %s engine does not support this: %w", s.EngineName(), model.ErrNotImplemented)
 	}

@@ -164,7 +164,7 @@ func (s *Service) HandleRuntimeEvent(e runtime.Event) {
 	switch e.Kind {
 	case runtime.EventStatus:
 		ds = s.deliveries(ctx, ch, wire.TypeChannel, wire.MethodPost, "", func() ([]byte, error) {
-			return wire.ChannelHealthEvent(ch.ID, e.Health, wire.Server{Version: s.version, Engine: s.EngineName()}, e.Time)
+			return wire.ChannelHealthEvent(ch.ID, e.Health, s.WireServer(), e.Time)
 		})
 	case runtime.EventQR:
 		ds = s.deliveries(ctx, ch, wire.TypeChannel, wire.MethodPatch, "", func() ([]byte, error) {
@@ -303,7 +303,7 @@ func (s *Service) testPayload(ch model.Channel, typ string) ([]byte, string, err
 		b, err := wire.MessagesEvent(ch.ID, wire.MethodPost, []model.Message{m})
 		return b, wire.MethodPost, err
 	case wire.TypeChannel:
-		b, err := wire.ChannelHealthEvent(ch.ID, s.Health(ch), wire.Server{Version: s.version, Engine: s.EngineName()}, now)
+		b, err := wire.ChannelHealthEvent(ch.ID, s.Health(ch), s.WireServer(), now)
 		return b, wire.MethodPost, err
 	}
 	b, err := json.Marshal(map[string]any{"event": map[string]string{"type": typ, "event": wire.MethodPost}, "channel_id": ch.ID, "test": true})

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestIngestGroupChanges(t *testing.T) {
 
 		create := ev("create", "15550000001", "15550000002", "15550000003")
 		create.Subject = "Family"
-		f.svc.HandleEngineEvent(ch.ID, create)
+		mustIngest(t, f.svc, ch.ID, create)
 		want("create", "15550000001:member", "15550000002:creator", "15550000003:member")
 		g, _ := f.st.Group(f.ctx, ch.ID, gid)
 		if g.Subject != "Family" || !g.SubjectAt.Equal(at) || g.Owner != svUser("15550000002") || !g.CreatedAt.Equal(at) {
@@ -77,10 +78,10 @@ func TestIngestGroupChanges(t *testing.T) {
 
 		sub := ev("subject")
 		sub.Subject, sub.Time = "Family 2", at.Add(time.Hour)
-		f.svc.HandleEngineEvent(ch.ID, sub)
+		mustIngest(t, f.svc, ch.ID, sub)
 		desc := ev("description")
 		desc.Description = "All of us"
-		f.svc.HandleEngineEvent(ch.ID, desc)
+		mustIngest(t, f.svc, ch.ID, desc)
 		g, _ = f.st.Group(f.ctx, ch.ID, gid)
 		if g.Subject != "Family 2" || !g.SubjectAt.Equal(at.Add(time.Hour)) || g.Description != "All of us" {
 			t.Fatalf("group after subject and description = %+v", g)
@@ -89,33 +90,33 @@ func TestIngestGroupChanges(t *testing.T) {
 			t.Fatalf("chat name after the subject changed = %q", c.Name)
 		}
 
-		f.svc.HandleEngineEvent(ch.ID, ev("promote", "15550000003"))
-		f.svc.HandleEngineEvent(ch.ID, ev("demote", "15550000002")) // the creator stays
+		mustIngest(t, f.svc, ch.ID, ev("promote", "15550000003"))
+		mustIngest(t, f.svc, ch.ID, ev("demote", "15550000002")) // the creator stays
 		want("promote", "15550000001:member", "15550000002:creator", "15550000003:admin")
-		f.svc.HandleEngineEvent(ch.ID, ev("demote", "15550000003"))
-		f.svc.HandleEngineEvent(ch.ID, ev("add", "15550000004"))
-		f.svc.HandleEngineEvent(ch.ID, ev("join", "15550000005"))
-		f.svc.HandleEngineEvent(ch.ID, ev("settings"))
-		f.svc.HandleEngineEvent(ch.ID, ev("picture"))
+		mustIngest(t, f.svc, ch.ID, ev("demote", "15550000003"))
+		mustIngest(t, f.svc, ch.ID, ev("add", "15550000004"))
+		mustIngest(t, f.svc, ch.ID, ev("join", "15550000005"))
+		mustIngest(t, f.svc, ch.ID, ev("settings"))
+		mustIngest(t, f.svc, ch.ID, ev("picture"))
 		want("add and join", "15550000001:member", "15550000002:creator", "15550000003:member", "15550000004:member", "15550000005:member")
-		f.svc.HandleEngineEvent(ch.ID, ev("remove", "15550000004"))
-		f.svc.HandleEngineEvent(ch.ID, ev("leave", "15550000005"))
+		mustIngest(t, f.svc, ch.ID, ev("remove", "15550000004"))
+		mustIngest(t, f.svc, ch.ID, ev("leave", "15550000005"))
 		want("remove and leave", "15550000001:member", "15550000002:creator", "15550000003:member")
 		if _, total, _ := f.st.Contacts(f.ctx, ch.ID, 10, 0); total != 4 {
 			t.Fatalf("contacts after add and join = %d, want 4", total)
 		}
 
 		// Removed: the channel forgets the group (its chat stays).
-		f.svc.HandleEngineEvent(ch.ID, ev("remove", "15550000001"))
+		mustIngest(t, f.svc, ch.ID, ev("remove", "15550000001"))
 		if _, err := f.st.Group(f.ctx, ch.ID, gid); err == nil {
 			t.Fatal("the group is still stored after the account was removed")
 		}
 		// A change of a group not stored yet stores what it tells.
-		f.svc.HandleEngineEvent(ch.ID, ev("add", "15550000001"))
+		mustIngest(t, f.svc, ch.ID, ev("add", "15550000001"))
 		want("added back", "15550000001:member")
 		// Not a group, or another channel: nothing.
-		f.svc.HandleEngineEvent(ch.ID, engine.GroupChange{Group: svUser("15550000002"), Action: "create"})
-		f.svc.HandleEngineEvent("NOCHAN-NOCHN", ev("add", "15550000009"))
+		mustIngest(t, f.svc, ch.ID, engine.GroupChange{Group: svUser("15550000002"), Action: "create"})
+		mustIngest(t, f.svc, "NOCHAN-NOCHN", ev("add", "15550000009"))
 		if gs, total, _ := f.st.Groups(f.ctx, ch.ID, 10, 0); total != 1 || gs[0].ID != gid {
 			t.Fatalf("groups = %+v", gs)
 		}
@@ -129,33 +130,33 @@ func TestIngestPresences(t *testing.T) {
 		_, err := f.svc.Presence(f.ctx, ch, "15550000002")
 		svWantIs(t, err, model.ErrNotFound)
 
-		f.svc.HandleEngineEvent(ch.ID, engine.Presence{Chat: other, User: other, State: engine.PresenceOnline})
+		mustIngest(t, f.svc, ch.ID, engine.Presence{Chat: other, User: other, State: engine.PresenceOnline})
 		p, err := f.svc.Presence(f.ctx, ch, "+1 555 000 0002")
 		if err != nil || p.Status != store.PresenceOnline || !p.LastSeen.Equal(svT0) || p.UserID != other {
 			t.Fatalf("online = %+v, %v", p, err)
 		}
-		f.svc.HandleEngineEvent(ch.ID, engine.Presence{User: other, State: engine.PresenceTyping})
+		mustIngest(t, f.svc, ch.ID, engine.Presence{User: other, State: engine.PresenceTyping})
 		if p, _ := f.svc.Presence(f.ctx, ch, "15550000002"); p.Status != store.PresenceTyping {
 			t.Fatalf("typing = %+v", p)
 		}
-		f.svc.HandleEngineEvent(ch.ID, engine.Presence{Chat: other, User: other, State: engine.PresencePaused})
+		mustIngest(t, f.svc, ch.ID, engine.Presence{Chat: other, User: other, State: engine.PresencePaused})
 		if p, _ := f.svc.Presence(f.ctx, ch, "15550000002"); p.Status != store.PresenceOnline {
 			t.Fatalf("paused = %+v", p)
 		}
 		seen := svT0.Add(-time.Hour)
 		f.clk.Advance(time.Minute)
-		f.svc.HandleEngineEvent(ch.ID, engine.Presence{Chat: other, User: other, State: engine.PresenceOffline, LastSeen: seen})
+		mustIngest(t, f.svc, ch.ID, engine.Presence{Chat: other, User: other, State: engine.PresenceOffline, LastSeen: seen})
 		if p, _ := f.svc.Presence(f.ctx, ch, "15550000002"); p.Status != store.PresenceOffline || !p.LastSeen.Equal(seen) {
 			t.Fatalf("offline = %+v", p)
 		}
 		// Typing in a group: the group's entry says who.
 		const gid = "120363000000000001@g.us"
-		f.svc.HandleEngineEvent(ch.ID, engine.Presence{Chat: gid, User: other, State: engine.PresenceRecording})
+		mustIngest(t, f.svc, ch.ID, engine.Presence{Chat: gid, User: other, State: engine.PresenceRecording})
 		if p, err := f.svc.Presence(f.ctx, ch, gid); err != nil || p.UserID != other || p.Status != store.PresenceRecording {
 			t.Fatalf("group presence = %+v, %v", p, err)
 		}
 		// The user is a contact; the account itself never is.
-		f.svc.HandleEngineEvent(ch.ID, engine.Presence{User: svUser("15550000001"), State: engine.PresenceOnline})
+		mustIngest(t, f.svc, ch.ID, engine.Presence{User: svUser("15550000001"), State: engine.PresenceOnline})
 		cs, total, _ := f.st.Contacts(f.ctx, ch.ID, 10, 0)
 		if total != 1 || cs[0].ID != other {
 			t.Fatalf("contacts = %+v", cs)
@@ -211,4 +212,13 @@ func TestDirectoryInputChecked(t *testing.T) {
 			t.Fatalf("groups without a runtime (stored ones) = %v %d %v", gs, total, err)
 		}
 	})
+}
+
+// mustIngest stores an engine event as the runtime would, failing the test
+// when that fails.
+func mustIngest(t *testing.T, svc *service.Service, channelID string, ev engine.Event) {
+	t.Helper()
+	if err := svc.Ingest(context.Background(), channelID, ev); err != nil {
+		t.Fatalf("Ingest %T: %v", ev, err)
+	}
 }

@@ -2,29 +2,42 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/model"
 )
 
 // ingestTimeout bounds the storage of one engine event.
 const ingestTimeout = 10 * time.Second
 
-// HandleEngineEvent stores what a channel's session reports (messages,
-// receipts, group changes, presences). The runtime calls it on the
-// channel's supervisor, one event at a time in order, so it must not block
-// for long: slow work (media downloads) is handed off.
-func (s *Service) HandleEngineEvent(channelID string, ev engine.Event) {
-	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
+// Ingest stores what a channel's session reports (messages, receipts,
+// group changes, presences, undecryptable messages), with their webhook
+// deliveries, before the engine acknowledges the event to WhatsApp: the
+// engine calls it on its receive path, one event at a time per channel and
+// in order. An error means nothing was stored; the engine then does not
+// acknowledge, and WhatsApp delivers the event again. An event WhatsApp
+// delivers twice is stored once. Slow work (media downloads) is handed off.
+func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ingestTimeout)
 	defer cancel()
 	ch, err := s.channelByID(ctx, channelID)
 	if err != nil {
-		s.log.Warn("engine event for an unknown channel dropped", "channel_id", channelID, "error", err)
-		return
+		// A deleted channel's last events have nowhere to go: acknowledge
+		// them. Any other failure is retried by WhatsApp.
+		if errors.Is(err, model.ErrNotFound) {
+			s.log.Warn("engine event for an unknown channel dropped", "channel_id", channelID, "error", err)
+			return nil
+		}
+		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
 	}
 	switch e := ev.(type) {
 	case engine.Message:
 		err = s.ingestMessage(ctx, ch, e)
+	case engine.Undecryptable:
+		err = s.ingestUndecryptable(ctx, ch, e)
 	case engine.Receipt:
 		err = s.ingestReceipt(ctx, ch, e)
 	case engine.GroupChange:
@@ -33,20 +46,23 @@ func (s *Service) HandleEngineEvent(channelID string, ev engine.Event) {
 		err = s.ingestPresence(ctx, ch, e)
 	}
 	if err != nil {
-		s.log.Error("could not store an engine event", "channel_id", channelID, "event", eventName(ev), "error", err)
+		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
 	}
+	return nil
 }
 
 func eventName(ev engine.Event) string {
 	switch ev.(type) {
 	case engine.Message:
 		return "message"
+	case engine.Undecryptable:
+		return "undecryptable message"
 	case engine.Receipt:
 		return "receipt"
 	case engine.GroupChange:
-		return "group"
+		return "group change"
 	case engine.Presence:
 		return "presence"
 	}
-	return "other"
+	return "event"
 }

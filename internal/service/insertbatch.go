@@ -37,13 +37,13 @@ type pendingInsert struct {
 // maxInsertBatch bounds the messages written in one transaction.
 const maxInsertBatch = 64
 
-// insertMessage stores m as store.InsertMessage does, in a group with the
-// messages that arrive with it.
-func (s *Service) insertMessage(ctx context.Context, m model.Message, hooks ...func(created *model.Chat) []model.WebhookDelivery) (bool, error) {
+// insertMessage stores a message as store.InsertNewMessage does, in a group
+// with the messages that arrive with it.
+func (s *Service) insertMessage(ctx context.Context, nm store.NewMessage) (bool, error) {
 	if s.store.Dialect() != store.SQLite {
-		return s.store.InsertMessage(ctx, m, hooks...)
+		return s.store.InsertNewMessage(ctx, nm)
 	}
-	return s.inserts.insert(ctx, s.store, store.NewMessage{Message: m, Hooks: hooks})
+	return s.inserts.insert(ctx, s.store, nm)
 }
 
 func (b *insertBatcher) insert(ctx context.Context, st *store.Store, nm store.NewMessage) (bool, error) {
@@ -113,4 +113,9 @@ func (b *insertBatcher) write(ctx context.Context, st *store.Store) {
 		p.inserted, p.err = inserted[i], errs[i]
 		close(p.done)
 	}
+}
+
+// hooks1 is the hooks argument of one message's inserts.
+func hooks1(h func(created *model.Chat) []model.WebhookDelivery) []func(created *model.Chat) []model.WebhookDelivery {
+	return []func(created *model.Chat) []model.WebhookDelivery{h}
 }

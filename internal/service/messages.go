@@ -289,6 +289,11 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if err != nil {
 		s.releaseLimit(ctx, ch, LimitMessages, 1) // nothing was sent
 		releaseChat()
+		if errors.Is(err, engine.ErrReachoutLimited) {
+			if cerr := s.store.BumpChannelCounter(ctx, ch.ID, store.CounterReachoutRefused, chat, s.now()); cerr != nil {
+				s.log.WarnContext(ctx, "could not count a refused send", "channel_id", ch.ID, "error", cerr)
+			}
+		}
 		return model.Message{}, s.actionError(ch, err)
 	}
 	if c.EditedID != "" {
@@ -297,11 +302,16 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 			m.Content = mustJSON(kindObject{"body": c.Text})
 			return nil
 		}, s.updateHooks(ctx, ch))
+		if err == nil && sent.Payload != nil {
+			if perr := s.store.PutSentPayload(ctx, ch.ID, sent.ID, sent.Payload, sent.Time); perr != nil {
+				s.log.WarnContext(ctx, "could not keep the edit for retries", "channel_id", ch.ID, "error", perr)
+			}
+		}
 		s.wake()
 		return m, err
 	}
 	m := s.newMessage(ch, sent.ID, chat, true, s.selfJID(ch), ch.WAName, "api", model.MessagePending, c, media, sent.Time)
-	if _, err := s.insertMessage(ctx, m, s.newMessageHooks(ctx, ch, m)); err != nil {
+	if _, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m)), Payload: sent.Payload}); err != nil {
 		return m, err
 	}
 	if st, ok := s.early.take(ch.ID, m.ID); ok {
@@ -491,9 +501,16 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		}
 	}
 	m := s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, source, status, c, media, e.Time)
-	inserted, err := s.insertMessage(ctx, m, s.newMessageHooks(ctx, ch, m))
-	if err != nil || !inserted {
+	inserted, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m))})
+	if err != nil {
 		return err
+	}
+	if !inserted {
+		// WhatsApp delivered it again: stored once. A placeholder of a
+		// message that could not be decrypted gets its content now.
+		if resolved, err := s.resolveCiphertext(ctx, ch, m); err != nil || !resolved {
+			return err
+		}
 	}
 	s.wake()
 	if media == nil && engine.IsMedia(c.Kind) && c.Media != nil && c.Media.Fetch != nil {

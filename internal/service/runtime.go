@@ -29,12 +29,42 @@ func (s *Service) StartRuntime(ctx context.Context) (int, error) {
 	if s.rt == nil {
 		return 0, nil
 	}
+	s.removeOrphans(ctx)
 	chs, err := s.store.RunnableChannels(ctx, s.now())
 	if err != nil {
 		return 0, err
 	}
 	s.rt.StartAll(ctx, chs)
 	return len(chs), nil
+}
+
+// removeOrphans drops the engine's devices no channel owns (left behind by
+// a crash, or by a link cleared while the engine kept its device), before
+// any channel starts.
+func (s *Service) removeOrphans(ctx context.Context) {
+	devices, err := s.store.LinkedDevices(ctx)
+	if err != nil {
+		s.log.ErrorContext(ctx, "orphaned devices not checked", "error", err)
+		return
+	}
+	removed, err := s.rt.RemoveOrphans(ctx, devices)
+	if err != nil {
+		s.log.ErrorContext(ctx, "some orphaned devices could not be removed", "error", err)
+	}
+	s.orphans.Add(int64(len(removed)))
+	if len(removed) > 0 {
+		s.log.WarnContext(ctx, "removed engine devices that no channel owns", "count", len(removed), "devices", removed)
+	}
+}
+
+// OrphansRemoved is how many engine devices no channel owned were removed
+// since the process started.
+func (s *Service) OrphansRemoved() int64 { return s.orphans.Load() }
+
+// PruneSentPayloads forgets sent messages kept for retry receipts past the
+// retention, and returns how many.
+func (s *Service) PruneSentPayloads(ctx context.Context) (int, error) {
+	return s.store.PruneSentPayloads(ctx, s.now().Add(-s.sentRetention), 1000)
 }
 
 // AuthenticateChannel returns the channel owning a gate API token. The lookup

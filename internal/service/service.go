@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -59,6 +60,9 @@ type Service struct {
 	// cache keeps short-lived copies of rows read on every request and
 	// event (cache.go).
 	cache *readCache
+
+	sentRetention time.Duration
+	orphans       atomic.Int64
 }
 
 // Options configure a Service.
@@ -98,6 +102,9 @@ type Options struct {
 	// PartnerView shows a partner as the partner API does, for partner
 	// webhooks.
 	PartnerView func(model.Partner) any
+	// SentRetention is how long sent messages are kept for retry receipts
+	// (7 days by default).
+	SentRetention time.Duration
 }
 
 // New builds a Service over an open, migrated store.
@@ -120,6 +127,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 	s.cache = newReadCache(s.now)
+	s.sentRetention = o.SentRetention
+	if s.sentRetention <= 0 {
+		s.sentRetention = 7 * 24 * time.Hour
+	}
 	if st != nil { // nil in tests of parts that use no database
 		st.OnChange(s.cache.invalidate)
 	}

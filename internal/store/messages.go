@@ -22,13 +22,13 @@ var ErrChatNotFound = fmt.Errorf("chat %w", model.ErrNotFound)
 // ErrMediaNotFound is a media file the channel does not have.
 var ErrMediaNotFound = fmt.Errorf("media %w", model.ErrNotFound)
 
-const messageColumns = "channel_id, id, chat_id, sender, from_me, from_name, type, source, status, body, content, context, reactions, starred, edited, ts"
+const messageColumns = "channel_id, id, chat_id, sender, from_me, from_name, type, subtype, source, status, body, content, context, reactions, starred, edited, ts"
 
 func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 	var m model.Message
 	var content, mctx, reactions string
 	var ts int64
-	err := row.Scan(&m.ChannelID, &m.ID, &m.ChatID, &m.Sender, &m.FromMe, &m.FromName, &m.Type, &m.Source, &m.Status,
+	err := row.Scan(&m.ChannelID, &m.ID, &m.ChatID, &m.Sender, &m.FromMe, &m.FromName, &m.Type, &m.Subtype, &m.Source, &m.Status,
 		&m.Body, &content, &mctx, &reactions, &m.Starred, &m.Edited, &ts)
 	if err != nil {
 		return m, err
@@ -62,17 +62,26 @@ func ChatType(chatID string) string {
 // enqueued in the same transaction when it is inserted; chat is the chat the
 // message created, nil when it went to a chat already stored.
 func (s *Store) InsertMessage(ctx context.Context, m model.Message, hooks ...func(created *model.Chat) []model.WebhookDelivery) (inserted bool, err error) {
+	return s.InsertNewMessage(ctx, NewMessage{Message: m, Hooks: hooks})
+}
+
+// InsertNewMessage is InsertMessage of a NewMessage: with the payload of a
+// sent message, kept (in the same transaction) for SentPayload.
+func (s *Store) InsertNewMessage(ctx context.Context, nm NewMessage) (inserted bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		inserted, err = s.insertMessageTx(ctx, tx, NewMessage{Message: m, Hooks: hooks})
+		inserted, err = s.insertMessageTx(ctx, tx, nm)
 		return err
 	})
 	return inserted, err
 }
 
-// NewMessage is one InsertMessage call of an InsertMessages group.
+// NewMessage is one message to insert (InsertNewMessage, InsertMessages).
 type NewMessage struct {
 	Message model.Message
 	Hooks   []func(created *model.Chat) []model.WebhookDelivery
+	// Payload is the engine's encoding of a message the channel sent
+	// (engine.SentMessage.Payload), kept for SentPayload; nil: none.
+	Payload []byte
 }
 
 // InsertMessages makes several InsertMessage calls, in order, and returns
@@ -102,7 +111,7 @@ func (s *Store) InsertMessagesTaken(ctx context.Context, take func() []NewMessag
 	inserted, errs := make([]bool, len(nms)), make([]error, len(nms))
 	one := func() {
 		for i, m := range nms {
-			inserted[i], errs[i] = s.InsertMessage(ctx, m.Message, m.Hooks...)
+			inserted[i], errs[i] = s.InsertNewMessage(ctx, m)
 		}
 	}
 	if s.dialect == Postgres {
@@ -156,9 +165,9 @@ func (s *Store) insertMessageTx(ctx context.Context, tx *sql.Tx, nm NewMessage) 
 		reactions = []byte("[]")
 	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO messages (`+messageColumns+`, status_rank, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 			(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE channel_id = ?)) ON CONFLICT (channel_id, id) DO NOTHING`),
-		m.ChannelID, m.ID, m.ChatID, m.Sender, m.FromMe, m.FromName, m.Type, m.Source, m.Status, m.Body,
+		m.ChannelID, m.ID, m.ChatID, m.Sender, m.FromMe, m.FromName, m.Type, m.Subtype, m.Source, m.Status, m.Body,
 		rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited, ms(m.Time),
 		model.MessageStatusRank(m.Status), m.ChannelID)
 	if err != nil {
@@ -166,6 +175,11 @@ func (s *Store) insertMessageTx(ctx context.Context, tx *sql.Tx, nm NewMessage) 
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
+	}
+	if nm.Payload != nil {
+		if err := s.putSentPayload(ctx, tx, m.ChannelID, m.ID, nm.Payload, m.Time); err != nil {
+			return false, err
+		}
 	}
 	unread := 1
 	if m.FromMe {
@@ -434,9 +448,9 @@ func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func
 		if m.Reactions == nil {
 			reactions = []byte("[]")
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE messages SET body = ?, content = ?, context = ?, reactions = ?, starred = ?, edited = ?,
-			status = ?, status_rank = ? WHERE channel_id = ? AND id = ?`),
-			m.Body, rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited,
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE messages SET type = ?, subtype = ?, sender = ?, from_name = ?, body = ?, content = ?, context = ?,
+			reactions = ?, starred = ?, edited = ?, status = ?, status_rank = ? WHERE channel_id = ? AND id = ?`),
+			m.Type, m.Subtype, m.Sender, m.FromName, m.Body, rawOr(m.Content, "{}"), rawOr(m.Context, "{}"), string(reactions), m.Starred, m.Edited,
 			m.Status, model.MessageStatusRank(m.Status), channelID, id)
 		if err != nil {
 			return fmt.Errorf("store: update message: %w", err)

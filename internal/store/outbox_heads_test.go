@@ -231,7 +231,7 @@ func TestOutboxRedeliverOrder(t *testing.T) {
 func TestOutboxMigrateHeads(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			st := storetest.Open(t, b)
+			st := storetest.OpenAt(t, b, 6)
 			db := st.DB()
 			q := func(query string, args ...any) {
 				t.Helper()
@@ -244,11 +244,7 @@ func TestOutboxMigrateHeads(t *testing.T) {
 					t.Fatalf("%s: %v", query, err)
 				}
 			}
-			// Back to schema 6, then rows as the old code left them.
-			q(`DROP INDEX webhook_deliveries_heads`)
-			q(`ALTER TABLE webhook_deliveries DROP COLUMN blocked`)
-			q(`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq) WHERE status = 'pending'`)
-			q(`DELETE FROM schema_migrations WHERE version = 7`)
+			// Schema 6, with rows as the old code left them.
 			const blockedAt = int64(1) << 62
 			row := func(id, chat, status string, created, next int64) {
 				q(`INSERT INTO webhook_deliveries (id, event_id, partner_id, channel_id, type, method, chat_key, target_key,
@@ -266,8 +262,8 @@ func TestOutboxMigrateHeads(t *testing.T) {
 			row("c1", "c", "pending", 8, 8)
 			n, err := st.Migrate(bg())
 			noErr(t, "migrate", err)
-			if n != 1 {
-				t.Fatalf("applied %d migrations, want 1", n)
+			if want := store.SchemaVersion() - 6; n != want {
+				t.Fatalf("applied %d migrations, want %d", n, want)
 			}
 			rows, err := db.QueryContext(bg(), `SELECT id, blocked, next_attempt_at FROM webhook_deliveries WHERE status = 'pending' ORDER BY id`)
 			noErr(t, "read", err)

@@ -11,6 +11,7 @@ import (
 type Message struct {
 	ID        string
 	Type      string
+	Subtype   string
 	ChatID    string
 	From      string
 	FromMe    bool
@@ -38,6 +39,9 @@ func (m Message) MarshalJSON() ([]byte, error) {
 	out := map[string]any{
 		"id": m.ID, "type": m.Type, "chat_id": m.ChatID, "from_me": m.FromMe, "source": m.Source,
 		"timestamp": m.Timestamp, "status": m.Status,
+	}
+	if m.Subtype != "" {
+		out["subtype"] = m.Subtype
 	}
 	if m.From != "" {
 		out["from"] = m.From
@@ -70,7 +74,7 @@ func NewMessage(m model.Message) Message {
 	if from == "" {
 		from = m.Sender
 	}
-	out := Message{ID: m.ID, Type: m.Type, ChatID: m.ChatID, From: from, FromMe: m.FromMe, FromName: m.FromName,
+	out := Message{ID: m.ID, Type: m.Type, Subtype: m.Subtype, ChatID: m.ChatID, From: from, FromMe: m.FromMe, FromName: m.FromName,
 		Source: m.Source, Timestamp: m.Time.Unix(), Status: m.Status, Content: m.Content, Context: m.Context,
 		Starred: m.Starred, Edited: m.Edited}
 	byEmoji := map[string]*Reaction{}

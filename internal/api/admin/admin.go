@@ -36,6 +36,8 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	a.Route("PATCH /admin/settings", h.updateSettings)
 	a.Route("GET /admin/proxies", h.listProxies)
 	a.Route("PUT /admin/proxies", h.replaceProxies)
+	a.Route("GET /admin/engine", h.engine)
+	a.Route("POST /admin/engine/client-version", h.refreshClientVersion)
 	return a
 }
 

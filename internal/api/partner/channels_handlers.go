@@ -77,11 +77,11 @@ func (h *handler) exportChannels(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) getChannel(w http.ResponseWriter, r *http.Request) error {
-	ch, err := h.svc.Channel(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"))
+	ch, hl, counters, err := h.svc.ChannelHealth(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"))
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, h.channel(ch))
+	httpx.JSON(w, http.StatusOK, channelDetail{Channel: h.channel(ch), Connection: h.connection(ch, hl, counters)})
 	return nil
 }
 

@@ -51,6 +51,8 @@ func Register(route func(pattern string, fn httpx.HandlerFunc), net *sim.Network
 	route("POST /admin/sim/phones/{phone}/groups", h.createGroup)
 	route("GET /admin/sim/phones/{phone}/groups", h.listGroups)
 	route("POST /admin/sim/phones/{phone}/groups/{group}/participants", h.participants)
+	route("POST /admin/sim/channels/{ChannelID}/faults", h.injectFault)
+	route("GET /admin/sim/channels/{ChannelID}", h.channelStats)
 }
 
 type handler struct {

@@ -129,7 +129,8 @@ func (c *channel) waitFor(t *testing.T, match func(engine.Event) bool) engine.Ev
 func (e *env) login(id string) (*channel, string) {
 	e.t.Helper()
 	c := &channel{qr: make(chan string, 16)}
-	s, err := e.net.Open(context.Background(), engine.SessionConfig{ChannelID: id, Events: c.fn})
+	s, err := e.net.Open(context.Background(), engine.SessionConfig{ChannelID: id, Events: c.fn,
+		Ingest: func(_ context.Context, ev engine.Event) error { c.fn(ev); return nil }})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -84,9 +84,14 @@ func (s *session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	}
 	var out engine.SentMessage
 	err = s.do(ctx, func(a actor) error {
+		if t, err := s.net.resolve(a, to); err == nil && c.EditedID == "" {
+			if err := s.net.reachoutFault(s, a.p, t); err != nil {
+				return err
+			}
+		}
 		r, err := s.net.send(a, to, c)
 		if err == nil {
-			out = engine.SentMessage{ID: r.id, Chat: r.chat, Time: r.time}
+			out = engine.SentMessage{ID: r.id, Chat: r.chat, Time: r.time, Payload: payloadOf(r.id)}
 		}
 		return err
 	})

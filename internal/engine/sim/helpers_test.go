@@ -30,6 +30,12 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
 
+// ingest records a data event as received and stored.
+func (r *recorder) ingest(_ context.Context, ev engine.Event) error {
+	r.fn(ev)
+	return nil
+}
+
 func (r *recorder) fn(ev engine.Event) {
 	r.mu.Lock()
 	r.list = append(r.list, ev)
@@ -140,7 +146,7 @@ type chanSession struct {
 func open(t testing.TB, n *sim.Network, id, device string) *chanSession {
 	t.Helper()
 	r := newRecorder()
-	s, err := n.Open(ctx, engine.SessionConfig{ChannelID: id, Device: device, Events: r.fn})
+	s, err := n.Open(ctx, engine.SessionConfig{ChannelID: id, Device: device, Events: r.fn, Ingest: r.ingest})
 	if err != nil {
 		t.Fatalf("Open %s: %v", id, err)
 	}

@@ -15,6 +15,8 @@ type session struct {
 	net       *Network
 	channelID string
 	events    func(engine.Event)
+	ingest    func(context.Context, engine.Event) error
+	sent      func(context.Context, string) ([]byte, error)
 
 	// Guarded by net.mu.
 	dev       *device // nil: not linked
@@ -53,7 +55,8 @@ func (n *Network) Open(ctx context.Context, cfg engine.SessionConfig) (engine.Se
 	if err := checkProxy(cfg.Proxy); err != nil {
 		return nil, err
 	}
-	s := &session{net: n, channelID: cfg.ChannelID, events: cfg.Events, proxy: cfg.Proxy, done: make(chan struct{})}
+	s := &session{net: n, channelID: cfg.ChannelID, events: cfg.Events, ingest: cfg.Ingest, sent: cfg.SentPayload,
+		proxy: cfg.Proxy, done: make(chan struct{})}
 	if s.events == nil {
 		s.events = func(engine.Event) {}
 	}
@@ -121,8 +124,26 @@ func (s *session) deliverLoop() {
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
 		s.qmu.Unlock()
-		s.events(ev)
+		s.deliver(ev)
 	}
+}
+
+// deliver hands one event to the session's owner: data events to Ingest,
+// which acknowledges them (an event it fails to store goes back to the
+// device's queue, delivered again on its next connection, as WhatsApp
+// does with what a client did not acknowledge), the rest to Events.
+func (s *session) deliver(ev engine.Event) {
+	if !engine.IsData(ev) {
+		s.events(ev)
+		return
+	}
+	if s.ingest == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
+	err := s.ingest(ctx, ev)
+	cancel()
+	s.net.acked(s, ev, err)
 }
 
 // stopDelivery drops the queued events and waits until no Events call runs.
@@ -189,6 +210,9 @@ func (s *session) Connect(ctx context.Context) error {
 		return nil
 	}
 	s.connProxy = s.proxy
+	if done, err := n.connectFault(s); done {
+		return err
+	}
 	if s.dev == nil {
 		n.startFlow(s)
 		return nil
@@ -202,15 +226,16 @@ func (s *session) Connect(ctx context.Context) error {
 	n.unsubscribeAll(s) // subscriptions last one connection
 	s.emit(engine.Connected{})
 	queued := d.queue
-	d.queue = nil
+	d.queue, d.requeued = nil, 0
 	for _, ev := range queued {
 		s.emit(ev)
 	}
 	return nil
 }
 
-// Disconnect closes the connection (or cancels a login flow) and emits
-// Disconnected{}; the login is kept. Without a connection it does nothing.
+// Disconnect closes the connection (or cancels a login flow); the login is
+// kept. It emits nothing (the caller knows). Without a connection it does
+// nothing.
 func (s *session) Disconnect() {
 	n := s.net
 	n.mu.Lock()
@@ -218,11 +243,13 @@ func (s *session) Disconnect() {
 	if s.closed {
 		return
 	}
-	s.disconnectLocked(nil)
+	s.disconnectLocked("", false)
 }
 
-// disconnectLocked ends a connection or login flow with Disconnected{err}.
-func (s *session) disconnectLocked(err error) bool {
+// disconnectLocked ends a connection or login flow, with a Disconnected
+// event giving reason when emit is set (the network dropped it; the
+// session's own Disconnect emits nothing).
+func (s *session) disconnectLocked(reason string, emit bool) bool {
 	switch {
 	case s.connected:
 		s.connected = false
@@ -234,7 +261,9 @@ func (s *session) disconnectLocked(err error) bool {
 	default:
 		return false
 	}
-	s.emit(engine.Disconnected{Err: err})
+	if emit {
+		s.emit(engine.Disconnected{Reason: reason})
+	}
 	return true
 }
 

@@ -303,9 +303,10 @@ type Network struct {
 	pairs     map[string]*pairCode
 	forgotten []string // retired codes, oldest first: "q" or "p" + code
 	msgs      map[string]*msg
-	groups    map[string]*group // by JID
-	invites   map[string]*group // by invite code
-	subs      map[string]subSet // presence subscribers by the number they watch
+	groups    map[string]*group         // by JID
+	invites   map[string]*group         // by invite code
+	subs      map[string]subSet         // presence subscribers by the number they watch
+	faults    map[string]*channelFaults // by channel (faults.go)
 }
 
 var _ engine.Engine = (*Network)(nil)
@@ -330,6 +331,10 @@ func New(o Options) *Network {
 
 // Name is "sim".
 func (n *Network) Name() string { return "sim" }
+
+// ValidateProxy accepts "" and socks5://, http:// or https:// URLs with a
+// host (engine.ErrBadProxy otherwise).
+func (n *Network) ValidateProxy(proxy string) error { return checkProxy(proxy) }
 
 // Close closes every open session (no more events; they keep their login)
 // and stops every timer. Afterwards Open and the phone-side operations
@@ -382,6 +387,7 @@ type device struct {
 	holders   map[*session]struct{} // open sessions using the device
 	conn      *session              // the session connected with it; nil: offline
 	queue     []engine.Event        // events for while it is offline
+	requeued  int                   // events at the head of queue put back unacknowledged
 }
 
 // msg is a message on the network: one record shared by the sender's sent
@@ -772,12 +778,12 @@ func (n *Network) SessionProxy(channelID string) (string, bool) {
 	return info.Proxy, ok
 }
 
-// ErrConnectionLost is the Err of the Disconnected event Drop causes.
-var ErrConnectionLost = errors.New("sim: connection lost")
+// ReasonConnectionLost is the Reason of the Disconnected event Drop causes.
+const ReasonConnectionLost = "sim: connection lost"
 
 // Drop simulates a lost connection of a channel's latest open session: when
 // connected (or in a login flow, which ends) it gets
-// engine.Disconnected{Err: ErrConnectionLost} and stays linked. It reports
+// engine.Disconnected{Reason: ReasonConnectionLost} and stays linked. It reports
 // whether there was a connection to drop; ErrSessionNotFound when no session
 // is open.
 func (n *Network) Drop(channelID string) (bool, error) {
@@ -787,7 +793,7 @@ func (n *Network) Drop(channelID string) (bool, error) {
 	if s == nil {
 		return false, fmt.Errorf("%w: %s", ErrSessionNotFound, channelID)
 	}
-	return s.disconnectLocked(ErrConnectionLost), nil
+	return s.disconnectLocked(ReasonConnectionLost, true), nil
 }
 
 // RotateQR does at once what the next QR timer of a channel's login flow
@@ -902,6 +908,9 @@ func (n *Network) markRead(reader *phone, ms []*msg) {
 // toDevice gives an event to the session connected with a device, or queues
 // it until one connects.
 func (n *Network) toDevice(d *device, ev engine.Event) {
+	if h, ok := n.held(d, ev); ok {
+		ev = h
+	}
 	if d.conn != nil {
 		d.conn.emit(ev)
 		return

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -69,7 +70,7 @@ func TestConcurrencyStress(t *testing.T) {
 					once.Do(func() { close(linked) })
 				}
 				c.fn(ev)
-			}})
+			}, Ingest: func(_ context.Context, ev engine.Event) error { c.fn(ev); return nil }})
 			if err != nil {
 				t.Error(err)
 				return

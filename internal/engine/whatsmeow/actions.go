@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	wm "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/internal/engine"
 )
@@ -59,7 +61,11 @@ func (s *Session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	if o.EditedID == "" {
 		s.quotes.put(jid.String(), resp.ID, own, msg)
 	}
-	return engine.SentMessage{ID: resp.ID, Chat: jid.String(), Time: resp.Timestamp}, nil
+	payload, err := proto.Marshal(msg)
+	if err != nil {
+		payload = nil // sent all the same; only a retry could not be answered later
+	}
+	return engine.SentMessage{ID: resp.ID, Chat: jid.String(), Time: resp.Timestamp, Payload: payload}, nil
 }
 
 // upload is cli.Upload, which indexes the media hosts WhatsApp names
@@ -696,7 +702,23 @@ func sendErr(err error) error {
 	if groupMissing(err) {
 		return fmt.Errorf("%w: %w", engine.ErrGroupNotFound, err)
 	}
+	if serverError(err) == 463 {
+		return fmt.Errorf("%w: %w", engine.ErrReachoutLimited, err)
+	}
 	return mapSendErr(err)
+}
+
+// serverError is the code of an error WhatsApp answered a send with
+// (whatsmeow's ErrServerReturnedError, "server returned error N"), 0 for
+// other errors.
+func serverError(err error) int {
+	if !errors.Is(err, wm.ErrServerReturnedError) {
+		return 0
+	}
+	msg := err.Error()
+	i := strings.LastIndexByte(msg, ' ')
+	n, _ := strconv.Atoi(msg[i+1:])
+	return n
 }
 
 // groupMissing reports whatsmeow's "no such group" and "not in the group".

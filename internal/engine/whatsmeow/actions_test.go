@@ -311,7 +311,7 @@ func TestActorsOnline(t *testing.T) {
 	rec := newRecorder()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*wait)
 	defer cancel()
-	s, err := e.Open(ctx, engine.SessionConfig{Device: device, Events: rec.add})
+	s, err := e.Open(ctx, engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,29 +6,37 @@
 //
 // What the runtime above must know:
 //
-//   - Events are delivered one at a time per session, in the order the
-//     session observes them, from whatsmeow's goroutines; the callback must
-//     return quickly. After Close (and after Disconnect, Logout, Forget for
-//     the connection they end) no more events come from that connection.
+//   - Lifecycle events go to SessionConfig.Events one at a time per session,
+//     in the order the session observes them, from whatsmeow's goroutines;
+//     the callback must return quickly. Data events (messages, receipts,
+//     group changes, presences, undecryptable messages) go to
+//     SessionConfig.Ingest on whatsmeow's receive path, which waits for it:
+//     a message is acknowledged to WhatsApp only once Ingest returned nil
+//     (whatsmeow's SynchronousAck), so a message Ingest could not store is
+//     delivered again by WhatsApp on a later connection, and decrypted again
+//     from whatsmeow's event buffer (EnableDecryptedEventBuffer). After
+//     Close (and after Disconnect, Logout, Forget for the connection they
+//     end) no more events come from that connection.
+//   - A session never reconnects by itself (whatsmeow's auto-reconnect is
+//     off): after Disconnected, StreamError (then Disconnected),
+//     ConnectFailure, ClientOutdated, TemporaryBan or StreamReplaced it stays
+//     offline until the next Connect, which reuses the same whatsmeow client
+//     (and its caches) while the device and proxy are the same.
+//   - KeepAliveLost reports pings WhatsApp stopped answering (the socket
+//     may still look open); KeepAliveRestored or Disconnected follows. The
+//     owner decides when to give up on the connection (Disconnect, Connect).
 //   - Unlinked Connect: QR (repeatedly, first after about 1 s, valid 60 s,
-//     then 20 s each), then Linked, then Connected after whatsmeow's automatic
-//     reconnect; or QRTimeout when all codes expired (the connection is
-//     closed); or LinkFailed when pairing failed (connection closed). A lost
-//     connection during the flow gives Disconnected then QRTimeout.
-//   - Linked Connect: Connected, or a final event.
-//   - Final events (whatsmeow will not reconnect; the session stays
-//     disconnected until the next Connect): LoggedOut (the device is deleted,
-//     the session is unlinked), StreamReplaced, TemporaryBan,
-//     ConnectFailure{Permanent: true} (includes ClientOutdated, 405), and
-//     ConnectFailure{Permanent: false} (whatsmeow gave up: an unknown failure
-//     code, automatic reconnects exhausted, or no login within LoginTimeout).
-//     A Disconnected may come before any of them.
-//   - Disconnected alone means whatsmeow is reconnecting by itself (backoff
-//     0 s, 2 s, 4 s, ...): the runtime need not act unless a final event
-//     follows. After Options.MaxReconnects failed attempts in a row the
-//     session stops and reports ConnectFailure{Permanent: false}, so
-//     whatsmeow's uncapped backoff never spins on; the runtime reconnects
-//     with its own capped backoff.
+//     then 20 s each), then Linked, then Connected after whatsmeow's
+//     post-pairing reconnect; or QRTimeout when all codes expired (the
+//     connection is closed); or LinkFailed when pairing failed (connection
+//     closed). A lost connection during the flow gives Disconnected.
+//   - Linked Connect: Connected, or a final event. LoggedOut is the only
+//     event that means the device is gone (whatsmeow deletes it).
+//   - No login within Options.LoginTimeout after Connect: the connection is
+//     closed and ConnectFailure reported.
+//   - Connect returns the dial's error; engine.ErrProxyUnreachable when the
+//     session's proxy did not answer or did not carry the connection (the
+//     error does not say what answered on the proxy's side).
 //   - Logout emits nothing (whatsmeow does not); the session is unlinked when
 //     it returns nil. Forget likewise.
 //   - Pairing codes keep whatsmeow's format "XXXX-XXXX" (what the phone shows
@@ -37,9 +45,13 @@
 //     for addresses, ErrInvalidContent for content, engine.ErrUnsupported for
 //     kinds this engine cannot send), then answer engine.ErrNotLinked or
 //     engine.ErrNotConnected at once when offline, uploads and group queries
-//     included. whatsmeow's errors stay wrapped inside the engine's.
+//     included. whatsmeow's errors stay wrapped inside the engine's; a send
+//     WhatsApp refuses with 463 is engine.ErrReachoutLimited.
+//   - Sends report their encoded message as SentMessage.Payload; a retry
+//     receipt for a message no longer in whatsmeow's memory (after a client
+//     rebuild or a restart) is answered from SessionConfig.SentPayload.
 //   - Received files come with Media.Fetch, never with Data. Call Fetch off
-//     the Events callback (it may need an answer from WhatsApp, which
+//     the Ingest callback (it may need an answer from WhatsApp, which
 //     arrives on the callback's goroutine). Files WhatsApp dropped (after
 //     some weeks) are engine.ErrMessageUnknown.
 //   - A reply (Content.QuotedID) shows the quoted message when the session
@@ -49,8 +61,10 @@
 //   - SetPresence needs the account's push name, which the phone shares
 //     some time after linking; before that it fails.
 //
-// Process-global whatsmeow settings (New sets them; the last New wins; set
-// them before any session connects): the WhatsApp web version and the device
+// The WhatsApp Web version every client announces is process-global: the
+// engine keeps it (version.go), learned from WhatsApp at start and every few
+// hours, stored in the database, refreshed at once when WhatsApp answers
+// "client outdated", and overridden by Options.WAVersion. So is the device
 // name shown on the phone.
 package whatsmeow
 
@@ -60,12 +74,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	wm "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/internal/engine"
@@ -73,9 +89,9 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultDeviceName    = "wagate"
-	DefaultMaxReconnects = 5
-	DefaultLoginTimeout  = 60 * time.Second
+	DefaultDeviceName     = "wagate"
+	DefaultLoginTimeout   = 60 * time.Second
+	DefaultVersionRefresh = 6 * time.Hour
 )
 
 // ErrClosed is returned by an engine or session used after Close.
@@ -83,24 +99,42 @@ var ErrClosed = errors.New("whatsmeow: closed")
 
 // Options tune the engine. The zero value is usable.
 type Options struct {
-	// WAVersion overrides the WhatsApp web client version whatsmeow
-	// announces ("2.3000.1031080782"). Empty keeps whatsmeow's built-in one,
-	// which in the pinned release is old enough to be refused with 405
-	// (ClientOutdated). Process-global.
+	// WAVersion pins the WhatsApp Web client version every client announces
+	// ("2.3000.1031080782"), overriding what the engine learns from
+	// WhatsApp. Empty: learned (see version.go).
 	WAVersion string
 	// DeviceName is the name the phone shows under "Linked devices" for
 	// devices linked from now on. Empty: DefaultDeviceName. Process-global.
 	DeviceName string
-	// MaxReconnects is how many automatic reconnects in a row may fail
-	// before the session stops and reports ConnectFailure{Permanent:false}.
-	// 0: DefaultMaxReconnects; negative: never give up (whatsmeow's backoff
-	// grows by 2 s per attempt without a cap).
-	MaxReconnects int
 	// LoginTimeout bounds the wait, after Connect returned, for the first
 	// sign of life: a QR code (unlinked) or Connected (linked, also after
 	// pairing). When it passes the session disconnects and reports
-	// ConnectFailure{Permanent:false}. 0: DefaultLoginTimeout.
+	// ConnectFailure. 0: DefaultLoginTimeout.
 	LoginTimeout time.Duration
+	// Versions keeps the learned WhatsApp Web version across restarts
+	// (wagate's store); nil: kept in memory only.
+	Versions KV
+	// VersionRefresh is how often the engine asks WhatsApp for its current
+	// web version (DefaultVersionRefresh when 0; negative: never, tests).
+	VersionRefresh time.Duration
+	// OnVersionChange is called (off the engine's locks) when the engine
+	// starts announcing a newer version: the runtime retries the channels
+	// WhatsApp refused as outdated.
+	OnVersionChange func(engine.ClientVersion)
+	// HTTPClient fetches the current version from WhatsApp's web page;
+	// nil: a client with a 20 s timeout. Through a channel's proxy when the
+	// direct route fails.
+	HTTPClient *http.Client
+	// ClientHook, when set, adjusts every new whatsmeow client after its
+	// proxy is applied (to point it at a fake WhatsApp server: tests and
+	// wagate bench only; never set by wagate serve).
+	ClientHook func(*wm.Client)
+}
+
+// KV keeps small values across restarts (wagate's store.GetKV/SetKV).
+type KV interface {
+	GetKV(ctx context.Context, key string) (string, time.Time, bool, error)
+	SetKV(ctx context.Context, key, value string, at time.Time) error
 }
 
 // Engine is the whatsmeow engine. It is safe for concurrent use.
@@ -108,21 +142,24 @@ type Engine struct {
 	container *sqlstore.Container
 	log       *slog.Logger
 	opts      Options
-
-	// clientHook, when set (tests only), adjusts every new client after its
-	// proxy is applied, e.g. to point it at a fake server.
-	clientHook func(*wm.Client)
+	ver       *versionKeeper
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	closed   bool
 }
 
-var _ engine.Engine = (*Engine)(nil)
+var (
+	_ engine.Engine     = (*Engine)(nil)
+	_ engine.Reconciler = (*Engine)(nil)
+	_ engine.Versioned  = (*Engine)(nil)
+)
 
 // New opens whatsmeow's device store on db, which wagate's store already
-// opened (dialect "sqlite" with foreign keys on, or "postgres"), and upgrades
-// its schema. It never closes db.
+// opened (dialect "sqlite" with foreign keys on, or "postgres"), upgrades
+// its schema, and sets the WhatsApp Web version clients announce: the
+// pinned one, or the last one learned (then asks WhatsApp for the current
+// one in the background, and every VersionRefresh). It never closes db.
 func New(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger, opts Options) (*Engine, error) {
 	if db == nil {
 		return nil, errors.New("whatsmeow: no database")
@@ -137,15 +174,18 @@ func New(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger, opts
 	if opts.DeviceName == "" {
 		opts.DeviceName = DefaultDeviceName
 	}
-	if opts.MaxReconnects == 0 {
-		opts.MaxReconnects = DefaultMaxReconnects
-	}
 	if opts.LoginTimeout <= 0 {
 		opts.LoginTimeout = DefaultLoginTimeout
 	}
-	if err := setGlobals(opts); err != nil {
-		return nil, err
+	if opts.VersionRefresh == 0 {
+		opts.VersionRefresh = DefaultVersionRefresh
 	}
+	if opts.WAVersion != "" {
+		if v, err := store.ParseVersion(opts.WAVersion); err != nil || v.IsZero() {
+			return nil, fmt.Errorf("whatsmeow: bad WhatsApp web version %q", opts.WAVersion)
+		}
+	}
+	setDeviceName(opts.DeviceName)
 	// dbutil looks the version table up in information_schema without a
 	// schema filter, so on PostgreSQL a whatsmeow_version in another schema
 	// of the same database (tests, several tenants) would be taken for ours.
@@ -157,49 +197,33 @@ func New(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger, opts
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("whatsmeow: upgrade store: %w", err)
 	}
+	e := &Engine{container: container, log: log, opts: opts, sessions: make(map[*Session]struct{})}
+	e.ver = newVersionKeeper(e)
+	if err := e.ver.start(ctx); err != nil {
+		return nil, err
+	}
 	log.Debug("whatsmeow store ready", slog.String("wa_version", store.GetWAVersion().String()))
-	return &Engine{container: container, log: log, opts: opts, sessions: make(map[*Session]struct{})}, nil
+	return e, nil
 }
 
 var globalsMu sync.Mutex
 
-// setGlobals applies the process-global settings, writing only what changes
-// (so a second New with the same options touches nothing a running client
-// reads).
-func setGlobals(opts Options) error {
+// setDeviceName sets the process-global device name, writing only when it
+// changes (a second New with the same options touches nothing a running
+// client reads).
+func setDeviceName(name string) {
 	globalsMu.Lock()
 	defer globalsMu.Unlock()
-	if opts.WAVersion != "" {
-		v, err := store.ParseVersion(opts.WAVersion)
-		if err != nil || v.IsZero() {
-			return fmt.Errorf("whatsmeow: bad WhatsApp web version %q", opts.WAVersion)
-		}
-		if store.GetWAVersion() != v {
-			store.SetWAVersion(v)
-		}
-		// SetWAVersion in this release updates the version hash sent when
-		// pairing but not the version in the client payload, which was
-		// copied at init; set that too or WhatsApp still sees the old one.
-		if ua := store.BaseClientPayload.UserAgent; !sameVersion(ua.GetAppVersion(), v) {
-			ua.AppVersion = v.ProtoAppVersion()
-		}
+	if store.DeviceProps.GetOs() != name {
+		store.DeviceProps.Os = proto.String(name)
 	}
-	if store.DeviceProps.GetOs() != opts.DeviceName {
-		store.DeviceProps.Os = proto.String(opts.DeviceName)
-	}
-	return nil
-}
-
-func sameVersion(a interface {
-	GetPrimary() uint32
-	GetSecondary() uint32
-	GetTertiary() uint32
-}, v store.WAVersionContainer) bool {
-	return a.GetPrimary() == v[0] && a.GetSecondary() == v[1] && a.GetTertiary() == v[2]
 }
 
 // Name is "whatsmeow".
 func (e *Engine) Name() string { return "whatsmeow" }
+
+// ValidateProxy checks a proxy URL as Open and SetProxy will.
+func (e *Engine) ValidateProxy(proxy string) error { return checkProxy(proxy) }
 
 // Open prepares a session without touching the network. cfg.Device ""
 // prepares a new device (nothing is written until pairing succeeds);
@@ -239,7 +263,43 @@ func (e *Engine) Open(ctx context.Context, cfg engine.SessionConfig) (engine.Ses
 	return s, nil
 }
 
-// Close closes every open session. It does not close the database.
+// Devices lists every device whatsmeow's store keeps, as Linked.Device
+// strings.
+func (e *Engine) Devices(ctx context.Context) ([]string, error) {
+	devs, err := e.container.GetAllDevices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("whatsmeow: list devices: %w", err)
+	}
+	out := make([]string, 0, len(devs))
+	for _, d := range devs {
+		if d.ID != nil {
+			out = append(out, d.ID.String())
+		}
+	}
+	return out, nil
+}
+
+// RemoveDevice deletes a device from whatsmeow's store (its keys and
+// sessions cascade), without telling WhatsApp. A device an open session
+// uses is refused.
+func (e *Engine) RemoveDevice(ctx context.Context, device string) error {
+	jid, err := types.ParseJID(device)
+	if err != nil || jid.Device == 0 {
+		return fmt.Errorf("whatsmeow: remove device: %w: %q", ErrMalformedDevice, device)
+	}
+	e.mu.Lock()
+	for s := range e.sessions {
+		if s.Device() == device {
+			e.mu.Unlock()
+			return fmt.Errorf("whatsmeow: remove device %s: a session uses it", device)
+		}
+	}
+	e.mu.Unlock()
+	return e.container.DeleteDevice(ctx, &store.Device{ID: &jid})
+}
+
+// Close closes every open session and stops the version refresh. It does
+// not close the database.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.closed = true
@@ -248,6 +308,7 @@ func (e *Engine) Close() error {
 		sessions = append(sessions, s)
 	}
 	e.mu.Unlock()
+	e.ver.stop()
 	for _, s := range sessions {
 		_ = s.Close()
 	}
@@ -258,4 +319,19 @@ func (e *Engine) forget(s *Session) {
 	e.mu.Lock()
 	delete(e.sessions, s)
 	e.mu.Unlock()
+}
+
+// proxies lists the distinct proxies of the open sessions.
+func (e *Engine) proxies() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for s := range e.sessions {
+		if p := s.proxyURL(); p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }

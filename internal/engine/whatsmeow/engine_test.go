@@ -46,6 +46,9 @@ func newEngine(t testing.TB, st *wstore.Store, opts Options) *Engine {
 	if opts.WAVersion == "" {
 		opts.WAVersion = testVersion
 	}
+	if opts.VersionRefresh == 0 {
+		opts.VersionRefresh = -1 // never ask the real WhatsApp
+	}
 	e, err := New(context.Background(), st.DB(), string(st.Dialect()), testLog(), opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -101,6 +104,12 @@ func (r *recorder) add(e engine.Event) {
 	case r.notify <- struct{}{}:
 	default:
 	}
+}
+
+// ingest records a data event as stored.
+func (r *recorder) ingest(_ context.Context, e engine.Event) error {
+	r.add(e)
+	return nil
 }
 
 func (r *recorder) all() []engine.Event {

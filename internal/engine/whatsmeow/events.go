@@ -1,6 +1,7 @@
 package whatsmeow
 
 import (
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -32,23 +33,36 @@ func mapEvent(evt any, fetch fetcher) []engine.Event {
 		return one(engine.Connected{})
 	case *events.Disconnected:
 		return one(engine.Disconnected{})
+	case *events.StreamError:
+		return one(engine.StreamError{Code: e.Code})
+	case *events.KeepAliveTimeout:
+		return one(engine.KeepAliveLost{Failures: e.ErrorCount, LastSuccess: e.LastSuccess})
+	case *events.KeepAliveRestored:
+		return one(engine.KeepAliveRestored{})
 	case *events.LoggedOut:
-		return one(engine.LoggedOut{Reason: e.Reason.String()})
+		return one(engine.LoggedOut{Reason: e.Reason.String(), Code: int(e.Reason)})
 	case *events.StreamReplaced:
 		return one(engine.StreamReplaced{})
 	case *events.TemporaryBan:
-		return one(engine.TemporaryBan{Reason: e.Code.String(), Expires: e.Expire})
+		return one(engine.TemporaryBan{Code: int(e.Code), Reason: e.Code.String(), Expires: e.Expire})
 	case *events.ClientOutdated:
-		return one(engine.ConnectFailure{
-			Reason:    events.ConnectFailureClientOutdated.String() + " (set the WhatsApp web version)",
-			Permanent: true,
-		})
+		return one(engine.ClientOutdated{Code: int(events.ConnectFailureClientOutdated), Version: store.GetWAVersion().String()})
 	case *events.ConnectFailure:
+		if e.Reason == events.ConnectFailureBadUserAgent {
+			return one(engine.ClientOutdated{Code: int(e.Reason), Version: store.GetWAVersion().String()})
+		}
 		reason := e.Reason.String()
 		if e.Message != "" {
 			reason += ": " + e.Message
 		}
-		return one(engine.ConnectFailure{Reason: reason, Permanent: permanentFailure(e.Reason)})
+		return one(engine.ConnectFailure{Code: int(e.Reason), Reason: reason})
+	case *events.UndecryptableMessage:
+		if e.Info.Chat == types.StatusBroadcastJID {
+			return nil
+		}
+		chat, sender := addresses(e.Info.MessageSource)
+		return one(engine.Undecryptable{ID: e.Info.ID, Chat: chat, Sender: sender, PushName: e.Info.PushName,
+			FromMe: e.Info.IsFromMe, Time: e.Info.Timestamp, Unavailable: e.IsUnavailable})
 	case *events.Message:
 		if m, ok := mapMessage(e, fetch); ok {
 			return one(m)
@@ -72,20 +86,6 @@ func mapEvent(evt any, fetch fetcher) []engine.Event {
 }
 
 func one(e engine.Event) []engine.Event { return []engine.Event{e} }
-
-// permanentFailure says whether retrying the connection cannot help: the
-// device is gone (401, 403, 406), the account is banned (402), the client is
-// rejected (405 outdated, 409 bad user agent). Everything else, including
-// unknown codes, 5xx and 400, may be retried by the runtime with backoff.
-func permanentFailure(r events.ConnectFailureReason) bool {
-	switch {
-	case r.IsLoggedOut():
-		return true
-	case r == events.ConnectFailureTempBanned, r == events.ConnectFailureClientOutdated, r == events.ConnectFailureBadUserAgent:
-		return true
-	}
-	return false
-}
 
 // mapMessage maps a message with its content (see decodeContent); it
 // drops what decodeContent drops and status broadcasts.

@@ -8,6 +8,7 @@ import (
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/proto/waSyncAction"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
@@ -39,26 +40,38 @@ func TestMapEvent(t *testing.T) {
 		{"connected", &events.Connected{}, []engine.Event{engine.Connected{}}},
 		{"disconnected", &events.Disconnected{}, []engine.Event{engine.Disconnected{}}},
 		{"logged out on connect", &events.LoggedOut{OnConnect: true, Reason: events.ConnectFailureMainDeviceGone},
-			[]engine.Event{engine.LoggedOut{Reason: "403: primary device was logged out"}}},
+			[]engine.Event{engine.LoggedOut{Reason: "403: primary device was logged out", Code: 403}}},
 		{"logged out stream", &events.LoggedOut{Reason: events.ConnectFailureLoggedOut},
-			[]engine.Event{engine.LoggedOut{Reason: "401: logged out from another device"}}},
+			[]engine.Event{engine.LoggedOut{Reason: "401: logged out from another device", Code: 401}}},
 		{"stream replaced", &events.StreamReplaced{}, []engine.Event{engine.StreamReplaced{}}},
 		{"temporary ban", &events.TemporaryBan{Code: events.TempBanBlockedByUsers, Expire: 36 * time.Hour},
-			[]engine.Event{engine.TemporaryBan{Reason: "102: too many people blocked you", Expires: 36 * time.Hour}}},
+			[]engine.Event{engine.TemporaryBan{Code: 102, Reason: "102: too many people blocked you", Expires: 36 * time.Hour}}},
 		{"client outdated", &events.ClientOutdated{},
-			[]engine.Event{engine.ConnectFailure{Reason: "405: client is out of date (set the WhatsApp web version)", Permanent: true}}},
+			[]engine.Event{engine.ClientOutdated{Code: 405, Version: store.GetWAVersion().String()}}},
 		{"connect failure transient", &events.ConnectFailure{Reason: events.ConnectFailureServiceUnavailable, Message: "later"},
-			[]engine.Event{engine.ConnectFailure{Reason: "503: unknown error: later", Permanent: false}}},
+			[]engine.Event{engine.ConnectFailure{Code: 503, Reason: "503: unknown error: later"}}},
 		{"connect failure unknown", &events.ConnectFailure{Reason: 499},
-			[]engine.Event{engine.ConnectFailure{Reason: "499: unknown error"}}},
+			[]engine.Event{engine.ConnectFailure{Code: 499, Reason: "499: unknown error"}}},
 		{"connect failure generic", &events.ConnectFailure{Reason: events.ConnectFailureGeneric},
-			[]engine.Event{engine.ConnectFailure{Reason: "400: unknown error"}}},
+			[]engine.Event{engine.ConnectFailure{Code: 400, Reason: "400: unknown error"}}},
 		{"connect failure banned", &events.ConnectFailure{Reason: events.ConnectFailureUnknownLogout},
-			[]engine.Event{engine.ConnectFailure{Reason: "406: logged out for unknown reason", Permanent: true}}},
+			[]engine.Event{engine.ConnectFailure{Code: 406, Reason: "406: logged out for unknown reason"}}},
 		{"connect failure temp banned", &events.ConnectFailure{Reason: events.ConnectFailureTempBanned},
-			[]engine.Event{engine.ConnectFailure{Reason: "402: account temporarily banned", Permanent: true}}},
+			[]engine.Event{engine.ConnectFailure{Code: 402, Reason: "402: account temporarily banned"}}},
 		{"connect failure bad user agent", &events.ConnectFailure{Reason: events.ConnectFailureBadUserAgent},
-			[]engine.Event{engine.ConnectFailure{Reason: "409: client user agent was rejected", Permanent: true}}},
+			[]engine.Event{engine.ClientOutdated{Code: 409, Version: store.GetWAVersion().String()}}},
+		{"stream error", &events.StreamError{Code: "503"}, []engine.Event{engine.StreamError{Code: "503"}}},
+		{"keepalive timeout", &events.KeepAliveTimeout{ErrorCount: 2, LastSuccess: ts},
+			[]engine.Event{engine.KeepAliveLost{Failures: 2, LastSuccess: ts}}},
+		{"keepalive restored", &events.KeepAliveRestored{}, []engine.Event{engine.KeepAliveRestored{}}},
+		{"undecryptable", &events.UndecryptableMessage{Info: types.MessageInfo{
+			MessageSource: types.MessageSource{Chat: bob, Sender: bobDev}, ID: "3EB0UD", PushName: "Bob", Timestamp: ts}},
+			[]engine.Event{engine.Undecryptable{ID: "3EB0UD", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", PushName: "Bob", Time: ts}}},
+		{"undecryptable unavailable", &events.UndecryptableMessage{IsUnavailable: true, Info: types.MessageInfo{
+			MessageSource: types.MessageSource{Chat: bob, Sender: bobDev}, ID: "3EB0UE", Timestamp: ts}},
+			[]engine.Event{engine.Undecryptable{ID: "3EB0UE", Chat: "15557654321@s.whatsapp.net", Sender: "15557654321@s.whatsapp.net", Time: ts, Unavailable: true}}},
+		{"undecryptable status", &events.UndecryptableMessage{Info: types.MessageInfo{
+			MessageSource: types.MessageSource{Chat: types.StatusBroadcastJID, Sender: bobDev}, ID: "3EB0UF"}}, nil},
 
 		{"message conversation", &events.Message{
 			Info: types.MessageInfo{
@@ -203,7 +216,6 @@ func TestMapEvent(t *testing.T) {
 		{"group description removed", &events.GroupInfo{
 			JID: group, Sender: &carol, Timestamp: ts, Topic: &types.GroupTopic{TopicDeleted: true},
 		}, []engine.Event{engine.GroupChange{Group: "120363025246125486@g.us", Actor: "15550001111@s.whatsapp.net", Action: "description", Time: ts}}},
-		{"keepalive ignored", &events.KeepAliveTimeout{ErrorCount: 1}, nil},
 		{"history sync ignored", &events.HistorySync{}, nil},
 		{"unknown type", "not an event", nil},
 	}

@@ -107,7 +107,7 @@ func newFakeWA(t *testing.T, e *Engine) *fakeWA {
 	f.srv.StartTLS()
 	addr := f.srv.Listener.Addr().String()
 	base := f.srv.Client().Transport.(*http.Transport)
-	e.clientHook = func(cli *wm.Client) {
+	e.opts.ClientHook = func(cli *wm.Client) {
 		tr := base.Clone()
 		tr.TLSClientConfig.ServerName = "example.com" // httptest's certificate
 		tr.Proxy = nil
@@ -121,7 +121,7 @@ func newFakeWA(t *testing.T, e *Engine) *fakeWA {
 		cli.SetMediaHTTPClient(hc)
 	}
 	t.Cleanup(func() {
-		e.clientHook = nil
+		e.opts.ClientHook = nil
 		f.mu.Lock()
 		for _, c := range f.all {
 			c.ws.CloseNow()
@@ -134,11 +134,6 @@ func newFakeWA(t *testing.T, e *Engine) *fakeWA {
 	return f
 }
 
-func (f *fakeWA) setRefuse(v bool) {
-	f.mu.Lock()
-	f.refuse = v
-	f.mu.Unlock()
-}
 
 // next waits for the next handshaken connection.
 func (f *fakeWA) next(d time.Duration) *fakeConn {

@@ -27,7 +27,7 @@ func TestLoginFlowPairingAndLogout(t *testing.T) {
 	fake := newFakeWA(t, e)
 	rec := newRecorder()
 	ctx := context.Background()
-	s, err := e.Open(ctx, engine.SessionConfig{ChannelID: "AAAAAA-00003", Events: rec.add})
+	s, err := e.Open(ctx, engine.SessionConfig{ChannelID: "AAAAAA-00003", Events: rec.add, Ingest: rec.ingest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestLoginFlowConnectionLostGivesQRTimeout(t *testing.T) {
 	e := newEngine(t, st, Options{})
 	fake := newFakeWA(t, e)
 	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Events: rec.add})
+	s, _ := e.Open(context.Background(), engine.SessionConfig{Events: rec.add, Ingest: rec.ingest})
 	defer s.Close()
 	if err := s.Connect(context.Background()); err != nil {
 		t.Fatal(err)
@@ -177,13 +177,13 @@ func TestLinkedLoginFailures(t *testing.T) {
 		linked bool
 	}{
 		{"client outdated", func(c *fakeConn) error { return c.send(failure(405, nil)) },
-			engine.ConnectFailure{Reason: "405: client is out of date (set the WhatsApp web version)", Permanent: true}, true},
+			engine.ClientOutdated{Code: 405, Version: testVersion}, true},
 		{"temporary ban", func(c *fakeConn) error { return c.send(failure(402, map[string]any{"code": 102, "expire": 3600})) },
-			engine.TemporaryBan{Reason: "102: too many people blocked you", Expires: time.Hour}, true},
+			engine.TemporaryBan{Code: 102, Reason: "102: too many people blocked you", Expires: time.Hour}, true},
 		{"logged out on connect", func(c *fakeConn) error { return c.send(failure(401, nil)) },
-			engine.LoggedOut{Reason: "401: logged out from another device"}, false},
+			engine.LoggedOut{Reason: "401: logged out from another device", Code: 401}, false},
 		{"unknown failure", func(c *fakeConn) error { return c.send(failure(499, nil)) },
-			engine.ConnectFailure{Reason: "499: unknown error"}, true},
+			engine.ConnectFailure{Code: 499, Reason: "499: unknown error"}, true},
 		{"stream replaced", func(c *fakeConn) error {
 			if err := c.send(successNode()); err != nil {
 				return err
@@ -198,7 +198,7 @@ func TestLinkedLoginFailures(t *testing.T) {
 			fake := newFakeWA(t, e)
 			device := storeDevice(t, e, "15551234567", 4)
 			rec := newRecorder()
-			s, err := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add})
+			s, err := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestLinkedLoginFailures(t *testing.T) {
 			}
 			got, _ := rec.wait(t, 0, wait, func(ev engine.Event) bool {
 				switch ev.(type) {
-				case engine.ConnectFailure, engine.TemporaryBan, engine.LoggedOut, engine.StreamReplaced:
+				case engine.ConnectFailure, engine.TemporaryBan, engine.LoggedOut, engine.StreamReplaced, engine.ClientOutdated:
 					return true
 				}
 				return false
@@ -249,39 +249,45 @@ func failure(reason int, attrs map[string]any) waBinary.Node {
 	return n
 }
 
-func TestReconnectsAreCapped(t *testing.T) {
+// A session never reconnects by itself: after a dropped connection it
+// reports Disconnected and waits for its owner's Connect, which reuses the
+// client.
+func TestNoAutomaticReconnect(t *testing.T) {
 	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{MaxReconnects: 2})
+	e := newEngine(t, st, Options{})
 	fake := newFakeWA(t, e)
 	device := storeDevice(t, e, "15551234567", 5)
 	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add})
-	defer s.Close()
+	sess, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
+	defer sess.Close()
+	s := sess.(*Session)
 	if err := s.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	c := fake.next(wait)
 	c.send(successNode())
 	_, i := rec.wait(t, 0, wait, isType[engine.Connected])
+	first := s.cli
 
-	fake.setRefuse(true)
 	c.ws.CloseNow() // the network drops
 	_, i = rec.wait(t, i, wait, isType[engine.Disconnected])
-	ev, _ := rec.wait(t, i, 3*wait, isType[engine.ConnectFailure])
-	if cf := ev.(engine.ConnectFailure); cf.Permanent || !strings.Contains(cf.Reason, "reconnect failed 2 times") {
-		t.Fatalf("give-up event %#v", cf)
+	select {
+	case c := <-fake.conns:
+		t.Fatalf("the session reconnected by itself (login=%v)", c.login)
+	case <-time.After(time.Second):
 	}
 	if !s.Linked() {
-		t.Fatal("giving up unlinked the session")
+		t.Fatal("a dropped connection unlinked the session")
 	}
-	// The runtime reconnects later.
-	fake.setRefuse(false)
 	if err := s.Connect(context.Background()); err != nil {
-		t.Fatalf("Connect after give-up: %v", err)
+		t.Fatalf("Connect after the drop: %v", err)
 	}
 	c = fake.next(wait)
 	c.send(successNode())
 	rec.wait(t, i, wait, isType[engine.Connected])
+	if s.cli != first {
+		t.Error("reconnecting built a new whatsmeow client (its caches are lost)")
+	}
 }
 
 func TestLoginWatchdog(t *testing.T) {
@@ -290,14 +296,14 @@ func TestLoginWatchdog(t *testing.T) {
 	fake := newFakeWA(t, e)
 	device := storeDevice(t, e, "15551234567", 6)
 	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add})
+	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
 	defer s.Close()
 	if err := s.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	c := fake.next(wait) // the server never answers the login
 	ev, _ := rec.wait(t, 0, wait, isType[engine.ConnectFailure])
-	if cf := ev.(engine.ConnectFailure); cf.Permanent || !strings.Contains(cf.Reason, "no login within") {
+	if cf := ev.(engine.ConnectFailure); !strings.Contains(cf.Reason, "no login within") {
 		t.Fatalf("watchdog event %#v", cf)
 	}
 	select {
@@ -313,7 +319,7 @@ func TestDisconnectStopsEvents(t *testing.T) {
 	fake := newFakeWA(t, e)
 	device := storeDevice(t, e, "15551234567", 8)
 	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add})
+	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
 	defer s.Close()
 	s.Connect(context.Background())
 	c := fake.next(wait)
@@ -357,7 +363,7 @@ func TestOnlineActions(t *testing.T) {
 	rec := newRecorder()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	s, _ := e.Open(ctx, engine.SessionConfig{Device: device, Events: rec.add})
+	s, _ := e.Open(ctx, engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
 	defer s.Close()
 	if err := s.Connect(ctx); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package whatsmeow
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -89,8 +90,13 @@ func connectThrough(t *testing.T, e *Engine, proxy string, setLater bool) []byte
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Connect(ctx); err == nil {
+	err = s.Connect(ctx)
+	if err == nil {
 		t.Fatalf("Connect through a proxy that hangs up succeeded")
+	}
+	// Named as the proxy's failure, without what answered there.
+	if !errors.Is(err, engine.ErrProxyUnreachable) || strings.Contains(err.Error(), fp.addr()) || strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("Connect through a proxy that hangs up: %v", err)
 	}
 	select {
 	case <-fp.got:
@@ -146,7 +152,7 @@ func TestConnectOfflineReturns(t *testing.T) {
 	st := storetest.Open(t, storetest.Backends(t)[0])
 	e := newEngine(t, st, Options{})
 	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Events: rec.add})
+	s, _ := e.Open(context.Background(), engine.SessionConfig{Events: rec.add, Ingest: rec.ingest})
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()

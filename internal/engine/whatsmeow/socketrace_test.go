@@ -30,7 +30,7 @@ var socketTests = []string{
 	"TestLoginFlowPairingAndLogout",
 	"TestLoginFlowConnectionLostGivesQRTimeout",
 	"TestLinkedLoginFailures",
-	"TestReconnectsAreCapped",
+	"TestNoAutomaticReconnect",
 	"TestLoginWatchdog",
 	"TestDisconnectStopsEvents",
 	"TestOnlineActions",

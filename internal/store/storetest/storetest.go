@@ -88,6 +88,22 @@ func Open(t testing.TB, b Backend) *store.Store {
 	return st
 }
 
+// OpenAt opens a store on backend b migrated up to schema version only, for
+// tests of the migrations after it.
+func OpenAt(t testing.TB, b Backend, version int) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, b.Options)
+	if err != nil {
+		t.Fatalf("%s: open: %v", b.Name, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.MigrateTo(ctx, version); err != nil {
+		t.Fatalf("%s: migrate to %d: %v", b.Name, version, err)
+	}
+	return st
+}
+
 // ForEachBackend runs fn as a subtest on every backend with a fresh store.
 func ForEachBackend(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	t.Helper()
