@@ -134,7 +134,6 @@ func newFakeWA(t *testing.T, e *Engine) *fakeWA {
 	return f
 }
 
-
 // next waits for the next handshaken connection.
 func (f *fakeWA) next(d time.Duration) *fakeConn {
 	f.t.Helper()
