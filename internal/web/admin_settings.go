@@ -33,8 +33,20 @@ func (h *Handler) settingsOpPage(w http.ResponseWriter, r *http.Request, v *view
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "opsettings", page{Title: "Settings", Nav: "settings", V: v, Data: opSettings(s)})
+	h.render(w, r, http.StatusOK, "opsettings", page{Title: "Settings", Nav: "settings", V: v,
+		Data: opSettingsData{Fields: opSettings(s), Engine: h.svc.EngineInfo()}})
 	return nil
+}
+
+type opSettingsData struct {
+	Fields []opSetting
+	Engine service.EngineInfo
+}
+
+// refreshClientVersion asks WhatsApp for its current web client version.
+func (h *Handler) refreshClientVersion(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	cv, err := h.svc.RefreshClientVersion(r.Context())
+	return h.back(w, r, v, "/ui/admin/settings", err, "WhatsApp's current web version is "+cv.Latest+"; channels announce "+cv.Version+".")
 }
 
 // updateOpSettings applies the settings form; a bad value changes nothing.

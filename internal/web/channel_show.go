@@ -6,6 +6,7 @@ import (
 
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
+	"github.com/wagate/wagate/internal/store"
 )
 
 // channelOf loads the channel named in the path, if it is the partner's.
@@ -54,6 +55,8 @@ type statusData struct {
 	H      runtime.Health
 	Engine string
 	Now    time.Time
+	// Counters of what WhatsApp did to the channel.
+	Undecryptable, ReachoutRefused store.Counter
 }
 
 // statusPage is "Status": the channel's health, as GET /health reports it.
@@ -62,8 +65,13 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
+	ch, hl, counters, err := h.svc.ChannelHealth(r.Context(), v.Partner.ID, ch.ID)
+	if err != nil {
+		return err
+	}
 	now := h.svc.Now()
-	d := statusData{C: h.chanView(ch, now), H: h.svc.Health(ch), Engine: h.svc.EngineName(), Now: now}
+	d := statusData{C: h.chanView(ch, now), H: hl, Engine: h.svc.EngineName(), Now: now,
+		Undecryptable: counters[store.CounterUndecryptable], ReachoutRefused: counters[store.CounterReachoutRefused]}
 	h.render(w, r, http.StatusOK, "status", page{Title: "Status of " + ch.Name, Nav: "channels", V: v, Data: d})
 	return nil
 }

@@ -136,6 +136,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/admin/proxies/remove", h.operator(h.removeProxy))
 	m.Handle("GET /ui/admin/settings", h.operator(h.settingsOpPage))
 	m.Handle("POST /ui/admin/settings", h.operator(h.updateOpSettings))
+	m.Handle("POST /ui/admin/engine/client-version", h.operator(h.refreshClientVersion))
 }
 
 // ServeHTTP serves the dashboard. Requests no route serves get the
