@@ -113,6 +113,11 @@ type Content struct {
 	// QuotedID and QuotedSender make the message a reply.
 	QuotedID     string
 	QuotedSender string
+	// Quoted is the quoted message's content, when the caller knows it:
+	// WhatsApp draws the quote bubble from a copy inside the reply, not
+	// from the ID alone. Only its kind, texts and file details are used
+	// (never Data).
+	Quoted *Content
 	// Mentions are the user JIDs mentioned in Text.
 	Mentions []string
 	// ViewOnce asks the phone to show media once.

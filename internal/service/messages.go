@@ -254,8 +254,11 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		}
 	}
 	if c.QuotedID != "" {
-		if q, err := s.store.Message(ctx, ch.ID, c.QuotedID); err == nil && !q.FromMe {
-			c.QuotedSender = q.Sender
+		if q, err := s.store.Message(ctx, ch.ID, c.QuotedID); err == nil {
+			if !q.FromMe {
+				c.QuotedSender = q.Sender
+			}
+			c.Quoted = quotedContent(q)
 		}
 	}
 	// Everything is checked: count the limits, then store the file.
@@ -323,6 +326,35 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	}
 	s.wake()
 	return m, nil
+}
+
+// quotedContent is what a reply shows of a stored message: its kind,
+// texts and file details (engine.Content.Quoted).
+func quotedContent(m model.Message) *engine.Content {
+	var obj map[string]any
+	_ = json.Unmarshal(m.Content, &obj)
+	str := func(k string) string { v, _ := obj[k].(string); return v }
+	num := func(k string) float64 { v, _ := obj[k].(float64); return v }
+	c := &engine.Content{Kind: m.Type, Text: m.Body}
+	switch {
+	case engine.IsMedia(m.Type):
+		c.Media = &engine.Media{MimeType: str("mime_type"), FileName: str("file_name"), Seconds: int(num("seconds"))}
+	case m.Type == engine.KindLocation:
+		c.Location = &engine.Location{Latitude: num("latitude"), Longitude: num("longitude"), Name: str("name"), Address: str("address")}
+	case m.Type == engine.KindContact:
+		c.Contact = &engine.ContactCard{Name: str("name")}
+	case m.Type == engine.KindPoll:
+		p := &engine.Poll{Title: str("title")}
+		if opts, ok := obj["options"].([]any); ok {
+			for _, o := range opts {
+				if s, ok := o.(string); ok {
+					p.Options = append(p.Options, s)
+				}
+			}
+		}
+		c.Poll = p
+	}
+	return c
 }
 
 // simulateTyping shows typing (recording for voice) for d seconds, bounded

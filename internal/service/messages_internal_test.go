@@ -349,3 +349,21 @@ func TestNewMessage(t *testing.T) {
 		t.Errorf("message with no time: %+v", m)
 	}
 }
+
+func TestQuotedContent(t *testing.T) {
+	img := model.Message{Type: "image", Body: "look", Content: json.RawMessage(`{"id":"m1","mime_type":"image/jpeg","file_name":"a.jpg","caption":"look"}`)}
+	if c := quotedContent(img); c.Kind != "image" || c.Text != "look" || c.Media == nil || c.Media.MimeType != "image/jpeg" || c.Media.Data != nil {
+		t.Errorf("image: %+v", c)
+	}
+	loc := model.Message{Type: "location", Content: json.RawMessage(`{"latitude":1.5,"longitude":-2,"name":"Here"}`)}
+	if c := quotedContent(loc); c.Location == nil || c.Location.Latitude != 1.5 || c.Location.Name != "Here" {
+		t.Errorf("location: %+v", c)
+	}
+	poll := model.Message{Type: "poll", Content: json.RawMessage(`{"title":"Lunch?","options":["a","b"],"total":0}`)}
+	if c := quotedContent(poll); c.Poll == nil || c.Poll.Title != "Lunch?" || len(c.Poll.Options) != 2 {
+		t.Errorf("poll: %+v", c)
+	}
+	if c := quotedContent(model.Message{Type: "text", Body: "hi", Content: json.RawMessage(`{"body":"hi"}`)}); c.Text != "hi" {
+		t.Errorf("text: %+v", c)
+	}
+}

@@ -48,7 +48,9 @@ func (s *Session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	}
 	var q *quote
 	if o.QuotedID != "" {
-		q = s.quotes.get(jid.String(), o.QuotedID)
+		// The caller names the quoted message's author when it was not
+		// this account.
+		q = quoteOf(o.Quoted, own)
 	}
 	msg, err := buildMessage(cli, jid, o, up, q)
 	if err != nil {
@@ -57,9 +59,6 @@ func (s *Session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	resp, err := cli.SendMessage(ctx, jid, msg)
 	if err != nil {
 		return engine.SentMessage{}, fmt.Errorf("whatsmeow: send %s: %w", o.Kind, sendErr(err))
-	}
-	if o.EditedID == "" {
-		s.quotes.put(jid.String(), resp.ID, own, msg)
 	}
 	payload, err := proto.Marshal(msg)
 	if err != nil {

@@ -493,36 +493,26 @@ func TestDecodeContentFetch(t *testing.T) {
 	}
 }
 
-func TestQuoteCache(t *testing.T) {
-	var q quoteCache
-	q.put("c", "skip", tBob, &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{}})
-	if q.get("c", "skip") != nil {
-		t.Fatal("reaction cached")
+func TestQuoteOf(t *testing.T) {
+	if quoteOf(nil, tBob) != nil || quoteOf(&engine.Content{Kind: engine.KindSystem, Text: "joined"}, tBob) != nil {
+		t.Fatal("a quote of nothing, or of a notice")
 	}
 	long := strings.Repeat("é", quoteTextMax)
-	q.put("c", "1", tBob, &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(long), JPEGThumbnail: []byte{1}}})
-	e := q.get("c", "1")
-	if e == nil || e.sender != tBob || len(e.msg.GetConversation()) != quoteTextMax || !strings.HasSuffix(e.msg.GetConversation(), "é") {
-		t.Fatalf("cached %+v", e)
+	q := quoteOf(&engine.Content{Kind: engine.KindText, Text: long}, types.JID{User: tBob.User, Device: 3, Server: tBob.Server})
+	if q == nil || q.sender != tBob || len(q.msg.GetConversation()) != quoteTextMax || !strings.HasSuffix(q.msg.GetConversation(), "é") {
+		t.Fatalf("text quote %+v", q)
 	}
-	e.msg.Conversation = proto.String("changed")
-	if q.get("c", "1").msg.GetConversation() == "changed" {
-		t.Fatal("get shares the cached message")
+	img := quoteOf(&engine.Content{Kind: engine.KindImage, Text: "c", Media: &engine.Media{MimeType: "image/jpeg", Data: []byte{1}}}, tCarol)
+	if m := img.msg.GetImageMessage(); m == nil || m.GetCaption() != "c" || m.GetMimetype() != "image/jpeg" || m.URL != nil || m.JPEGThumbnail != nil {
+		t.Fatalf("image quote %+v", img)
 	}
-	if q.get("other", "1") != nil {
-		t.Fatal("found in another chat")
+	voice := quoteOf(&engine.Content{Kind: engine.KindVoice, Media: &engine.Media{MimeType: "audio/ogg", Seconds: 7}}, tCarol)
+	if m := voice.msg.GetAudioMessage(); m == nil || !m.GetPTT() || m.GetSeconds() != 7 {
+		t.Fatalf("voice quote %+v", voice)
 	}
-	for i := 0; i < quoteCacheSize; i++ {
-		q.put("c", "n"+string(rune('a'+i%26))+strings.Repeat("x", i/26), tCarol, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("c"), URL: proto.String("u")}})
-	}
-	if q.get("c", "1") != nil {
-		t.Fatal("oldest entry not evicted")
-	}
-	if len(q.m) != quoteCacheSize {
-		t.Fatalf("%d entries, want %d", len(q.m), quoteCacheSize)
-	}
-	if e := q.get("c", "na"); e == nil || e.msg.GetImageMessage().URL != nil || e.msg.GetImageMessage().GetCaption() != "c" {
-		t.Fatalf("image stub %+v", e)
+	poll := quoteOf(&engine.Content{Kind: engine.KindPoll, Poll: &engine.Poll{Title: "Lunch?", Options: []string{"a", "b"}}}, tCarol)
+	if m := poll.msg.GetPollCreationMessage(); m == nil || m.GetName() != "Lunch?" || len(m.GetOptions()) != 2 {
+		t.Fatalf("poll quote %+v", poll)
 	}
 }
 

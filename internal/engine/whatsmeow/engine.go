@@ -54,10 +54,10 @@
 //     the Ingest callback (it may need an answer from WhatsApp, which
 //     arrives on the callback's goroutine). Files WhatsApp dropped (after
 //     some weeks) are engine.ErrMessageUnknown.
-//   - A reply (Content.QuotedID) shows the quoted message when the session
-//     saw it among its last 256 messages (received or sent since it was
-//     opened); older quotes go out by ID only, and phones may then show the
-//     reply without the quoted bubble.
+//   - A reply (Content.QuotedID) carries a copy of the quoted message
+//     built from Content.Quoted (texts and file details), as WhatsApp draws
+//     the quote bubble from it; without Quoted it goes out by ID only, and
+//     phones may then show the reply without the bubble.
 //   - SetPresence needs the account's push name, which the phone shares
 //     some time after linking; before that it fails.
 //

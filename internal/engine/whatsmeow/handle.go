@@ -23,10 +23,6 @@ const ingestTimeout = 15 * time.Second
 func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
-	if m, ok := evt.(*events.Message); ok && m.Message != nil && !m.IsEdit {
-		chat, _ := addresses(m.Info.MessageSource)
-		s.quotes.put(chat, m.Info.ID, m.Info.Sender, m.Message)
-	}
 	if _, ok := evt.(*events.ClientOutdated); ok {
 		s.eng.ver.outdated()
 	}

@@ -1,119 +1,91 @@
 package whatsmeow
 
 import (
-	"sync"
-
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/wagate/wagate/internal/engine"
 )
 
 // WhatsApp draws the quote of a reply from the quoted message's content
-// inside the reply (ContextInfo.QuotedMessage), not from its ID alone.
-// engine.Content only names the quoted message, so each session remembers
-// the last quoteCacheSize messages it received or sent in a small form
-// (text and captions, no files or thumbnails) to quote them.
-const (
-	quoteCacheSize = 256
-	quoteTextMax   = 1024 // bytes of text kept per message
-)
+// inside the reply (ContextInfo.QuotedMessage), not from its ID alone. The
+// caller gives that content (engine.Content.Quoted, from the stored
+// message), and the reply carries a small form of it: texts and captions,
+// no files or thumbnails. (Sessions keep no copies of recent messages for
+// this: a stored message of any age can be quoted, and an idle session
+// holds no cache.)
 
-// quote is a remembered message.
+// quoteTextMax bounds the text a quote carries, in bytes.
+const quoteTextMax = 1024
+
+// quote is the quoted message: its author and the copy a reply carries.
 type quote struct {
 	sender types.JID
 	msg    *waE2E.Message
 }
 
-// quoteCache is a fixed-size FIFO of quotes keyed by chat and message ID.
-type quoteCache struct {
-	mu   sync.Mutex
-	m    map[quoteKey]quote
-	ring [quoteCacheSize]quoteKey
-	next int
-}
-
-type quoteKey struct{ chat, id string }
-
-func (q *quoteCache) put(chat, id string, sender types.JID, full *waE2E.Message) {
-	stub := quoteStub(full)
-	if stub == nil || id == "" {
-		return
-	}
-	k := quoteKey{chat, id}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.m == nil {
-		q.m = make(map[quoteKey]quote, quoteCacheSize)
-	}
-	if _, ok := q.m[k]; !ok {
-		if old := q.ring[q.next]; old.id != "" {
-			delete(q.m, old)
-		}
-		q.ring[q.next] = k
-		q.next = (q.next + 1) % quoteCacheSize
-	}
-	q.m[k] = quote{sender: sender.ToNonAD(), msg: stub}
-}
-
-func (q *quoteCache) get(chat, id string) *quote {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	e, ok := q.m[quoteKey{chat, id}]
-	if !ok {
+// quoteOf is the quote of content c by sender, nil when c is nil or not
+// quotable (system notices, reactions...).
+func quoteOf(c *engine.Content, sender types.JID) *quote {
+	if c == nil {
 		return nil
 	}
-	// A copy: the message it goes into may be changed while it is sent.
-	e.msg = proto.Clone(e.msg).(*waE2E.Message)
-	return &e
+	if stub := quoteStub(c); stub != nil {
+		return &quote{sender: sender.ToNonAD(), msg: stub}
+	}
+	return nil
 }
 
-// quoteStub is the part of a message a quote shows; nil for messages that
-// are not quotable (reactions, protocol messages ...).
-func quoteStub(m *waE2E.Message) *waE2E.Message {
-	if m == nil {
-		return nil
-	}
+// quoteStub is the part of a message a quote shows.
+func quoteStub(c *engine.Content) *waE2E.Message {
 	txt := func(s string) *string {
 		if s == "" {
 			return nil
 		}
 		return proto.String(truncate(s, quoteTextMax))
 	}
-	switch {
-	case m.Conversation != nil:
-		return &waE2E.Message{Conversation: txt(m.GetConversation())}
-	case m.ExtendedTextMessage != nil:
-		return &waE2E.Message{Conversation: txt(m.GetExtendedTextMessage().GetText())}
-	case m.ImageMessage != nil:
-		x := m.ImageMessage
-		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: txt(x.GetCaption()), Mimetype: x.Mimetype}}
-	case m.VideoMessage != nil:
-		x := m.VideoMessage
-		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: txt(x.GetCaption()), Mimetype: x.Mimetype, Seconds: x.Seconds, GifPlayback: x.GifPlayback}}
-	case m.AudioMessage != nil:
-		x := m.AudioMessage
-		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{Mimetype: x.Mimetype, Seconds: x.Seconds, PTT: x.PTT}}
-	case m.DocumentMessage != nil:
-		x := m.DocumentMessage
-		return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: txt(x.GetCaption()), Mimetype: x.Mimetype, FileName: x.FileName, Title: x.Title}}
-	case m.DocumentWithCaptionMessage != nil:
-		return quoteStub(m.GetDocumentWithCaptionMessage().GetMessage())
-	case m.StickerMessage != nil:
-		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{Mimetype: m.StickerMessage.Mimetype}}
-	case m.LocationMessage != nil:
-		x := m.LocationMessage
-		return &waE2E.Message{LocationMessage: &waE2E.LocationMessage{
-			DegreesLatitude: x.DegreesLatitude, DegreesLongitude: x.DegreesLongitude, Name: txt(x.GetName()), Address: txt(x.GetAddress()),
-		}}
-	case m.ContactMessage != nil:
-		return &waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: txt(m.ContactMessage.GetDisplayName())}}
-	case pollOf(m) != nil:
-		x := pollOf(m)
-		p := &waE2E.PollCreationMessage{Name: txt(x.GetName()), SelectableOptionsCount: x.SelectableOptionsCount}
-		for _, o := range x.GetOptions() {
-			p.Options = append(p.Options, &waE2E.PollCreationMessage_Option{OptionName: txt(o.GetOptionName())})
+	var mime, name *string
+	var secs *uint32
+	if m := c.Media; m != nil {
+		mime, name, secs = optString(m.MimeType), optString(m.FileName), optUint32(m.Seconds)
+	}
+	switch c.Kind {
+	case engine.KindText, "", engine.KindLinkPreview:
+		if c.Text == "" {
+			return nil
 		}
-		return &waE2E.Message{PollCreationMessage: p}
+		return &waE2E.Message{Conversation: txt(c.Text)}
+	case engine.KindImage:
+		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: txt(c.Text), Mimetype: mime}}
+	case engine.KindVideo, engine.KindGIF:
+		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: txt(c.Text), Mimetype: mime, Seconds: secs,
+			GifPlayback: optBool(c.Kind == engine.KindGIF)}}
+	case engine.KindAudio, engine.KindVoice:
+		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{Mimetype: mime, Seconds: secs, PTT: optBool(c.Kind == engine.KindVoice)}}
+	case engine.KindDocument:
+		return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: txt(c.Text), Mimetype: mime, FileName: name, Title: name}}
+	case engine.KindSticker:
+		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{Mimetype: mime}}
+	case engine.KindLocation:
+		if l := c.Location; l != nil {
+			return &waE2E.Message{LocationMessage: &waE2E.LocationMessage{
+				DegreesLatitude: proto.Float64(l.Latitude), DegreesLongitude: proto.Float64(l.Longitude),
+				Name: txt(l.Name), Address: txt(l.Address),
+			}}
+		}
+	case engine.KindContact:
+		if k := c.Contact; k != nil {
+			return &waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: txt(k.Name)}}
+		}
+	case engine.KindPoll:
+		if p := c.Poll; p != nil {
+			out := &waE2E.PollCreationMessage{Name: txt(p.Title), SelectableOptionsCount: optUint32(p.Selectable)}
+			for _, o := range p.Options {
+				out.Options = append(out.Options, &waE2E.PollCreationMessage_Option{OptionName: txt(o)})
+			}
+			return &waE2E.Message{PollCreationMessage: out}
+		}
 	}
 	return nil
 }

@@ -72,8 +72,6 @@ type Session struct {
 	qrShown    bool   // the running flow has shown a code (PairPhone allowed)
 	watchdog   *time.Timer
 	closed     bool
-
-	quotes quoteCache // recent messages, to quote them in replies
 }
 
 var _ engine.Session = (*Session)(nil)
