@@ -3,6 +3,7 @@ package fakewa_test
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -25,6 +26,15 @@ import (
 // would read as failures).
 
 const wait = 8 * time.Second
+
+// options are the server options of the tests: logs to stderr with
+// FAKEWA_DEBUG set.
+func options(o fakewa.Options) fakewa.Options {
+	if os.Getenv("FAKEWA_DEBUG") != "" {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return o
+}
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

@@ -159,9 +159,9 @@ func (c *Conn) closeSoon() {
 // Send encrypts and sends a node to the client as it is (untracked: use a
 // Peer or Device for stanzas that must be acknowledged).
 func (c *Conn) Send(node waBinary.Node) error {
-	data, err := waBinary.Marshal(node)
+	data, err := marshalNode(node)
 	if err != nil {
-		return fmt.Errorf("fakewa: marshal %s: %w", node.Tag, err)
+		return err
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -177,6 +177,21 @@ func (c *Conn) Send(node waBinary.Node) error {
 		return fmt.Errorf("fakewa: write: %w", err)
 	}
 	return nil
+}
+
+// marshalNode is waBinary.Marshal, with its panics (an attribute of a type
+// it cannot encode) as errors.
+func marshalNode(node waBinary.Node) (data []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("fakewa: marshal <%s>: %v", node.Tag, p)
+		}
+	}()
+	data, err = waBinary.Marshal(node)
+	if err != nil {
+		err = fmt.Errorf("fakewa: marshal <%s>: %w", node.Tag, err)
+	}
+	return data, err
 }
 
 // request sends an IQ and waits for the client's answer (result or error).

@@ -303,7 +303,7 @@ func (s *Server) usync(q waBinary.Node) waBinary.Node {
 		if want["devices"] {
 			var list []waBinary.Node
 			for _, id := range deviceIDs(who) {
-				list = append(list, waBinary.Node{Tag: "device", Attrs: waBinary.Attrs{"id": id}})
+				list = append(list, waBinary.Node{Tag: "device", Attrs: waBinary.Attrs{"id": int(id)}})
 			}
 			content = append(content, waBinary.Node{Tag: "devices", Content: []waBinary.Node{{Tag: "device-list", Content: list}}})
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 func TestPairQRThenLoginAgain(t *testing.T) {
-	srv := fakewa.New(t, fakewa.Options{})
+	srv := fakewa.New(t, options(fakewa.Options{}))
 	acct := srv.Account("15551234567")
 	acct.SetBusinessName("Acme")
 
@@ -88,7 +88,7 @@ func uploadedPreKeys(c *fakewa.Conn) int {
 }
 
 func TestPairCode(t *testing.T) {
-	srv := fakewa.New(t, fakewa.Options{})
+	srv := fakewa.New(t, options(fakewa.Options{}))
 	acct := srv.Account("15557778888")
 	c := newClient(t, srv, openStore(t), nil)
 	c.connect()
@@ -117,9 +117,9 @@ func TestPairCode(t *testing.T) {
 func TestUnknownDevices(t *testing.T) {
 	// By default a device the server never linked is linked on its first
 	// login (tests may store devices directly)...
-	srv := fakewa.New(t, fakewa.Options{})
+	srv := fakewa.New(t, options(fakewa.Options{}))
 	c, d := pairClient(t, srv, "15550001111", nil)
-	other := fakewa.New(t, fakewa.Options{})
+	other := fakewa.New(t, options(fakewa.Options{}))
 	c2 := c.rebuild(other, nil)
 	c2.connect()
 	waitEvent[*events.Connected](c2, 0)
@@ -129,7 +129,7 @@ func TestUnknownDevices(t *testing.T) {
 	c2.cli.Disconnect()
 
 	// ...unless the server rejects unknown devices: 401, logged out.
-	strict := fakewa.New(t, fakewa.Options{RejectUnknownDevices: true})
+	strict := fakewa.New(t, options(fakewa.Options{RejectUnknownDevices: true}))
 	c3 := c2.rebuild(strict, nil)
 	c3.connect()
 	lo, _ := waitEvent[*events.LoggedOut](c3, 0)
