@@ -141,11 +141,15 @@ func TestStreamErrors(t *testing.T) {
 		t.Fatalf("stream error %+v", se)
 	}
 	waitEvent[*events.Connected](c, i)
+}
 
-	// A 503 on connect: refused once, then in.
+func TestStreamErrorOnConnectThenReplaced(t *testing.T) {
+	srv := fakewa.New(t, options(fakewa.Options{}))
+	c, d := pairClient(t, srv, alice, nil)
+	// A 503 on connect: refused once, then in (after whatsmeow's 2 s).
 	d.OnConnect(fakewa.StreamError("503"))
 	before := time.Now()
-	n = len(c.rec.all())
+	n := len(c.rec.all())
 	_ = d.Inject(fakewa.Drop())
 	waitEvent[*events.Connected](c, n)
 	if d.AttemptsSince(before) != 2 {

@@ -308,3 +308,59 @@ func TestUndecryptableThenRetried(t *testing.T) {
 		t.Fatal("no retry receipt reached the peer")
 	}
 }
+
+func TestPeerLosesItsSessionAndAsksForRetries(t *testing.T) {
+	srv := fakewa.New(t, options(fakewa.Options{}))
+	peer := srv.Peer(bob)
+	c, d := pairClient(t, srv, alice, nil)
+	send := func(text string) string {
+		t.Helper()
+		resp, err := c.cli.SendMessage(ctxT(t), peer.JID(), &waE2E.Message{Conversation: proto.String(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.ID
+	}
+	first := send("before")
+	if _, err := peer.Wait(ctxT(t), func(r fakewa.Received) bool { return r.ID == first && r.Err == nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The peer reinstalls: the client's next message is undecryptable. The
+	// peer asks for a retry (count 1, no keys: the client resends in the
+	// same session, still undecryptable), then again with its keys, and the
+	// client starts a new session.
+	peer.ForgetSession(d)
+	id := send("after")
+	r, err := peer.Wait(ctxT(t), func(r fakewa.Received) bool { return r.ID == id && r.Err == nil })
+	if err != nil || r.Message.GetConversation() != "after" || r.Retry != 2 || r.Type != "pkmsg" {
+		t.Fatalf("after the reinstall: %+v, %v", r, err)
+	}
+	failed := 0
+	for _, r := range peer.Inbox() {
+		if r.ID == id && r.Err != nil {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Fatalf("%d undecryptable copies, want 2", failed)
+	}
+}
+
+func TestOtherDevicesGetWhatOneSends(t *testing.T) {
+	srv := fakewa.New(t, options(fakewa.Options{}))
+	peer := srv.Peer(bob)
+	a, _ := pairClient(t, srv, alice, nil)
+	b, db := pairClient(t, srv, alice, nil)
+	resp, err := a.cli.SendMessage(ctxT(t), peer.JID(), &waE2E.Message{Conversation: proto.String("from my laptop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := b.rec.wait(t, 0, messageEvent(resp.ID))
+	m := ev.(*events.Message)
+	if !m.Info.IsFromMe || m.Info.Chat != peer.JID() || m.Message.GetConversation() != "from my laptop" {
+		t.Fatalf("other device got %+v: %v", m.Info, m.Message)
+	}
+	if _, err := db.WaitAcked(ctxT(t), resp.ID); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -31,6 +31,10 @@ type PeerOptions struct {
 	// DeliveryReceipts makes the peer send a delivery receipt for every
 	// message it decrypts, as a phone that is online does.
 	DeliveryReceipts bool
+	// ManualRetries stops the peer from answering a message it cannot
+	// decrypt with a retry receipt (up to 4 per message, with its keys from
+	// the second on, as WhatsApp clients do); RequestRetry still works.
+	ManualRetries bool
 }
 
 // Peer is a contact on WhatsApp with one device (its phone, device 0) and
@@ -43,6 +47,7 @@ type Peer struct {
 	pushName string
 	about    string
 	receipts bool
+	manual   bool
 
 	mu       sync.Mutex
 	store    *signalStore
@@ -87,7 +92,7 @@ func (s *Server) AddPeer(o PeerOptions) (*Peer, error) {
 		return nil, errors.New("fakewa: a peer needs a phone number")
 	}
 	p := &Peer{srv: s, phone: phone, lid: o.LID, pushName: o.PushName, about: o.About, receipts: o.DeliveryReceipts,
-		store: newSignalStore(), sent: map[string]*peerSent{}, retries: map[string]int{}}
+		manual: o.ManualRetries, store: newSignalStore(), sent: map[string]*peerSent{}, retries: map[string]int{}}
 	if p.pushName == "" {
 		p.pushName = phone
 	}
@@ -381,11 +386,24 @@ func (p *Peer) receive(d *Device, id string, enc waBinary.Node) {
 	if len(p.inbox) > maxPeerHistory {
 		p.inbox = append(p.inbox[:0], p.inbox[maxPeerHistory/2:]...)
 	}
+	retry := err != nil && !p.manual && p.retries[id] < 4
 	p.mu.Unlock()
-	if err == nil && p.receipts && r.Retry == 0 {
+	switch {
+	case retry:
+		_ = p.RequestRetry(id, RetryOptions{})
+	case err == nil && p.receipts && r.Retry == 0:
 		_ = p.Receipt(d.acct, "", id)
 	}
 	p.srv.events.notify()
+}
+
+// ForgetSession makes the peer lose its Signal session with a device
+// without telling anyone, as a reinstalled phone would: the device's next
+// message to it cannot be decrypted, and the peer asks for a retry.
+func (p *Peer) ForgetSession(d *Device) {
+	p.mu.Lock()
+	delete(p.store.sessions, address(d).String())
+	p.mu.Unlock()
 }
 
 func attrInt(v any) int {

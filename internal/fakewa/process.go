@@ -218,6 +218,9 @@ type Child struct {
 	out  *bufio.Scanner
 	mu   sync.Mutex
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // StartChild starts cmd, a process that calls ServeProcess on its stdin
@@ -303,16 +306,19 @@ func (c *Child) Do(ctx context.Context, cmd Command) (Reply, error) {
 }
 
 // Close asks the child to quit and waits for it (killing it after 10 s).
+// Closing again returns the first result.
 func (c *Child) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _ = c.Do(ctx, Command{Op: OpQuit})
-	_ = c.in.Close()
-	select {
-	case err := <-c.done:
-		return err
-	case <-ctx.Done():
-		_ = c.cmd.Process.Kill()
-		return <-c.done
-	}
+	c.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = c.Do(ctx, Command{Op: OpQuit})
+		_ = c.in.Close()
+		select {
+		case c.closeErr = <-c.done:
+		case <-ctx.Done():
+			_ = c.cmd.Process.Kill()
+			c.closeErr = <-c.done
+		}
+	})
+	return c.closeErr
 }

@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,6 +148,10 @@ type Stats struct {
 	Online    int // devices logged in now
 	Delivered int // stanzas written to devices (redeliveries included)
 	Received  int // nodes received from clients
+	// Of the whole process, after a garbage collection: the goroutines and
+	// the live heap (clients included when they share the process).
+	Goroutines int
+	HeapBytes  uint64
 }
 
 // Start starts a server on loopback and makes whatsmeow trust it (Install).
@@ -284,11 +289,16 @@ func (s *Server) NotOnWhatsApp(phones ...string) {
 	s.mu.Unlock()
 }
 
-// Stats returns the server's counters.
+// Stats returns the server's counters. It runs a garbage collection to
+// measure the heap.
 func (s *Server) Stats() Stats {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
+	st.Goroutines, st.HeapBytes = runtime.NumGoroutine(), ms.HeapAlloc
 	st.Open = len(s.live)
 	for c := range s.live {
 		if c.isOnline() {
