@@ -135,7 +135,8 @@ func (a *Account) makeDevice(id uint16) *Device {
 }
 
 // loginDevice finds the device a login names: linked with this Noise key,
-// or (autoLink) linked now. Known is false when the login must fail.
+// or (autoLink) linked now, unless it was logged out. Known is false when
+// the login must fail.
 func (a *Account) loginDevice(id uint16, noiseKey [32]byte, autoLink bool) (d *Device, known bool) {
 	a.mu.Lock()
 	d = a.devices[id]
@@ -154,7 +155,7 @@ func (a *Account) loginDevice(id uint16, noiseKey [32]byte, autoLink bool) (d *D
 		d.mu.Unlock()
 		return d, true
 	}
-	if !autoLink {
+	if !autoLink || d.removed {
 		d.mu.Unlock()
 		return nil, false
 	}
@@ -175,6 +176,7 @@ type Device struct {
 
 	mu       sync.Mutex
 	linked   bool
+	removed  bool // logged out: it never logs in again
 	noiseKey [32]byte
 	keys     deviceKeys
 	conn     *Conn // logged in now
@@ -280,7 +282,7 @@ func (d *Device) relinkLocked(noiseKey [32]byte) {
 // sessions with it.
 func (d *Device) unlink() {
 	d.mu.Lock()
-	d.linked = false
+	d.linked, d.removed = false, true
 	d.keys = deviceKeys{}
 	d.outbox, d.acked = nil, 0
 	d.mu.Unlock()

@@ -182,6 +182,17 @@ func (r *recorder) wait(t *testing.T, from int, match func(any) bool) (any, int)
 	}
 }
 
+// count is how many events from index from on match.
+func (r *recorder) count(from int, match func(any) bool) int {
+	n := 0
+	for _, ev := range r.all()[from:] {
+		if match(ev) {
+			n++
+		}
+	}
+	return n
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)

@@ -142,6 +142,17 @@ func (c *Conn) isOnline() bool {
 	return c.online
 }
 
+// onlineDevice is the device of a connection that logged in (got
+// <success>), nil otherwise: WhatsApp takes no stanza before that.
+func (c *Conn) onlineDevice() *Device {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.online {
+		return nil
+	}
+	return c.device
+}
+
 // closeSoon closes the connection after the server's grace, or earlier if
 // the client closes it: what WhatsApp does after a failure or stream error.
 func (c *Conn) closeSoon() {
@@ -314,7 +325,7 @@ func (c *Conn) handle(node *waBinary.Node) {
 	case "receipt":
 		c.handleReceipt(node)
 	case "ack":
-		if d := c.Device(); d != nil {
+		if d := c.onlineDevice(); d != nil {
 			cls, _ := node.Attrs["class"].(string)
 			id, _ := node.Attrs["id"].(string)
 			d.ack(cls, id)

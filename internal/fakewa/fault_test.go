@@ -224,3 +224,28 @@ func TestGetLatestVersion(t *testing.T) {
 		t.Fatalf("GetLatestVersion = %v, %v", v, err)
 	}
 }
+
+func TestStalledLogin(t *testing.T) {
+	srv := fakewa.New(t, options(fakewa.Options{}))
+	c, d := pairClient(t, srv, alice, nil)
+	d.OnConnect(fakewa.Stall())
+	i := c.reconnect()
+	var conn *fakewa.Conn
+	eventually(t, "the stalled connection", func() bool {
+		for _, cn := range srv.Conns() {
+			if cn.DeviceJID() == d.JID() {
+				conn = cn
+			}
+		}
+		return conn != nil
+	})
+	time.Sleep(500 * time.Millisecond)
+	if n := c.rec.count(i, func(ev any) bool { _, ok := ev.(*events.Connected); return ok }); n != 0 || d.Conn() != nil {
+		t.Fatalf("a stalled login connected (%d events)", n)
+	}
+	select {
+	case <-conn.Closed():
+		t.Fatal("the server closed a stalled login")
+	default:
+	}
+}

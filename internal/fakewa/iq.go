@@ -101,7 +101,7 @@ func (c *Conn) answerIQ(n *waBinary.Node) (resp waBinary.Node, reply bool) {
 	case xmlns == "encrypt" && child.Tag == "count":
 		return IQResult(waBinary.Node{Tag: "count", Attrs: waBinary.Attrs{"value": c.preKeyCount()}}), true
 	case xmlns == "encrypt" && n.Attrs["type"] == "set":
-		if d := c.Device(); d != nil {
+		if d := c.onlineDevice(); d != nil {
 			d.storeUpload(n, c.srv.opts.MaxPreKeys)
 		}
 		return IQResult(), true
@@ -116,7 +116,7 @@ func (c *Conn) answerIQ(n *waBinary.Node) (resp waBinary.Node, reply bool) {
 	case xmlns == "md" && child.Tag == "link_code_companion_reg":
 		return c.linkCode(child)
 	case xmlns == "md" && child.Tag == "remove-companion-device":
-		if d := c.Device(); d != nil {
+		if d := c.onlineDevice(); d != nil {
 			d.unlink()
 			c.closeSoon()
 		}
@@ -130,7 +130,7 @@ func (c *Conn) answerIQ(n *waBinary.Node) (resp waBinary.Node, reply bool) {
 }
 
 func (c *Conn) preKeyCount() int {
-	d := c.Device()
+	d := c.onlineDevice()
 	if d == nil {
 		return 0
 	}

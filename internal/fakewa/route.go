@@ -20,7 +20,7 @@ import (
 // device it names (<participants><to jid><enc>, or a direct <enc> for the
 // message's to, as resends after retries are), then the server acks it.
 func (c *Conn) handleMessage(n *waBinary.Node) {
-	d := c.Device()
+	d := c.onlineDevice()
 	id, _ := n.Attrs["id"].(string)
 	to, _ := n.Attrs["to"].(types.JID)
 	if d == nil || id == "" {
@@ -71,7 +71,7 @@ func (c *Conn) handleMessage(n *waBinary.Node) {
 // handleReceipt takes a client's <receipt>: any but a retry receipt
 // acknowledges the messages it names; receipts to a peer are the peer's.
 func (c *Conn) handleReceipt(n *waBinary.Node) {
-	d := c.Device()
+	d := c.onlineDevice()
 	if d == nil {
 		return
 	}

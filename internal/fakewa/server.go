@@ -94,8 +94,7 @@ type Server struct {
 	hs     *http.Server
 	static *keys.KeyPair
 	chain  []byte
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	wg     sync.WaitGroup // the listener's and the sockets' goroutines
 	ids    atomic.Uint64
 	events signal // any state change, for the Wait* methods
 
@@ -113,6 +112,8 @@ type Server struct {
 	qrRefs   map[string]*Conn // pair-device refs of open registrations
 	codeRegs map[string]*codeRegistration
 	refuse   bool
+	closing  bool
+	sockets  map[*websocket.Conn]struct{} // every upgraded socket, handshaken or not
 	latest   uint32
 	iqHook   IQHandler
 	media    map[string]*mediaFile
@@ -186,7 +187,7 @@ func Start(opts Options) (*Server, error) {
 		accounts: map[string]*Account{}, lids: map[string]*Account{},
 		peers: map[string]*Peer{}, peerLIDs: map[string]*Peer{}, absent: map[string]bool{},
 		live: map[*Conn]struct{}{}, qrRefs: map[string]*Conn{}, codeRegs: map[string]*codeRegistration{},
-		media: map[string]*mediaFile{},
+		media: map[string]*mediaFile{}, sockets: map[*websocket.Conn]struct{}{},
 	}
 	s.chain = id.noiseChain(s.static)
 	s.Faults.live = s.liveConns
@@ -221,10 +222,21 @@ func Start(opts Options) (*Server, error) {
 // Close stops the server: it closes the listener and every connection and
 // waits for their goroutines.
 func (s *Server) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
 		return nil
 	}
-	err := s.hs.Close() // listener and unhijacked connections
+	s.closing = true
+	sockets := make([]*websocket.Conn, 0, len(s.sockets))
+	for ws := range s.sockets {
+		sockets = append(sockets, ws)
+	}
+	s.mu.Unlock()
+	err := s.hs.Close() // the listener and connections not yet upgraded
+	for _, ws := range sockets {
+		ws.CloseNow()
+	}
 	for _, c := range s.liveConns() {
 		c.Close()
 	}
@@ -390,9 +402,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	refuse := s.refuse
+	refuse := s.refuse || s.closing
 	s.mu.Unlock()
-	if refuse || s.closed.Load() {
+	if refuse {
 		s.attempt(Attempt{Time: time.Now(), Result: "refused"})
 		http.Error(w, "try again later", http.StatusServiceUnavailable)
 		return
@@ -405,8 +417,21 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(socket.FrameMaxSize)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ws.CloseNow()
+		return
+	}
+	s.sockets[ws] = struct{}{}
 	s.wg.Add(1)
-	defer s.wg.Done()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sockets, ws)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
 	serveConn(s, ws)
 }
 
