@@ -27,7 +27,6 @@ type Account struct {
 
 	mu       sync.Mutex
 	business string
-	pushName string
 	devices  map[uint16]*Device
 	nextID   uint16
 }
@@ -42,7 +41,7 @@ func (s *Server) Account(phone string) *Account {
 		return a
 	}
 	a := &Account{srv: s, phone: phone, lid: lidFor(phone), identity: keys.NewKeyPair(),
-		pushName: phone, devices: map[uint16]*Device{}, nextID: 1}
+		devices: map[uint16]*Device{}, nextID: 1}
 	a.Faults.live = a.liveConns
 	s.accounts[phone] = a
 	s.lids[a.lid] = a

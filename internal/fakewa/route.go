@@ -3,6 +3,7 @@ package fakewa
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.mau.fi/libsignal/keys/prekey"
@@ -121,7 +122,7 @@ func (p *Peer) answerRetry(d *Device, n *waBinary.Node) {
 	sent := p.sent[id]
 	if sent == nil {
 		p.mu.Unlock()
-		p.srv.log.Debug("fakewa: retry receipt for a message the peer did not send", "id", id)
+		p.srv.log.Debug("fakewa: retry receipt for a message the peer did not send", slog.String("id", id))
 		return
 	}
 	plain, err := proto.Marshal(sent.msg)
@@ -142,7 +143,7 @@ func (p *Peer) answerRetry(d *Device, n *waBinary.Node) {
 	}
 	if err != nil {
 		p.mu.Unlock()
-		p.srv.log.Warn("fakewa: peer cannot answer a retry receipt", "id", id, "error", err)
+		p.srv.log.Warn("fakewa: peer cannot answer a retry receipt", slog.String("id", id), slog.Any("error", err))
 		return
 	}
 	enc.Attrs["count"] = count
