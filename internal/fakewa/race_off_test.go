@@ -1,0 +1,5 @@
+//go:build !race
+
+package fakewa_test
+
+const raceEnabled = false
