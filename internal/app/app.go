@@ -103,6 +103,10 @@ type Options struct {
 	// KeepAliveGrace its keepalive grace (tests).
 	Reconnect, Outdated, Ban runtime.Backoff
 	KeepAliveGrace           time.Duration
+	// OutdatedSpread replaces the time over which channels refused as
+	// outdated connect again once a newer version is known (30 s);
+	// negative: all at once (tests).
+	OutdatedSpread time.Duration
 	// WrapIngest wraps the storage of incoming events (tests: failures,
 	// delays).
 	WrapIngest func(next IngestFunc) IngestFunc

@@ -15,6 +15,7 @@ import (
 	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/bench"
 	"github.com/wagate/wagate/internal/config"
+	"github.com/wagate/wagate/internal/engine/whatsmeow"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
 )
@@ -236,8 +237,12 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 
 // StartBenchServer builds and starts a server for wagate bench (and its
 // Go benchmark and tests): the real server, on the config the bench gives.
-func StartBenchServer(ctx context.Context, cfg config.Config, log *slog.Logger) (bench.Server, error) {
-	s, err := New(ctx, cfg, log, Options{})
+func StartBenchServer(ctx context.Context, cfg config.Config, log *slog.Logger, wa *whatsmeow.Options) (bench.Server, error) {
+	var o Options
+	if wa != nil {
+		o.Whatsmeow = *wa
+	}
+	s, err := New(ctx, cfg, log, o)
 	if err != nil {
 		return nil, err
 	}

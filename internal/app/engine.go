@@ -29,10 +29,14 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 	case config.EngineWhatsmeow:
 		wo := o.Whatsmeow
 		wo.WAVersion, wo.DeviceName, wo.Versions = s.cfg.WAVersion, s.cfg.DeviceName, s.store
+		spread := retrySpread
+		if o.OutdatedSpread != 0 {
+			spread = max(o.OutdatedSpread, 0)
+		}
 		wo.OnVersionChange = func(v engine.ClientVersion) {
 			// The runtime exists once the engine's first refresh can end.
 			if rt := s.rtReady.Load(); rt != nil {
-				n := rt.RetryOutdated(retrySpread)
+				n := rt.RetryOutdated(spread)
 				s.log.Info("new WhatsApp Web version: channels refused as outdated connect again", "version", v.Version, "channels", n)
 			}
 		}

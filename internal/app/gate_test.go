@@ -381,4 +381,18 @@ func testSimPhones(t *testing.T, e *env) {
 	e.fail(400, "box", "GET", "/admin/sim/phones/15550007777/messages?box=spam", adminToken, nil)
 	e.fail(400, "ids", "POST", "/admin/sim/phones/15550006666/read", adminToken, map[string]any{"ids": []string{}})
 	e.fail(401, "", "GET", "/admin/sim/phones", ptok, nil)
+
+	// The engine, and a failure mode played on the channel.
+	eng := e.ok(200, "GET", "/admin/engine", adminToken, nil)
+	if eng["name"] != "sim" || eng["client_version"] != nil {
+		t.Fatalf("engine = %v", eng)
+	}
+	e.fail(501, "", "POST", "/admin/engine/client-version", adminToken, nil)
+	e.ok(200, "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "reachout_limited"})
+	e.fail(400, "kind", "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "nope"})
+	st := e.ok(200, "GET", "/admin/sim/channels/"+id, adminToken, nil)
+	if f := st["faults"].([]any); len(f) != 1 || f[0] != "reachout_limited" {
+		t.Fatalf("sim channel = %v", st)
+	}
+	e.ok(200, "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "clear"})
 }

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/pprof"
@@ -41,6 +42,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/config"
+	"github.com/wagate/wagate/internal/engine/whatsmeow"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
@@ -48,15 +50,16 @@ import (
 
 // Section names, in the order Run measures them.
 const (
-	SectionSend     = "send"
-	SectionWebhooks = "webhooks"
-	SectionChannels = "channels"
-	SectionPartner  = "partner"
+	SectionSend      = "send"
+	SectionWebhooks  = "webhooks"
+	SectionChannels  = "channels"
+	SectionPartner   = "partner"
+	SectionWhatsmeow = "whatsmeow"
 )
 
 // Sections lists every section in run order.
 func Sections() []string {
-	return []string{SectionSend, SectionWebhooks, SectionChannels, SectionPartner}
+	return []string{SectionSend, SectionWebhooks, SectionChannels, SectionPartner, SectionWhatsmeow}
 }
 
 // Defaults of Options.
@@ -65,6 +68,8 @@ const (
 	DefaultClients     = 8
 	DefaultChannels    = 4
 	DefaultMaxChannels = 10_000
+	DefaultMaxSessions = 10_000
+	DefaultSessionIdle = 10 * time.Second
 	// Recipients is how many sim phones the send and webhook sections
 	// write to, round robin: a channel's messages to one chat are delivered
 	// to webhooks one at a time, in order, so the number of chats bounds
@@ -80,8 +85,9 @@ type Server interface {
 }
 
 // Starter builds a server from cfg and starts it (listening, workers and
-// channels started): app.StartBenchServer.
-type Starter func(ctx context.Context, cfg config.Config, log *slog.Logger) (Server, error)
+// channels started): app.StartBenchServer. wa, when set, tunes the
+// whatsmeow engine (pointing it at the bench's fake WhatsApp server).
+type Starter func(ctx context.Context, cfg config.Config, log *slog.Logger, wa *whatsmeow.Options) (Server, error)
 
 // Options say what to measure and how long.
 type Options struct {
@@ -102,6 +108,14 @@ type Options struct {
 	// 1,000 and 10,000 up to it, and it); partner listing and export use
 	// that many.
 	MaxChannels int `json:"max_channels"`
+	// MaxSessions is the most connected whatsmeow sessions (levels 1,000
+	// and 10,000 up to it, and it); SessionIdle how long they idle before
+	// their memory is read.
+	MaxSessions int           `json:"max_sessions"`
+	SessionIdle time.Duration `json:"session_idle_ns"`
+	// FakeWhatsApp makes the command of the fake WhatsApp child process
+	// (the environment is added); nil: this executable's "bench".
+	FakeWhatsApp func() *exec.Cmd `json:"-"`
 	// Sections to run; empty: all.
 	Sections []string `json:"sections"`
 	// TempDir is where the data dir is made; empty: os.TempDir().
@@ -131,6 +145,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxChannels <= 0 {
 		o.MaxChannels = DefaultMaxChannels
 	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = DefaultSessionIdle
+	}
 	if len(o.Sections) == 0 {
 		o.Sections = Sections()
 	}
@@ -144,6 +164,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxChannels > 1_000_000 {
 		return o, errors.New("bench: at most 1,000,000 idle channels")
+	}
+	if o.MaxSessions > 15_000 {
+		return o, errors.New("bench: at most 15,000 whatsmeow sessions (each holds a socket in this process and in the fake server's)")
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -221,7 +244,15 @@ func (e *env) run(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("partner: %w", err)
 		}
 	}
-	return e.shutdown(ctx)
+	if err := e.shutdown(ctx); err != nil {
+		return err
+	}
+	if e.o.has(SectionWhatsmeow) {
+		if rep.Whatsmeow, err = e.benchWhatsmeow(ctx, rep.Send); err != nil {
+			return fmt.Errorf("whatsmeow: %w", err)
+		}
+	}
+	return nil
 }
 
 // env is one bench run's server, database and clients.
@@ -236,6 +267,10 @@ type env struct {
 	api        *apiClient
 	srv        Server
 	notes      []string
+	// engine is the engine the server runs (sim unless set); wa tunes the
+	// whatsmeow engine.
+	engine string
+	wa     *whatsmeow.Options
 
 	// Set by prepare: the partner the send and webhook sections use.
 	partnerToken string
@@ -282,12 +317,17 @@ func (e *env) close() {
 	e.prog.done()
 }
 
-// config is the server's configuration: the sim engine on a loopback
-// port, loopback webhooks allowed, errors logged only.
+// config is the server's configuration: the sim engine (unless the env
+// runs another) on a loopback port, loopback webhooks allowed, errors
+// logged only.
 func (e *env) config() config.Config {
+	eng := e.engine
+	if eng == "" {
+		eng = config.EngineSim
+	}
 	return config.Config{
 		Addr: "127.0.0.1:0", DataDir: e.dir, DatabaseURL: e.dbURL, AdminToken: e.admin,
-		Engine: config.EngineSim, WebhookAllowPrivate: true, LogLevel: slog.LevelError, LogFormat: "text",
+		Engine: eng, WebhookAllowPrivate: true, LogLevel: slog.LevelError, LogFormat: "text",
 		ExpiryInterval: time.Minute, ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -297,7 +337,7 @@ func (e *env) boot(ctx context.Context) error {
 	if e.srv != nil {
 		return errors.New("bench: a server is already running")
 	}
-	srv, err := e.o.Start(ctx, e.config(), e.o.Log)
+	srv, err := e.o.Start(ctx, e.config(), e.o.Log, e.wa)
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}

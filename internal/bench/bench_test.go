@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +17,27 @@ import (
 
 	"github.com/wagate/wagate/internal/app"
 	"github.com/wagate/wagate/internal/bench"
+	"github.com/wagate/wagate/internal/fakewa/racechild"
 	"github.com/wagate/wagate/internal/store/storetest"
 )
+
+func TestMain(m *testing.M) {
+	if os.Getenv(bench.EnvFakeWhatsApp) != "" {
+		// The fake WhatsApp child of a bench run by these tests.
+		if err := bench.ServeFakeWhatsApp(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	// The whatsmeow section connects whatsmeow clients, which trip
+	// whatsmeow's known socket race under -race: racechild tolerates that
+	// one and no other.
+	os.Exit(racechild.Main(m))
+}
+
+// fakeWhatsApp is this test binary as the bench's fake WhatsApp child.
+func fakeWhatsApp() *exec.Cmd { return exec.Command(os.Args[0], "-test.run=^$") }
 
 // databases are the databases to run on: SQLite, and PostgreSQL when
 // WAGATE_TEST_POSTGRES_URL is set (the bench makes its own schema there).
@@ -40,6 +60,7 @@ func TestRunSmall(t *testing.T) {
 			rep, err := bench.Run(ctx, bench.Options{
 				Start: app.StartBenchServer, DatabaseURL: url, TempDir: t.TempDir(),
 				Duration: 2 * time.Second, Clients: 2, Channels: 2, MaxChannels: 100,
+				MaxSessions: 20, SessionIdle: 100 * time.Millisecond, FakeWhatsApp: fakeWhatsApp,
 			}, &progress)
 			if err != nil {
 				t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
@@ -156,7 +177,26 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 			t.Errorf("partner: %+v", p)
 		}
 	}
-	if len(r.Goals) != 4 {
+	if wa := r.Whatsmeow; wa == nil {
+		t.Error("no whatsmeow report")
+	} else {
+		if len(wa.Levels) != 1 || wa.Levels[0].Sessions != 20 {
+			t.Fatalf("whatsmeow levels: %+v", wa.Levels)
+		}
+		lv := wa.Levels[0]
+		positive("whatsmeow online seconds", lv.OnlineSeconds)
+		positive("whatsmeow heap per session", lv.HeapBytesPerSession)
+		positive("whatsmeow goroutines per session", lv.GoroutinesPerSession)
+		if wa.Send == nil {
+			t.Error("no whatsmeow send")
+		} else {
+			load("whatsmeow send", *wa.Send)
+		}
+		if wa.SimPerSecond != r.Send.Wagate.PerSecond {
+			t.Errorf("sim reference %v, want the send section's %v", wa.SimPerSecond, r.Send.Wagate.PerSecond)
+		}
+	}
+	if len(r.Goals) != 6 {
 		t.Fatalf("goals: %+v", r.Goals)
 	}
 	for _, g := range r.Goals[:3] {
@@ -164,8 +204,10 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 			t.Errorf("goal not measured: %+v", g)
 		}
 	}
-	if r.Goals[3].Measured { // 10,000 channels were not asked for
-		t.Errorf("restart goal measured at 100 channels: %+v", r.Goals[3])
+	for _, g := range []bench.Goal{r.Goals[3], r.Goals[4], r.Goals[5]} { // 10,000 were not asked for
+		if g.Measured {
+			t.Errorf("goal measured below 10,000: %+v", g)
+		}
 	}
 }
 
@@ -175,7 +217,7 @@ func TestCommandFlags(t *testing.T) {
 	if err := bench.Command([]string{"-h"}, env, &out, &errb, app.StartBenchServer); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"--database-url", "--duration", "--clients", "--channels", "--json", "--sections", "--max-channels"} {
+	for _, flag := range []string{"--database-url", "--duration", "--clients", "--channels", "--json", "--sections", "--max-channels", "--max-sessions", "--session-idle"} {
 		if !strings.Contains(errb.String(), strings.TrimLeft(flag, "-")) {
 			t.Errorf("usage lacks %s:\n%s", flag, errb.String())
 		}
@@ -217,7 +259,8 @@ func TestCommandPartnerOnly(t *testing.T) {
 // WAGATE_BENCH_MAX_CHANNELS (default 10000).
 // Run: go test -run '^$' -bench Gateway -benchtime 1x ./internal/bench/
 func BenchmarkGateway(b *testing.B) {
-	o := bench.Options{Start: app.StartBenchServer, Duration: 20 * time.Second, MaxChannels: bench.DefaultMaxChannels}
+	o := bench.Options{Start: app.StartBenchServer, Duration: 20 * time.Second, MaxChannels: bench.DefaultMaxChannels,
+		FakeWhatsApp: fakeWhatsApp}
 	if d, err := time.ParseDuration(os.Getenv("WAGATE_BENCH_DURATION")); err == nil {
 		o.Duration = d
 	}
@@ -269,6 +312,17 @@ func reportMetrics(b *testing.B, r bench.Report) {
 			m(lv.BytesPerChannel, fmt.Sprintf("B/channel@%d", lv.Channels))
 			m(lv.GoroutinesPerChannel, fmt.Sprintf("goroutines/channel@%d", lv.Channels))
 			m(lv.StartSeconds, fmt.Sprintf("start-s@%d", lv.Channels))
+		}
+	}
+	if wa := r.Whatsmeow; wa != nil {
+		for _, lv := range wa.Levels {
+			m(lv.RSSBytesPerSession, fmt.Sprintf("RSS-B/session@%d", lv.Sessions))
+			m(lv.HeapBytesPerSession, fmt.Sprintf("heap-B/session@%d", lv.Sessions))
+			m(lv.GoroutinesPerSession, fmt.Sprintf("goroutines/session@%d", lv.Sessions))
+			m(lv.OnlineSeconds, fmt.Sprintf("online-s@%d", lv.Sessions))
+		}
+		if wa.Send != nil {
+			m(wa.Send.PerSecond, "encrypted-msgs/s")
 		}
 	}
 	if p := r.Partner; p != nil {

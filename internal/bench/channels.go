@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	goruntime "runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +33,9 @@ type ChannelsReport struct {
 
 // Memory is what a server keeps, after garbage collection.
 type Memory struct {
+	// RSSBytes is the process's resident memory once freed memory went
+	// back to the system.
+	RSSBytes   int64 `json:"rss_bytes"`
 	HeapBytes  int64 `json:"heap_bytes"`
 	StackBytes int64 `json:"stack_bytes"`
 	Goroutines int   `json:"goroutines"`
@@ -217,13 +224,30 @@ func measureMemory(ctx context.Context) Memory {
 	_ = sleep(ctx, 200*time.Millisecond)
 	goruntime.GC()
 	goruntime.GC()
+	debug.FreeOSMemory()
 	var ms goruntime.MemStats
 	goruntime.ReadMemStats(&ms)
-	return Memory{HeapBytes: int64(ms.HeapAlloc), StackBytes: int64(ms.StackInuse), Goroutines: goruntime.NumGoroutine()}
+	return Memory{RSSBytes: rss(), HeapBytes: int64(ms.HeapAlloc), StackBytes: int64(ms.StackInuse), Goroutines: goruntime.NumGoroutine()}
+}
+
+// rss is the process's resident set size (0 where /proc does not say).
+func rss() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func (m Memory) minus(o Memory) Memory {
-	return Memory{HeapBytes: m.HeapBytes - o.HeapBytes, StackBytes: m.StackBytes - o.StackBytes, Goroutines: m.Goroutines - o.Goroutines}
+	return Memory{RSSBytes: m.RSSBytes - o.RSSBytes, HeapBytes: m.HeapBytes - o.HeapBytes, StackBytes: m.StackBytes - o.StackBytes,
+		Goroutines: m.Goroutines - o.Goroutines}
 }
 
 // restart shuts the server down and starts a new one on the same data dir

@@ -17,6 +17,12 @@ import (
 // prints progress to stderr and the table to stdout, and writes the JSON
 // report when --json is given.
 func Command(args []string, _ func(string) string, stdout, stderr io.Writer, start Starter) error {
+	if os.Getenv(EnvFakeWhatsApp) != "" {
+		// The fake WhatsApp child of a running bench (whatsmeow section).
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return ServeFakeWhatsApp(ctx, os.Stdin, stdout)
+	}
 	fs := flag.NewFlagSet("wagate bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := Options{Start: start}
@@ -28,13 +34,17 @@ func Command(args []string, _ func(string) string, stdout, stderr io.Writer, sta
 	fs.IntVar(&o.Clients, "clients", DefaultClients, "concurrent HTTP clients")
 	fs.IntVar(&o.Channels, "channels", DefaultChannels, "live channels the send and webhook sections send through")
 	fs.IntVar(&o.MaxChannels, "max-channels", DefaultMaxChannels, "most idle channels: levels 100, 1000 and 10000 up to it; partner listing and export use that many")
+	fs.IntVar(&o.MaxSessions, "max-sessions", DefaultMaxSessions, "most connected whatsmeow sessions: levels 1000 and 10000 up to it")
+	fs.DurationVar(&o.SessionIdle, "session-idle", DefaultSessionIdle, "how long connected whatsmeow sessions idle before their memory is read")
 	sections := fs.String("sections", strings.Join(Sections(), ","), "sections to run, comma-separated: "+strings.Join(Sections(), ", "))
 	jsonFile := fs.String("json", "", "also write the full report as JSON to this file")
 	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write CPU profiles of the send window, the webhook backlog drain and the largest restart to this directory (send.pprof, webhooks.pprof, restart.pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wagate bench [flags]\n\n"+
 			"Starts wagate on the simulated WhatsApp network with a temporary database and measures it next\n"+
-			"to physical references: send, webhooks, idle channels and restart, partner operations.\n\nFlags:\n")
+			"to physical references: send, webhooks, idle channels and restart, partner operations; then on\n"+
+			"the real whatsmeow engine against a fake WhatsApp server in a child process: connected sessions,\n"+
+			"restart, sends through end-to-end encryption.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

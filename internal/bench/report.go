@@ -27,6 +27,8 @@ type Report struct {
 	Webhooks *WebhookReport  `json:"webhooks"`
 	Channels *ChannelsReport `json:"channels"`
 	Partner  *PartnerReport  `json:"partner"`
+	// Whatsmeow is the real engine against the fake WhatsApp server.
+	Whatsmeow *WhatsmeowReport `json:"whatsmeow"`
 
 	Goals []Goal   `json:"goals"`
 	Notes []string `json:"notes,omitempty"`
@@ -52,6 +54,11 @@ const (
 	GoalRestartChannels  = 10_000
 	GoalRestartSeconds   = 10.0
 	goalRestartSecondsTx = "< 10 s"
+	// A connected whatsmeow session: half of what a peer gateway on
+	// whatsmeow (wuzapi) keeps (issue 18).
+	GoalSessionRSS  = 190 << 10
+	GoalSessionHeap = 70 << 10
+	GoalSessions    = 10_000
 )
 
 func goals(r Report) []Goal {
@@ -79,7 +86,19 @@ func goals(r Report) []Goal {
 			}
 		}
 	}
-	return []Goal{send, hooks, idle, restart}
+	sessRSS := Goal{Name: "RSS per connected whatsmeow session at 10,000", Target: "< 190 KiB", Unit: "KiB"}
+	sessHeap := Goal{Name: "heap per connected whatsmeow session at 10,000", Target: "< 70 KiB", Unit: "KiB"}
+	if r.Whatsmeow != nil {
+		for _, lv := range r.Whatsmeow.Levels {
+			if lv.Sessions == GoalSessions {
+				sessRSS.Measured, sessRSS.Value = true, lv.RSSBytesPerSession/1024
+				sessRSS.Pass = lv.RSSBytesPerSession < GoalSessionRSS
+				sessHeap.Measured, sessHeap.Value = true, lv.HeapBytesPerSession/1024
+				sessHeap.Pass = lv.HeapBytesPerSession < GoalSessionHeap
+			}
+		}
+	}
+	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap}
 }
 
 // WriteTable prints the report as a table.
@@ -130,6 +149,27 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Sprintf("%.2f listings/s, %.0f ms each", pr.List.PerSecond, pr.List.P50ms), "", "")
 		p(fmt.Sprintf("partner: CSV export of %d channels", pr.Channels),
 			fmt.Sprintf("%.2f exports/s, %.0f ms each, %s", pr.Export.PerSecond, pr.Export.P50ms, kib(float64(pr.Bytes))), "", "")
+	}
+	if wa := r.Whatsmeow; wa != nil {
+		p("whatsmeow server without sessions", fmt.Sprintf("%s RSS, %s heap, %s stacks, %d goroutines",
+			kib(float64(wa.Server.RSSBytes)), kib(float64(wa.Server.HeapBytes)), kib(float64(wa.Server.StackBytes)), wa.Server.Goroutines), "", "")
+		for _, lv := range wa.Levels {
+			p(fmt.Sprintf("whatsmeow sessions connected: %d", lv.Sessions),
+				fmt.Sprintf("%s RSS, %s heap, %s stacks, %.2f goroutines per session",
+					kib(lv.RSSBytesPerSession), kib(lv.HeapBytesPerSession), kib(lv.StackBytesPerSession), lv.GoroutinesPerSession), "", "")
+			p("  start after a restart: all online", fmt.Sprintf("%.2f s (boot %.2f s)", lv.OnlineSeconds, lv.BootSeconds), "", "")
+		}
+		if s := wa.Send; s != nil {
+			ref, ratio := "", ""
+			if wa.SimPerSecond > 0 {
+				ref, ratio = fmt.Sprintf("%.0f msg/s on the sim engine", wa.SimPerSecond), fmt.Sprintf("%.2f", s.PerSecond/wa.SimPerSecond)
+			}
+			p(fmt.Sprintf("whatsmeow send POST /messages/text (%d clients), encrypted", s.Clients), fmt.Sprintf("%.0f msg/s", s.PerSecond), ref, ratio)
+			p("  latency p50 / p99", ms2(s.P50ms, s.P99ms), "", "")
+			if s.Errors > 0 {
+				p("  errors", fmt.Sprint(s.Errors), s.FirstError, "")
+			}
+		}
 	}
 	fmt.Fprintln(tw)
 	p("goal", "target", "reached", "")

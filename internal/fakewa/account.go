@@ -176,6 +176,7 @@ type Device struct {
 	mu       sync.Mutex
 	linked   bool
 	removed  bool // logged out: it never logs in again
+	auto     bool // linked on its first login (made in a client's store)
 	noiseKey [32]byte
 	keys     deviceKeys
 	conn     *Conn // logged in now
@@ -273,7 +274,7 @@ func (d *Device) liveConns() []*Conn {
 // relinkLocked links the device anew with a Noise key: its keys and
 // queue are forgotten. d.mu is held.
 func (d *Device) relinkLocked(noiseKey [32]byte) {
-	d.linked, d.noiseKey, d.keys = true, noiseKey, deviceKeys{}
+	d.linked, d.noiseKey, d.keys, d.auto = true, noiseKey, deviceKeys{}, true
 	d.outbox, d.acked = nil, 0
 }
 

@@ -136,7 +136,10 @@ func (c *Conn) preKeyCount() int {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.keys.prekeys)
+	if n := len(d.keys.prekeys); n > 0 || !d.auto {
+		return n
+	}
+	return c.srv.opts.AutoLinkPreKeys
 }
 
 // storeUpload keeps what a prekey upload (<iq xmlns="encrypt" type="set">)

@@ -57,6 +57,7 @@ const (
 	OpLatestVersion  = "latest_version"  // Version
 	OpScan           = "scan"            // Phone, QR; Reply.Device
 	OpSend           = "send"            // Peer, Phone, Text; Reply.ID
+	OpPeer           = "peer"            // Peer: make sure the peer exists
 	OpQuit           = "quit"
 )
 
@@ -142,7 +143,7 @@ func (s *Server) do(ctx context.Context, cmd Command) Reply {
 
 func (s *Server) run(ctx context.Context, cmd Command) (Reply, error) {
 	faults := &s.Faults
-	if cmd.Phone != "" && cmd.Op != OpScan && cmd.Op != OpSend {
+	if cmd.Phone != "" && cmd.Op != OpScan && cmd.Op != OpSend && cmd.Op != OpPeer {
 		acct := s.Account(cmd.Phone)
 		faults = &acct.Faults
 		if cmd.Device != nil {
@@ -198,6 +199,10 @@ func (s *Server) run(ctx context.Context, cmd Command) (Reply, error) {
 			return Reply{}, err
 		}
 		return Reply{Device: d.JID().String()}, nil
+	case OpPeer:
+		if s.Peer(cmd.Peer) == nil {
+			return Reply{}, fmt.Errorf("fakewa: no peer %q", cmd.Peer)
+		}
 	case OpSend:
 		sent, err := s.Peer(cmd.Peer).SendText(s.Account(cmd.Phone), cmd.Text)
 		if err != nil {

@@ -68,6 +68,12 @@ type Options struct {
 	// linked on its first login, so tests may create devices in the store
 	// directly; its keys arrive with its first prekey upload.
 	RejectUnknownDevices bool
+	// AutoLinkPreKeys is the prekey count the server reports for a device
+	// it linked on its first login (made directly in a client's store)
+	// until the client uploads keys, so that many such clients do not all
+	// generate and upload prekeys (benchmarks). Peers cannot start sessions
+	// with such a device until it uploads real ones. 0: the truth (none).
+	AutoLinkPreKeys int
 	// MaxPreKeys caps the one-time prekeys kept per device (the prekey count
 	// answer reports what is kept); 0 keeps all (812 per fresh device).
 	MaxPreKeys int

@@ -90,7 +90,7 @@ import (
 // Defaults for Options.
 const (
 	DefaultDeviceName     = "wagate"
-	DefaultLoginTimeout   = 60 * time.Second
+	DefaultLoginTimeout   = 30 * time.Second
 	DefaultVersionRefresh = 6 * time.Hour
 )
 

@@ -1,5 +1,0 @@
-//go:build !race
-
-package fakewa_test
-
-const raceEnabled = false
