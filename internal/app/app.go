@@ -206,7 +206,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("/partner/", partner.NewHandler(s.svc, s.log))
 	adminAPI := admin.NewHandler(s.svc, s.log)
 	if s.sim != nil {
-		simapi.Register(adminAPI.Route, s.sim)
+		simapi.Register(adminAPI.RouteLimit, s.sim)
 	}
 	mux.Handle("/admin/", adminAPI)
 	gateAPI := gate.NewHandler(s.svc, s.log, Version)

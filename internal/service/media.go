@@ -35,6 +35,9 @@ const (
 	maxFetchTimeout = 60 * time.Second
 )
 
+// MediaLimit is the largest file of a kind ("" for any file).
+func MediaLimit(kind string) int64 { return mediaLimit(kind) }
+
 // mediaLimit is the largest file of a kind.
 func mediaLimit(kind string) int64 {
 	switch kind {
@@ -71,11 +74,38 @@ func checkMediaType(kind, mimeType string) error {
 	return fmt.Errorf("a %s must be one of %s, not %q: %w", kind, strings.Join(allowed, ", "), mimeType, model.ErrUnsupportedMedia)
 }
 
-// Upload is a file given to the API.
+// Upload is a file given to the API: its bytes in Data, or on disk in File
+// (an upload spooled as it arrived; its owner closes it).
 type Upload struct {
 	Data     []byte
+	File     *Spooled
 	MimeType string
 	FileName string
+}
+
+func (u Upload) size() int64 {
+	if u.File != nil {
+		return u.File.size
+	}
+	return int64(len(u.Data))
+}
+
+// head is the start of the file, enough to sniff its type.
+func (u Upload) head() []byte {
+	if u.File != nil {
+		return u.File.head
+	}
+	return u.Data
+}
+
+// load makes sure Data holds the bytes (reading a spooled file once).
+func (u *Upload) load() error {
+	if u.Data != nil || u.File == nil {
+		return nil
+	}
+	data, err := u.File.Bytes()
+	u.Data = data
+	return err
 }
 
 // mediaID names a stored file like Whapi does: its extension, a dash and
@@ -151,15 +181,15 @@ func (s *Service) SaveMedia(ctx context.Context, ch model.Channel, kind string, 
 // checkUpload checks a file's size and type for kind and settles its type
 // (sniffed when not given).
 func checkUpload(kind string, up Upload) (Upload, error) {
-	if len(up.Data) == 0 {
+	if up.size() == 0 {
 		return up, invalid("media", "the file is empty")
 	}
-	if limit := mediaLimit(kind); int64(len(up.Data)) > limit {
-		return up, fmt.Errorf("the file is %d bytes; a %s may have at most %d: %w", len(up.Data), kindName(kind), limit, model.ErrTooLarge)
+	if limit := mediaLimit(kind); up.size() > limit {
+		return up, fmt.Errorf("the file is %d bytes; a %s may have at most %d: %w", up.size(), kindName(kind), limit, model.ErrTooLarge)
 	}
 	mt := up.MimeType
 	if mt == "" || mt == "application/octet-stream" {
-		mt = http.DetectContentType(up.Data)
+		mt = http.DetectContentType(up.head())
 	}
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	if _, _, err := mime.ParseMediaType(mt); err != nil {
@@ -183,13 +213,25 @@ func (s *Service) saveChecked(ctx context.Context, ch model.Channel, up Upload) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return model.MediaFile{}, fmt.Errorf("media dir: %w", err)
 	}
-	if err := os.WriteFile(path, up.Data, 0o640); err != nil {
-		return model.MediaFile{}, fmt.Errorf("write media: %w", err)
+	var digest string
+	if up.File != nil {
+		// Spooled in the media directory: moved into place, never copied.
+		if err := os.Rename(up.File.path, path); err != nil {
+			return model.MediaFile{}, fmt.Errorf("store media: %w", err)
+		}
+		_ = os.Chmod(path, 0o640)
+		up.File.closed = true
+		digest = up.File.sum
+	} else {
+		if err := os.WriteFile(path, up.Data, 0o640); err != nil {
+			return model.MediaFile{}, fmt.Errorf("write media: %w", err)
+		}
+		sum := sha256.Sum256(up.Data)
+		digest = hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(up.Data)
 	now := s.now()
-	f := model.MediaFile{ChannelID: ch.ID, ID: id, MimeType: mt, FileName: cleanFileName(up.FileName), Size: int64(len(up.Data)),
-		SHA256: hex.EncodeToString(sum[:]), CreatedAt: now, ExpiresAt: now.Add(s.mediaTTL)}
+	f := model.MediaFile{ChannelID: ch.ID, ID: id, MimeType: mt, FileName: cleanFileName(up.FileName), Size: up.size(),
+		SHA256: digest, CreatedAt: now, ExpiresAt: now.Add(s.mediaTTL)}
 	if err := s.store.InsertMedia(ctx, f); err != nil {
 		_ = os.Remove(path)
 		return model.MediaFile{}, err

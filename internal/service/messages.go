@@ -247,6 +247,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		if up, err = checkUpload(r.Kind, up); err != nil {
 			return model.Message{}, err
 		}
+		if err := up.load(); err != nil { // the engine sends bytes
+			return model.Message{}, err
+		}
 	}
 	if c.EditedID != "" {
 		if orig, err := s.store.Message(ctx, ch.ID, c.EditedID); err != nil || !orig.FromMe || orig.ChatID != chat {

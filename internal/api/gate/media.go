@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -38,24 +37,26 @@ type uploaded struct {
 func (h *handler) uploadMedia(w http.ResponseWriter, r *http.Request) error {
 	var up service.Upload
 	if isMultipart(r) {
-		_, u, err := readMultipart(w, r, service.MaxMediaSize)
+		_, u, err := h.readMultipart(r, service.MaxMediaSize, "the file")
 		if err != nil {
 			return err
 		}
 		up = *u
 	} else {
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, service.MaxMediaSize))
-		if err != nil {
-			return multipartError(err, service.MaxMediaSize)
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+			return httpx.Errorf(http.StatusUnsupportedMediaType, "send the file itself as the body, with its Content-Type (or multipart/form-data)")
 		}
-		up = service.Upload{Data: data, MimeType: r.Header.Get("Content-Type")}
+		// Spooled to disk as it arrives, then moved into place.
+		f, err := h.svc.Spool(r.Body, service.MaxMediaSize, "the file")
+		if err != nil {
+			return multipartError(r, err)
+		}
+		up = service.Upload{File: f, MimeType: r.Header.Get("Content-Type")}
 		if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil {
 			up.FileName = params["filename"]
 		}
-		if mt, _, _ := mime.ParseMediaType(up.MimeType); mt == "application/json" {
-			return httpx.Errorf(http.StatusUnsupportedMediaType, "send the file itself as the body, with its Content-Type (or multipart/form-data)")
-		}
 	}
+	defer up.File.Close()
 	f, err := h.svc.SaveMedia(r.Context(), channelOf(r), "", up)
 	if err != nil {
 		return err

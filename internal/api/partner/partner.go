@@ -33,7 +33,10 @@ func partnerOf(r *http.Request) model.Partner {
 func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	h := &handler{svc: svc, log: log}
 	mux := http.NewServeMux()
-	route := func(pattern string, fn httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, fn)) }
+	// Every partner request body is a few fields.
+	route := func(pattern string, fn httpx.HandlerFunc) {
+		mux.Handle(pattern, httpx.LimitBody(log, httpx.Limit(httpx.SmallBody), httpx.Handle(log, fn)))
+	}
 
 	route("PUT /partner/channels", h.createChannel)
 	route("GET /partner/channels/list", h.listChannels)
