@@ -93,6 +93,8 @@ type Options struct {
 	Sim sim.Options
 	// ProbeProxy replaces the pool proxies' health check (tests).
 	ProbeProxy func(ctx context.Context, proxyURL string) error
+	// LookupHost replaces the resolver of proxy host names (tests).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
 
 // New opens the store, prepares the admin token and builds the HTTP server.
@@ -142,6 +144,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		},
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
 		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
+		AllowPrivateProxies: cfg.ProxyAllowPrivate, LookupHost: o.LookupHost,
 	})
 	s.svc = svc
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)

@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -24,7 +23,7 @@ import (
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
-	"github.com/wagate/wagate/internal/webhook"
+	"github.com/wagate/wagate/internal/netguard"
 )
 
 // Media size limits, like WhatsApp's.
@@ -406,9 +405,16 @@ func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (U
 	if err != nil {
 		return Upload{}, invalid("media", "%q is not a URL", raw)
 	}
+	if err := netguard.CheckHost(u.Hostname(), s.allowPrivate); err != nil {
+		var ne *netguard.Error
+		if errors.As(err, &ne) {
+			return Upload{}, invalid("media", "the URL's host is %s; media URLs must reach a public address", ne.Class)
+		}
+		return Upload{}, invalid("media", "%v", err)
+	}
 	resp, err := s.fetch.Do(req)
 	if err != nil {
-		return Upload{}, invalid("media", "could not fetch %s: %v", u.Redacted(), unwrapURLError(err))
+		return Upload{}, invalid("media", "could not fetch %s: %s", u.Redacted(), fetchFailure(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -433,39 +439,54 @@ func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (U
 	return Upload{Data: data, MimeType: mt, FileName: name}, nil
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// fetchFailure says why a fetch failed without naming where it went: the
+// address a name or a redirect led to is the server's business, not the
+// client's (who could otherwise map the server's network with it).
+func fetchFailure(err error) string {
+	var ne *netguard.Error
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &ne):
+		return "it (or a redirect from it) leads to " + ne.Class + ", which is refused"
+	case errors.Is(err, errTooManyRedirects):
+		return "too many redirects"
+	case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+		return "no answer in time"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused"
+	case errors.As(err, &opErr):
+		return "the connection failed"
 	}
-	return err
+	var ue *url.Error
+	if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "tls") {
+		return "the TLS handshake failed"
+	}
+	return "the request failed"
 }
 
-// errPrivateAddress refuses fetching from private networks.
-var errPrivateAddress = errors.New("the address is private, loopback or link-local")
+var errTooManyRedirects = errors.New("too many redirects")
 
-// newFetchClient is the HTTP client for media URLs: it refuses private,
-// loopback and link-local addresses (checked on the dialed IP, so DNS
-// cannot point around it) unless allowed, and bounds redirects.
+// newFetchClient is the HTTP client for media URLs: it refuses addresses
+// that are not public (checked on the dialed IP, so neither DNS nor a
+// redirect can point around it) unless allowed, and bounds redirects.
 func newFetchClient(allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	if !allowPrivate {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			if ip, err := netip.ParseAddr(host); err != nil || !webhook.PublicAddr(ip) {
-				return errPrivateAddress
-			}
-			return nil
-		}
+		dialer.Control = netguard.Control
 	}
 	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second,
 		ResponseHeaderTimeout: 20 * time.Second, MaxIdleConnsPerHost: 4, Proxy: nil}
 	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
-			return errors.New("too many redirects")
+			return errTooManyRedirects
+		}
+		if !allowPrivate {
+			if err := netguard.CheckHost(req.URL.Hostname(), false); err != nil {
+				return err
+			}
 		}
 		return nil
 	}}

@@ -326,7 +326,7 @@ func TestFetchMedia(t *testing.T) {
 			"http://224.0.0.1:9/x",
 		} {
 			_, err := s.fetchMedia(t.Context(), engine.KindImage, u, "")
-			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "private") {
+			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "must reach a public address") {
 				t.Errorf("fetch %s: err = %v, want refused as private", u, err)
 			}
 			if err != nil && strings.Contains(err.Error(), "secret") {

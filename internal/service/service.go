@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/mail"
 	"regexp"
@@ -49,6 +50,10 @@ type Service struct {
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
 	allowPrivateHooks bool
+	// allowPrivateProxies lets partners and channels choose proxies at
+	// private addresses.
+	allowPrivateProxies bool
+	lookupHost          func(ctx context.Context, host string) ([]string, error)
 
 	notify      func()
 	version     string
@@ -85,6 +90,13 @@ type Options struct {
 	// AllowPrivateWebhooks lets webhook URLs point to private, loopback and
 	// link-local addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE; tests).
 	AllowPrivateWebhooks bool
+	// AllowPrivateProxies lets partners and channels set proxies at
+	// private, loopback and link-local addresses (WAGATE_PROXY_ALLOW_PRIVATE);
+	// the operator's pool may always hold them.
+	AllowPrivateProxies bool
+	// LookupHost resolves proxy host names when they are set
+	// (net.DefaultResolver by default; tests).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 	// Notify wakes the webhook dispatcher after deliveries are committed.
 	Notify func()
 	// Version is wagate's version, shown in channel health events.
@@ -119,6 +131,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
+	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
+	if s.lookupHost == nil {
+		s.lookupHost = net.DefaultResolver.LookupHost
+	}
 	s.cache = newReadCache(s.now)
 	if st != nil { // nil in tests of parts that use no database
 		st.OnChange(s.cache.invalidate)
