@@ -62,15 +62,15 @@ var reserved = [...]struct {
 	{v4(198, 51, 100, 0, 24), "a documentation address"},
 	{v4(203, 0, 113, 0, 24), "a documentation address"},
 	{v4(240, 0, 0, 0, 4), "a reserved address"},
-	{v6(0, 0, 96), "an IPv4-compatible IPv6 address"},   // ::a.b.c.d, deprecated
-	{v6(0x64, 0xff9b, 32), "a NAT64 address"},           // reaches any IPv4 address
-	{v6(0x100, 0, 64), "a discard address"},             // 100::/64
-	{v6(0x2001, 0xdb8, 32), "a documentation address"},  // 2001:db8::/32
-	{v6(0x2002, 0, 16), "a 6to4 address"},               // embeds any IPv4 address
-	{v6(0x2001, 0, 32), "a Teredo address"},             // embeds any IPv4 address
-	{v6(0xfec0, 0, 10), "a site-local address"},         // deprecated private range
-	{v6(0x3fff, 0, 20), "a documentation address"},      // 3fff::/20
-	{v6(0x5f00, 0, 16), "a segment routing address"},    // 5f00::/16
+	{v6(0, 0, 96), "an IPv4-compatible IPv6 address"},  // ::a.b.c.d, deprecated
+	{v6(0x64, 0xff9b, 32), "a NAT64 address"},          // reaches any IPv4 address
+	{v6(0x100, 0, 64), "a discard address"},            // 100::/64
+	{v6(0x2001, 0xdb8, 32), "a documentation address"}, // 2001:db8::/32
+	{v6(0x2002, 0, 16), "a 6to4 address"},              // embeds any IPv4 address
+	{v6(0x2001, 0, 32), "a Teredo address"},            // embeds any IPv4 address
+	{v6(0xfec0, 0, 10), "a site-local address"},        // deprecated private range
+	{v6(0x3fff, 0, 20), "a documentation address"},     // 3fff::/20
+	{v6(0x5f00, 0, 16), "a segment routing address"},   // 5f00::/16
 }
 
 // Class says why ip is not a public unicast address, or "" when it is one.
