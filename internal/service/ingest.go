@@ -22,6 +22,8 @@ func (s *Service) HandleEngineEvent(channelID string, ev engine.Event) {
 		s.log.Warn("engine event for an unknown channel dropped", "channel_id", channelID, "error", err)
 		return
 	}
+	// U+0000 in any text (a message, a name) is kept as U+FFFD (nul.go).
+	ev = replaceNUL(ev)
 	switch e := ev.(type) {
 	case engine.Message:
 		err = s.ingestMessage(ctx, ch, e)
