@@ -96,7 +96,9 @@ func statusOf(err error) (int, string, string) {
 	case errors.Is(err, model.ErrStopped):
 		return http.StatusConflict, msg, ""
 	case errors.Is(err, model.ErrNotLoggedIn):
-		return http.StatusUnauthorized, msg, ""
+		// 409, not Whapi's 401: a client must tell an unlinked channel
+		// from a bad token.
+		return http.StatusConflict, msg, "link a WhatsApp account first: GET /users/login"
 	case errors.Is(err, model.ErrUpstream):
 		return http.StatusBadGateway, msg, ""
 	case errors.Is(err, model.ErrUnavailable):
