@@ -224,7 +224,13 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 		if len(configured) < 16 {
 			return "", errors.New("WAGATE_ADMIN_TOKEN must be at least 16 characters")
 		}
-		return "", s.store.SetAdminTokenHash(ctx, ids.Hash(configured))
+		if err := s.store.SetAdminTokenHash(ctx, ids.Hash(configured)); err != nil {
+			return "", err
+		}
+		return "", s.store.SetAdminTokenPinned(ctx, true)
+	}
+	if err := s.store.SetAdminTokenPinned(ctx, false); err != nil {
+		return "", err
 	}
 	if _, ok, err := s.store.AdminTokenHash(ctx); err != nil || ok {
 		return "", err
@@ -237,8 +243,19 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 	return token, nil
 }
 
+// ErrAdminTokenPinned refuses to rotate an operator token that
+// WAGATE_ADMIN_TOKEN sets: the next start would put it back.
+var ErrAdminTokenPinned = fmt.Errorf("the operator token is pinned by WAGATE_ADMIN_TOKEN: %w", model.ErrConflict)
+
 // RotateAdminToken replaces the operator token and returns the new one.
+// It is ErrAdminTokenPinned when the server last started with
+// WAGATE_ADMIN_TOKEN.
 func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
+	if pinned, err := s.store.AdminTokenPinned(ctx); err != nil {
+		return "", err
+	} else if pinned {
+		return "", ErrAdminTokenPinned
+	}
 	token := ids.AdminToken()
 	if err := s.store.SetAdminTokenHash(ctx, ids.Hash(token)); err != nil {
 		return "", err
