@@ -309,6 +309,9 @@ func (s *Server) expiryLoop(ctx context.Context) {
 		if _, err := s.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("expiry sweep failed", "error", err)
 		}
+		if _, err := s.svc.PruneIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("pruning idempotency keys failed", "error", err)
+		}
 		if n, err := s.svc.ExpireMedia(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("media expiry failed", "error", err)
 		} else if n > 0 {

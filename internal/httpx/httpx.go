@@ -109,6 +109,8 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusRequestEntityTooLarge, msg, ""
 	case errors.Is(err, model.ErrUnsupportedMedia):
 		return http.StatusUnsupportedMediaType, msg, ""
+	case errors.Is(err, model.ErrIdempotencyKeyTaken):
+		return http.StatusConflict, "a request with this Idempotency-Key is in progress or done", msg
 	case errors.Is(err, model.ErrNotImplemented):
 		return http.StatusNotImplemented, msg, ""
 	}

@@ -26,11 +26,17 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	h := &handler{svc: svc, log: log}
 	mux := http.NewServeMux()
 	a := &Handler{mux: mux, log: log, svc: svc}
-	a.Route("POST /admin/partners", h.createPartner)
+	// Calls that create a partner or move days honor Idempotency-Key.
+	scope := func(*http.Request) string { return "operator" }
+	idempotent := func(pattern string, fn httpx.HandlerFunc) {
+		a.mux.Handle(pattern, httpx.LimitBody(log, httpx.Limit(httpx.SmallBody),
+			apiutil.Idempotent(svc, log, scope, httpx.Handle(log, fn))))
+	}
+	idempotent("POST /admin/partners", h.createPartner)
 	a.Route("GET /admin/partners", h.listPartners)
 	a.Route("GET /admin/partners/{id}", h.getPartner)
 	a.Route("PATCH /admin/partners/{id}", h.updatePartner)
-	a.Route("POST /admin/partners/{id}/days", h.creditDays)
+	idempotent("POST /admin/partners/{id}/days", h.creditDays)
 	a.Route("GET /admin/partners/{id}/ledger", h.ledger)
 	a.Route("POST /admin/partners/{id}/token", h.rotateToken)
 	a.Route("GET /admin/settings", h.getSettings)
