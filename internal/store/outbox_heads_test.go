@@ -248,7 +248,8 @@ func TestOutboxMigrateHeads(t *testing.T) {
 			q(`DROP INDEX webhook_deliveries_heads`)
 			q(`ALTER TABLE webhook_deliveries DROP COLUMN blocked`)
 			q(`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq) WHERE status = 'pending'`)
-			q(`DELETE FROM schema_migrations WHERE version = 7`)
+			// Migrations after 7 run again too: they are written to.
+			q(`DELETE FROM schema_migrations WHERE version >= 7`)
 			const blockedAt = int64(1) << 62
 			row := func(id, chat, status string, created, next int64) {
 				q(`INSERT INTO webhook_deliveries (id, event_id, partner_id, channel_id, type, method, chat_key, target_key,
@@ -266,8 +267,8 @@ func TestOutboxMigrateHeads(t *testing.T) {
 			row("c1", "c", "pending", 8, 8)
 			n, err := st.Migrate(bg())
 			noErr(t, "migrate", err)
-			if n != 1 {
-				t.Fatalf("applied %d migrations, want 1", n)
+			if want := store.SchemaVersion() - 6; n != want {
+				t.Fatalf("applied %d migrations, want %d", n, want)
 			}
 			rows, err := db.QueryContext(bg(), `SELECT id, blocked, next_attempt_at FROM webhook_deliveries WHERE status = 'pending' ORDER BY id`)
 			noErr(t, "read", err)

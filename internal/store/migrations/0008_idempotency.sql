@@ -2,8 +2,9 @@
 -- partner and operator APIs. A key is written in the same transaction as
 -- the change it guards (status 0), then its answer (status and body,
 -- sealed with a key derived from the Idempotency-Key, which only the client
--- knows); expired rows are pruned.
-CREATE TABLE idempotency_keys (
+-- knows); expired rows are pruned. IF NOT EXISTS: it may run again on a
+-- schema that has it (a test steps back to an older version).
+CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope       TEXT NOT NULL,
     key_hash    TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -13,4 +14,4 @@ CREATE TABLE idempotency_keys (
     expires_at  BIGINT NOT NULL,
     PRIMARY KEY (scope, key_hash)
 );
-CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
