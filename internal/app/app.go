@@ -79,6 +79,8 @@ type Server struct {
 	ready    atomic.Bool
 	workers  sync.WaitGroup
 	stop     context.CancelFunc
+	// loginLimit tunes the dashboard's login throttle.
+	loginLimit service.LoginLimit
 }
 
 // Options tune a Server for tests and benchmarks.
@@ -93,6 +95,8 @@ type Options struct {
 	Sim sim.Options
 	// ProbeProxy replaces the pool proxies' health check (tests).
 	ProbeProxy func(ctx context.Context, proxyURL string) error
+	// LoginLimit tunes the dashboard's login throttle (tests).
+	LoginLimit service.LoginLimit
 	// LookupHost replaces the resolver of proxy host names (tests).
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
@@ -104,7 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	s := &Server{cfg: cfg, log: log, store: st, loginLimit: o.LoginLimit}
 	if err := s.openEngine(ctx, o); err != nil {
 		st.Close()
 		return nil, err
@@ -241,7 +245,8 @@ func (s *Server) routes() (http.Handler, error) {
 
 // dashboard builds the web dashboard, with the sim panel on the sim engine.
 func (s *Server) dashboard() (http.Handler, error) {
-	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version}
+	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version,
+		LoginLimit: s.loginLimit}
 	if s.sim != nil {
 		o.Sim = s.sim
 	}
