@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/engine/whatsmeow"
+	"github.com/wagate/wagate/internal/store"
 )
 
 // openEngine builds the configured WhatsApp engine.
@@ -17,8 +19,18 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 		if so.Now == nil {
 			so.Now = o.Now
 		}
+		so.Phones = simPhones{st: s.store}
 		s.sim = sim.New(so)
 		s.engine = s.sim
+		stored, err := s.store.SimPhones(ctx)
+		if err != nil {
+			return err
+		}
+		restore := make([]sim.StoredPhone, len(stored))
+		for i, p := range stored {
+			restore[i] = sim.StoredPhone{Number: p.Number, Name: p.Name, About: p.About}
+		}
+		s.sim.Restore(restore)
 		return nil
 	case config.EngineWhatsmeow:
 		eng, err := whatsmeow.New(ctx, s.store.DB(), string(s.store.Dialect()), s.log, whatsmeow.Options{
@@ -31,4 +43,14 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 		return nil
 	}
 	return fmt.Errorf("unknown engine %q", s.cfg.Engine)
+}
+
+// simPhones keeps the sim network's phones in the database, so they come
+// back after a restart.
+type simPhones struct{ st *store.Store }
+
+func (p simPhones) SavePhone(sp sim.StoredPhone) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return p.st.SaveSimPhone(ctx, store.SimPhone{Number: sp.Number, Name: sp.Name, About: sp.About}, time.Now())
 }
