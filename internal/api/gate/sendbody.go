@@ -458,6 +458,20 @@ func (j *jsonStringReader) Read(p []byte) (int, error) {
 			}
 		case c < 0x20:
 			return n, httpx.Errorf(http.StatusBadRequest, "malformed JSON at byte %d: a control character in a string", j.s.pos)
+		case c >= utf8.RuneSelf:
+			// As encoding/json reads it: each byte of an invalid sequence
+			// becomes U+FFFD.
+			next, _ := j.s.r.Peek(utf8.UTFMax - 1)
+			r, size := utf8.DecodeRune(append([]byte{c}, next...))
+			if r == utf8.RuneError && size == 1 {
+				j.pend = utf8.AppendRune(j.pend, utf8.RuneError)
+				continue
+			}
+			j.pend = append(j.pend, c)
+			for range size - 1 {
+				b, _ := j.s.next()
+				j.pend = append(j.pend, b)
+			}
 		default:
 			p[n] = c
 			n++
