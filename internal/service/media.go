@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -286,6 +285,24 @@ func (s *Service) Media(ctx context.Context, ch model.Channel, id string) (model
 	return f, data, err
 }
 
+// OpenMedia opens a stored file of a channel for reading, so it can be
+// sent without being held in memory; the caller closes it.
+func (s *Service) OpenMedia(ctx context.Context, ch model.Channel, id string) (model.MediaFile, *os.File, error) {
+	path, err := s.mediaPath(ch.ID, id)
+	if err != nil {
+		return model.MediaFile{}, nil, err
+	}
+	f, err := s.store.Media(ctx, ch.ID, id)
+	if err != nil {
+		return f, nil, err
+	}
+	file, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil, fmt.Errorf("media file is gone: %w", model.ErrNotFound)
+	}
+	return f, file, err
+}
+
 // MediaList lists a channel's stored files.
 func (s *Service) MediaList(ctx context.Context, ch model.Channel, p Page) ([]model.MediaFile, int, error) {
 	return s.store.MediaList(ctx, ch.ID, p.Count, p.Offset)
@@ -420,13 +437,14 @@ func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (U
 	if resp.StatusCode != http.StatusOK {
 		return Upload{}, invalid("media", "fetching %s answered %s", u.Redacted(), resp.Status)
 	}
+	// Spooled to disk as it arrives; a send reads it once, at its size.
 	limit := mediaLimit(kind)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return Upload{}, invalid("media", "could not fetch %s: %v", u.Redacted(), err)
+	file, err := s.Spool(resp.Body, limit, "the file at "+u.Redacted())
+	if errors.Is(err, model.ErrTooLarge) {
+		return Upload{}, err
 	}
-	if int64(len(data)) > limit {
-		return Upload{}, fmt.Errorf("the file at %s is over %d bytes: %w", u.Redacted(), limit, model.ErrTooLarge)
+	if err != nil {
+		return Upload{}, invalid("media", "could not fetch %s: %s", u.Redacted(), fetchFailure(err))
 	}
 	mt := mimeType
 	if mt == "" {
@@ -436,7 +454,7 @@ func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (U
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
 		name = params["filename"]
 	}
-	return Upload{Data: data, MimeType: mt, FileName: name}, nil
+	return Upload{File: file, MimeType: mt, FileName: name}, nil
 }
 
 // fetchFailure says why a fetch failed without naming where it went: the

@@ -259,6 +259,7 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		if up, err = s.resolveMedia(ctx, ch, r.Kind, r.Media, r.Upload, r.MimeType); err != nil {
 			return model.Message{}, err
 		}
+		defer up.File.Close() // a fetched or uploaded file, spooled
 		if r.FileName != "" {
 			up.FileName = r.FileName
 		}
