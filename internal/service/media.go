@@ -323,8 +323,11 @@ func (s *Service) DeleteMedia(ctx context.Context, ch model.Channel, id string) 
 	return nil
 }
 
-// ExpireMedia removes files older than the media TTL; it returns how many.
+// ExpireMedia removes files older than the media TTL, and spooled uploads
+// an interrupted request left behind; it returns how many stored files
+// went.
 func (s *Service) ExpireMedia(ctx context.Context) (int, error) {
+	s.cleanSpool(time.Hour)
 	n := 0
 	for {
 		files, err := s.store.ExpiredMedia(ctx, s.now(), 500)

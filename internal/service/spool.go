@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/wagate/wagate/internal/model"
 )
@@ -112,4 +113,22 @@ func (w *headWriter) Write(p []byte) (int, error) {
 		w.head = append(w.head, p[:min(n, len(p))]...)
 	}
 	return w.h.Write(p)
+}
+
+// cleanSpool removes spooled files older than age: what a request that
+// ended without closing its upload (a crash) left behind.
+func (s *Service) cleanSpool(age time.Duration) {
+	if s.mediaDir == "" {
+		return
+	}
+	dir := filepath.Join(s.mediaDir, ".spool")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > age {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
