@@ -79,23 +79,8 @@ type kindObject map[string]any
 // checkSend validates a send request and builds the engine content, except
 // media bytes.
 func checkSend(r SendRequest) (string, engine.Content, error) {
-	// No U+0000 anywhere: it would be sent, then fail to be stored.
-	for _, f := range []struct{ name, v string }{
-		{"to", r.To}, {"body", r.Body}, {"caption", r.Caption}, {"media", r.Media}, {"mime_type", r.MimeType},
-		{"filename", r.FileName}, {"quoted", r.Quoted}, {"edit", r.Edit}, {"name", r.Name}, {"address", r.Address},
-		{"url", r.URL}, {"vcard", r.VCard}, {"title", r.Title}, {"description", r.Description},
-		{"canonical", r.Canonical}, {"preview", r.Preview},
-	} {
-		if err := nulFree(f.name, f.v); err != nil {
-			return "", engine.Content{}, err
-		}
-	}
-	for name, list := range map[string][]string{"options": r.Options, "mentions": r.Mentions} {
-		for i, v := range list {
-			if err := nulFree(fmt.Sprintf("%s[%d]", name, i), v); err != nil {
-				return "", engine.Content{}, err
-			}
-		}
+	if err := sendNULFree(r); err != nil { // it would be sent, then fail to be stored
+		return "", engine.Content{}, err
 	}
 	chat, err := ChatID("to", r.To)
 	if err != nil {

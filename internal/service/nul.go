@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 )
@@ -15,6 +16,31 @@ import (
 func nulFree(field, v string) error {
 	if strings.IndexByte(v, 0) >= 0 {
 		return invalid(field, "must not contain U+0000 (the NUL character)")
+	}
+	return nil
+}
+
+// sendNULFree refuses a send with U+0000 in any of its fields.
+func sendNULFree(r SendRequest) error {
+	for _, f := range []struct{ name, v string }{
+		{"to", r.To}, {"body", r.Body}, {"caption", r.Caption}, {"media", r.Media}, {"mime_type", r.MimeType},
+		{"filename", r.FileName}, {"quoted", r.Quoted}, {"edit", r.Edit}, {"name", r.Name}, {"address", r.Address},
+		{"url", r.URL}, {"vcard", r.VCard}, {"title", r.Title}, {"description", r.Description},
+		{"canonical", r.Canonical}, {"preview", r.Preview},
+	} {
+		if err := nulFree(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	for i, v := range r.Options {
+		if err := nulFree(fmt.Sprintf("options[%d]", i), v); err != nil {
+			return err
+		}
+	}
+	for i, v := range r.Mentions {
+		if err := nulFree(fmt.Sprintf("mentions[%d]", i), v); err != nil {
+			return err
+		}
 	}
 	return nil
 }
