@@ -81,6 +81,8 @@ type Server struct {
 	ready    atomic.Bool
 	workers  sync.WaitGroup
 	stop     context.CancelFunc
+	// loginLimit tunes the dashboard's login throttle.
+	loginLimit service.LoginLimit
 }
 
 // Options tune a Server for tests and benchmarks.
@@ -110,6 +112,10 @@ type Options struct {
 	// WrapIngest wraps the storage of incoming events (tests: failures,
 	// delays).
 	WrapIngest func(next IngestFunc) IngestFunc
+	// LoginLimit tunes the dashboard's login throttle (tests).
+	LoginLimit service.LoginLimit
+	// LookupHost replaces the resolver of proxy host names (tests).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
 
 // IngestFunc stores one incoming engine event of a channel.
@@ -122,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	s := &Server{cfg: cfg, log: log, store: st, loginLimit: o.LoginLimit}
 	if err := s.openEngine(ctx, o); err != nil {
 		st.Close()
 		return nil, err
@@ -173,6 +179,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
 		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
 		SentRetention: cfg.SentRetention,
+		AllowPrivateProxies: cfg.ProxyAllowPrivate, LookupHost: o.LookupHost,
 	})
 	s.svc = svc
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
@@ -237,7 +244,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("/partner/", partner.NewHandler(s.svc, s.log))
 	adminAPI := admin.NewHandler(s.svc, s.log)
 	if s.sim != nil {
-		simapi.Register(adminAPI.Route, s.sim)
+		simapi.Register(adminAPI.RouteLimit, s.sim)
 	}
 	mux.Handle("/admin/", adminAPI)
 	gateAPI := gate.NewHandler(s.svc, s.log, Version)
@@ -269,7 +276,8 @@ func (s *Server) routes() (http.Handler, error) {
 
 // dashboard builds the web dashboard, with the sim panel on the sim engine.
 func (s *Server) dashboard() (http.Handler, error) {
-	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version}
+	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version,
+		LoginLimit: s.loginLimit}
 	if s.sim != nil {
 		o.Sim = s.sim
 	}
@@ -350,6 +358,9 @@ func (s *Server) expiryLoop(ctx context.Context) {
 		}
 		if _, err := s.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("expiry sweep failed", "error", err)
+		}
+		if _, err := s.svc.PruneIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("pruning idempotency keys failed", "error", err)
 		}
 		if n, err := s.svc.ExpireMedia(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("media expiry failed", "error", err)

@@ -39,18 +39,28 @@ func testConfig(t *testing.T, b storetest.Backend) config.Config {
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: b.Options.URL,
 		AdminToken: adminToken, PublicURL: "https://wa.example.test",
 		Engine: config.EngineSim, LogLevel: slog.LevelError, LogFormat: "text",
-		ExpiryInterval: time.Second, ShutdownTimeout: 5 * time.Second, MediaAllowPrivate: true,
+		ExpiryInterval: time.Second, ShutdownTimeout: 5 * time.Second, MediaAllowPrivate: true, ProxyAllowPrivate: true,
 	}
 }
 
 func newEnv(t *testing.T, v *openapitest.Validator, b storetest.Backend) *env {
+	t.Helper()
+	return newEnvWith(t, v, b, nil)
+}
+
+// newEnvWith is newEnv with the config and options changed by tune.
+func newEnvWith(t *testing.T, v *openapitest.Validator, b storetest.Backend, tune func(*config.Config, *app.Options)) *env {
 	t.Helper()
 	clk := clock.NewFake(start)
 	cfg := testConfig(t, b)
 	if b.Options.SQLitePath != "" {
 		cfg.DataDir = strings.TrimSuffix(b.Options.SQLitePath, "/wagate.db")
 	}
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Now: clk.Now, BcryptCost: 4})
+	o := app.Options{Now: clk.Now, BcryptCost: 4}
+	if tune != nil {
+		tune(&cfg, &o)
+	}
+	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

@@ -286,54 +286,6 @@ func TestDashboardSessionExpiry(t *testing.T) {
 	op.get(http.StatusSeeOther, "/ui/admin/partners")
 }
 
-func TestDashboardLoginRateLimit(t *testing.T) {
-	e := dashEnv(t)
-	e.partner("rl", 1)
-	e.partner("rl2", 1)
-	b := e.browser("192.0.2.30")
-	for range service.DefaultLoginLimit.PerAccount {
-		b.get(200, "/ui/login")
-		b.post(http.StatusUnauthorized, "/ui/login", "kind", "partner", "email", "rl@example.test", "password", "guess guess")
-	}
-	// Over the account's limit even the right password is refused, from
-	// any address.
-	for _, c := range []*browser{b, e.browser("192.0.2.31")} {
-		c.get(200, "/ui/login")
-		p := c.post(http.StatusTooManyRequests, "/ui/login", "kind", "partner", "email", "rl@example.test", "password", "correct horse")
-		mustContain(t, "limited login", p.body, "Too many failed logins; try again in 15 minutes")
-		if p.header.Get("Retry-After") == "" || c.cookies["wagate_session"] != nil {
-			t.Fatalf("limited login: headers %v cookies %v", p.header, c.cookies)
-		}
-	}
-	// Another account is not locked by it.
-	e.browser("192.0.2.30").loginPartner("rl2@example.test", "correct horse")
-	// The address's own limit covers guesses across accounts.
-	ip := e.browser("192.0.2.32")
-	for i := range service.DefaultLoginLimit.PerIP {
-		ip.get(200, "/ui/login")
-		ip.post(http.StatusUnauthorized, "/ui/login", "kind", "partner", "email", "nobody"+string(rune('a'+i))+"@example.test", "password", "guess guess")
-	}
-	ip.get(200, "/ui/login")
-	ip.post(http.StatusTooManyRequests, "/ui/login", "kind", "operator", "token", adminToken)
-	// Operator guesses count too.
-	op := e.browser("192.0.2.33")
-	for range service.DefaultLoginLimit.PerAccount {
-		op.get(200, "/ui/login")
-		p := op.post(http.StatusUnauthorized, "/ui/login", "kind", "operator", "token", "not-the-token-at-all")
-		mustContain(t, "bad token", p.body, "Wrong operator token.")
-	}
-	op.get(200, "/ui/login")
-	op.post(http.StatusTooManyRequests, "/ui/login", "kind", "operator", "token", adminToken)
-
-	// The window passes: the right password works again.
-	e.clock.Advance(service.DefaultLoginLimit.Window)
-	b = e.browser("192.0.2.30")
-	b.loginPartner("rl@example.test", "correct horse")
-	b.get(200, "/ui/dashboard")
-	op.loginOperator(adminToken)
-	op.get(200, "/ui/admin/partners")
-}
-
 func TestDashboardTenancy(t *testing.T) {
 	e := dashEnv(t)
 	_, tokA := e.partner("alpha", 10)

@@ -9,6 +9,7 @@ import (
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/engine/whatsmeow"
+	"github.com/wagate/wagate/internal/store"
 )
 
 // retrySpread spreads the reconnection of channels refused as outdated once
@@ -23,8 +24,18 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 		if so.Now == nil {
 			so.Now = o.Now
 		}
+		so.Phones = simPhones{st: s.store}
 		s.sim = sim.New(so)
 		s.engine = s.sim
+		stored, err := s.store.SimPhones(ctx)
+		if err != nil {
+			return err
+		}
+		restore := make([]sim.StoredPhone, len(stored))
+		for i, p := range stored {
+			restore[i] = sim.StoredPhone{Number: p.Number, Name: p.Name, About: p.About}
+		}
+		s.sim.Restore(restore)
 		return nil
 	case config.EngineWhatsmeow:
 		wo := o.Whatsmeow
@@ -48,4 +59,14 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 		return nil
 	}
 	return fmt.Errorf("unknown engine %q", s.cfg.Engine)
+}
+
+// simPhones keeps the sim network's phones in the database, so they come
+// back after a restart.
+type simPhones struct{ st *store.Store }
+
+func (p simPhones) SavePhone(sp sim.StoredPhone) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return p.st.SaveSimPhone(ctx, store.SimPhone{Number: sp.Number, Name: sp.Name, About: sp.About}, time.Now())
 }

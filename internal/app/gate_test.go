@@ -105,7 +105,7 @@ func testGateLogin(t *testing.T, e *env) {
 	// Logout through the gate API: back to a login flow; a second logout is 409.
 	e.ok(200, "POST", "/users/logout", tok, nil)
 	e.fail(409, "already logged out", "POST", "/users/logout", tok, nil)
-	e.fail(401, "not logged in", "GET", "/users/profile", tok, nil)
+	e.fail(409, "not logged in", "GET", "/users/profile", tok, nil)
 	if got := e.ok(200, "GET", "/partner/channels/"+id, ptok, nil); got["linked"] != false {
 		t.Fatalf("channel still linked after logout: %v", got)
 	}

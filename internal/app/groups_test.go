@@ -90,8 +90,8 @@ func testGroups(t *testing.T, e *env) {
 	_, ptok := e.partner("grouper", 10)
 	// Not linked yet: 401.
 	unlinked := e.channel(ptok, "Unlinked")["token"].(string)
-	e.fail(401, "not logged in", "GET", "/groups", unlinked, nil)
-	e.fail(401, "not logged in", "POST", "/groups", unlinked, map[string]any{"subject": "x", "participants": []string{"15550101011"}})
+	e.fail(409, "not logged in", "GET", "/groups", unlinked, nil)
+	e.fail(409, "not logged in", "POST", "/groups", unlinked, map[string]any{"subject": "x", "participants": []string{"15550101011"}})
 
 	tok, chID := e.linkedChannel(ptok, "Owner", "15550101010")
 	e.simPhone("15550101011", "Ann")

@@ -271,9 +271,11 @@ func TestRuntimeEndToEnd(t *testing.T) {
 	if c := s.call(200, "GET", "/chats", tokB, nil); num(c["total"]) != 1 {
 		t.Fatalf("B's chats after the restart = %v", c)
 	}
-	// The sim network lives in memory: the phones come back named after
-	// their numbers until they are added again.
-	s.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": alice, "name": "Alice"})
+	// The sim phones are kept in the database: they come back with their
+	// names (their message lists start empty).
+	if p := s.call(200, "GET", "/admin/sim/phones/"+alice, adminToken, nil); p["name"] != "Alice" {
+		t.Fatalf("Alice's phone after the restart = %v", p)
+	}
 
 	// B gets paid days; A stays on its trial and runs out: the expiry loop
 	// stops it (gate calls 402) while B keeps running. Extending A brings it

@@ -46,8 +46,11 @@ type Config struct {
 	// WebhookAllowPrivate lets webhook URLs point to private, loopback and
 	// link-local addresses.
 	WebhookAllowPrivate bool
-	LogLevel            slog.Level
-	LogFormat           string // text or json
+	// ProxyAllowPrivate lets partners and channels set proxies at private,
+	// loopback and link-local addresses (the operator's pool may always).
+	ProxyAllowPrivate bool
+	LogLevel          slog.Level
+	LogFormat         string // text or json
 	// ExpiryInterval is how often channels whose days ran out are stopped.
 	ExpiryInterval time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
@@ -105,6 +108,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.DeviceName, "device-name", env("WAGATE_DEVICE_NAME", "wagate"), "name of linked channels in the phone's Linked devices list (WAGATE_DEVICE_NAME)")
 	fs.BoolVar(&c.MediaAllowPrivate, "media-allow-private", env("WAGATE_MEDIA_ALLOW_PRIVATE", "") == "true", "let media URLs point to private, loopback and link-local addresses (WAGATE_MEDIA_ALLOW_PRIVATE=true)")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", env("WAGATE_WEBHOOK_ALLOW_PRIVATE", "") == "true", "let webhook URLs point to private, loopback and link-local addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE=true)")
+	fs.BoolVar(&c.ProxyAllowPrivate, "proxy-allow-private", env("WAGATE_PROXY_ALLOW_PRIVATE", "") == "true", "let partners and channels set proxies at private, loopback and link-local addresses (WAGATE_PROXY_ALLOW_PRIVATE=true)")
 	level := fs.String("log-level", env("WAGATE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGATE_LOG_FORMAT", "text"), "text or json (WAGATE_LOG_FORMAT)")
 	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")

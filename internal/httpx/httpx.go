@@ -12,14 +12,12 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/wagate/wagate/internal/model"
 )
-
-// MaxBodyBytes bounds a JSON request body.
-const MaxBodyBytes = 1 << 20
 
 // Error is an error with an HTTP status. Message is for people; Details adds
 // context when there is some.
@@ -48,16 +46,29 @@ type ErrorObject struct {
 	Details string `json:"details,omitempty"`
 }
 
+// Marshal encodes v as JSON without escaping <, > and & (answers are JSON,
+// never HTML: "\u003c" in an error message only hides what it says), with
+// a trailing newline.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // JSON writes v with a status.
 func JSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := Marshal(v)
 	if err != nil {
-		status, body = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"internal error: response could not be encoded"}}`)
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"internal error: response could not be encoded"}}`+"\n")
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }
 
 // statusOf maps an error to its HTTP status and the message to show.
@@ -85,7 +96,9 @@ func statusOf(err error) (int, string, string) {
 	case errors.Is(err, model.ErrStopped):
 		return http.StatusConflict, msg, ""
 	case errors.Is(err, model.ErrNotLoggedIn):
-		return http.StatusUnauthorized, msg, ""
+		// 409, not Whapi's 401: a client must tell an unlinked channel
+		// from a bad token.
+		return http.StatusConflict, msg, "link a WhatsApp account first: GET /users/login"
 	case errors.Is(err, model.ErrUpstream):
 		return http.StatusBadGateway, msg, ""
 	case errors.Is(err, model.ErrUnavailable):
@@ -96,6 +109,8 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusRequestEntityTooLarge, msg, ""
 	case errors.Is(err, model.ErrUnsupportedMedia):
 		return http.StatusUnsupportedMediaType, msg, ""
+	case errors.Is(err, model.ErrIdempotencyKeyTaken):
+		return http.StatusConflict, "a request with this Idempotency-Key is in progress or done", msg
 	case errors.Is(err, model.ErrNotImplemented):
 		return http.StatusNotImplemented, msg, ""
 	}
@@ -141,13 +156,52 @@ func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
 
 // Decode reads a JSON body into dst, naming what is wrong: malformed JSON,
 // a field of the wrong type, a body that is too large, or trailing data. An
-// empty body is an error when required.
+// empty body is an error when required. Unknown fields are ignored (the gate
+// API is as lenient as Whapi's); see DecodeStrict.
 func Decode(r *http.Request, dst any, required bool) error {
-	return DecodeLimit(r, dst, required, MaxBodyBytes)
+	return decode(r, dst, required, MaxBodyBytes, false)
 }
 
-// DecodeLimit is Decode for bodies up to limit bytes (media in base64).
+// DecodeStrict is Decode that also refuses fields dst does not have, naming
+// every one of them (and the field it may stand for): a misspelled field
+// would otherwise be ignored without a word, e.g. {"saveDay": true} on a
+// stop that was meant to refund days.
+func DecodeStrict(r *http.Request, dst any, required bool) error {
+	return decode(r, dst, required, MaxBodyBytes, true)
+}
+
+// DecodeLimit is Decode for bodies up to limit bytes.
 func DecodeLimit(r *http.Request, dst any, required bool, limit int64) error {
+	return decode(r, dst, required, limit, false)
+}
+
+// DecodeStrictLimit is DecodeStrict for bodies up to limit bytes.
+func DecodeStrictLimit(r *http.Request, dst any, required bool, limit int64) error {
+	return decode(r, dst, required, limit, true)
+}
+
+// DecodeBytes decodes a body already read, as Decode (strict: as
+// DecodeStrict) does.
+func DecodeBytes(body []byte, dst any, required, strict bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if required {
+			return Errorf(http.StatusBadRequest, "request body is required (JSON)")
+		}
+		return nil
+	}
+	if strict {
+		var generic any
+		if err := decodeOne(body, &generic); err != nil {
+			return err
+		}
+		if err := checkKnownFields(generic, reflect.TypeOf(dst)); err != nil {
+			return err
+		}
+	}
+	return decodeOne(body, dst)
+}
+
+func decode(r *http.Request, dst any, required bool, limit int64, strict bool) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		if required {
 			return Errorf(http.StatusBadRequest, "request body is required (JSON)")
@@ -156,20 +210,65 @@ func DecodeLimit(r *http.Request, dst any, required bool, limit int64) error {
 	}
 	// The body is read as JSON whatever the Content-Type says: `curl -d`
 	// sends form encoding by default, and the API has no other body format.
+	body, err := ReadBody(r, limit)
+	if err != nil {
+		return err
+	}
+	return DecodeBytes(body, dst, required, strict)
+}
+
+// ReadBody reads a whole request body of at most limit bytes (less when
+// LimitBody set a smaller limit on the route). Too large is a 413 that
+// says the limit.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge(r, r.ContentLength, limit)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return Errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", limit)
-		}
-		return Errorf(http.StatusBadRequest, "could not read request body")
+		return nil, BodyError(r, err)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		if required {
-			return Errorf(http.StatusBadRequest, "request body is required (JSON)")
-		}
-		return nil
+	return body, nil
+}
+
+// BodyError turns an error reading a request body into its answer: 413
+// naming the limit when the body was too large, 400 otherwise.
+func BodyError(r *http.Request, err error) error {
+	var tb *http.MaxBytesError
+	if errors.As(err, &tb) {
+		return tooLarge(r, -1, tb.Limit)
 	}
+	return Errorf(http.StatusBadRequest, "could not read request body")
+}
+
+func tooLarge(r *http.Request, size, limit int64) error {
+	what := "this request"
+	if r != nil && r.Pattern != "" {
+		what = r.Pattern
+	}
+	msg := fmt.Sprintf("request body is larger than %s, the most %s accepts", formatBytes(limit), what)
+	if size > 0 {
+		msg = fmt.Sprintf("request body is %s, larger than %s, the most %s accepts", formatBytes(size), formatBytes(limit), what)
+	}
+	return &Error{Status: http.StatusRequestEntityTooLarge, Message: msg}
+}
+
+// formatBytes shows a size in bytes, with KiB or MiB when it is whole.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// decodeOne decodes exactly one JSON value from body into dst.
+func decodeOne(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {

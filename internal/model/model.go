@@ -35,6 +35,9 @@ var (
 	ErrUnsupportedMedia = errors.New("unsupported media type")
 	// ErrNotImplemented: the running engine cannot do this.
 	ErrNotImplemented = errors.New("not implemented")
+	// ErrIdempotencyKeyTaken: another request recorded the same
+	// Idempotency-Key first; this one changed nothing.
+	ErrIdempotencyKeyTaken = errors.New("the Idempotency-Key was taken by another request")
 )
 
 // Not-found errors naming what is missing; each matches ErrNotFound.

@@ -15,19 +15,6 @@ import (
 	"github.com/wagate/wagate/internal/store"
 )
 
-// LoginLimit bounds failed dashboard logins: at most PerIP failures from one
-// address and PerAccount failures for one account (an email, or the
-// operator) within Window. Past either, logins from there, or to that
-// account, are refused until the oldest failure leaves the window.
-type LoginLimit struct {
-	PerIP      int
-	PerAccount int
-	Window     time.Duration
-}
-
-// DefaultLoginLimit is the limit used when a LoginLimit is zero.
-var DefaultLoginLimit = LoginLimit{PerIP: 20, PerAccount: 5, Window: 15 * time.Minute}
-
 // DashboardLogin is one attempt to log in to the dashboard.
 type DashboardLogin struct {
 	// Kind is store.SessionPartner (Email and Password) or
@@ -38,6 +25,9 @@ type DashboardLogin struct {
 	Token    string
 	// IP is the client's address, for the rate limit.
 	IP string
+	// Device is the client's device cookie, when it has one: a device the
+	// account logged in from before is trusted (login_throttle.go).
+	Device string
 	// TTL is the session's lifetime.
 	TTL   time.Duration
 	Limit LoginLimit
@@ -49,6 +39,8 @@ type DashboardLogin struct {
 type DashboardSession struct {
 	store.DashboardSession
 	Token string
+	// Device is the device cookie to set (new, or the one renewed).
+	Device string
 }
 
 // ErrBadLogin is a wrong email, password or token. It matches ErrNotFound.
@@ -57,59 +49,51 @@ var ErrBadLogin = fmt.Errorf("wrong email or password: %w", model.ErrNotFound)
 // ErrBadAdminToken is a wrong operator token. It matches ErrNotFound.
 var ErrBadAdminToken = fmt.Errorf("wrong operator token: %w", model.ErrNotFound)
 
-// LoginDashboard checks the rate limit and the credentials, and opens a
-// session. Failures count against the client's address and the account;
-// a good login clears the account's count. Over the limit it is a
-// *model.RateLimitError, and the credentials are not even checked.
+// LoginDashboard checks the throttle and the credentials, and opens a
+// session (see login_throttle.go for what counts and what it blocks). Over
+// a limit it is a *model.RateLimitError, and the credentials are not even
+// checked.
 func (s *Service) LoginDashboard(ctx context.Context, in DashboardLogin) (DashboardSession, error) {
-	limit := in.Limit
-	if limit.Window <= 0 || limit.PerIP <= 0 || limit.PerAccount <= 0 {
-		limit = DefaultLoginLimit
-	}
+	limit := in.Limit.withDefaults()
 	if in.TTL <= 0 {
 		return DashboardSession{}, invalid("ttl", "must be positive")
 	}
-	account := "account:operator"
+	account := "operator"
 	if in.Kind == store.SessionPartner {
-		account = "account:" + strings.ToLower(strings.TrimSpace(in.Email))
+		account = strings.ToLower(strings.TrimSpace(in.Email))
 	} else if in.Kind != store.SessionOperator {
 		return DashboardSession{}, invalid("kind", "must be partner or operator")
 	}
-	keys := []struct {
-		key string
-		max int
-	}{{"ip:" + in.IP, limit.PerIP}, {account, limit.PerAccount}}
 	now := s.now()
 	if _, err := s.store.PurgeDashboard(ctx, now, now.Add(-limit.Window)); err != nil {
 		s.log.WarnContext(ctx, "purging dashboard sessions failed", "error", err)
 	}
-	for _, k := range keys {
-		n, oldest, err := s.store.LoginFailures(ctx, k.key, now.Add(-limit.Window))
-		if err != nil {
-			return DashboardSession{}, err
-		}
-		if n >= k.max {
-			wait := max(oldest.Add(limit.Window).Sub(now), time.Second)
-			return DashboardSession{}, &model.RateLimitError{RetryAfter: wait,
-				Message: fmt.Sprintf("too many failed logins; try again in %s", roundUp(wait))}
-		}
+	if err := s.store.PurgeLoginDevices(ctx, now); err != nil {
+		s.log.WarnContext(ctx, "purging login devices failed", "error", err)
+	}
+	t, err := s.throttle(ctx, in, account, limit, now)
+	if err != nil {
+		return DashboardSession{}, err
 	}
 	partnerID, err := s.checkLogin(ctx, in)
 	if errors.Is(err, model.ErrNotFound) {
-		if rerr := s.store.RecordLoginFailure(ctx, now, keys[0].key, keys[1].key); rerr != nil {
+		if rerr := s.store.RecordLoginFailure(ctx, now, t.failureKeys...); rerr != nil {
 			return DashboardSession{}, rerr
 		}
-		s.log.InfoContext(ctx, "dashboard login failed", "kind", in.Kind, "remote", in.IP)
+		s.log.InfoContext(ctx, "dashboard login failed", "kind", in.Kind, "remote", in.IP, "trusted_device", t.trusted)
 		return DashboardSession{}, err
 	}
 	if err != nil {
 		return DashboardSession{}, err
 	}
-	if err := s.store.ClearLoginFailures(ctx, account); err != nil {
+	if err := s.store.ClearLoginFailures(ctx, t.clearKey); err != nil {
 		return DashboardSession{}, err
 	}
 	sess, err := s.newDashboardSession(ctx, in.Kind, partnerID, now, in.TTL)
 	if err != nil {
+		return sess, err
+	}
+	if sess.Device, err = s.trustDevice(ctx, in.Device, t.trusted, account, now); err != nil {
 		return sess, err
 	}
 	s.log.InfoContext(ctx, "dashboard login", "kind", in.Kind, "partner_id", partnerID, "remote", in.IP)

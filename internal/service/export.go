@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/wagate/wagate/internal/model"
 )
@@ -21,22 +22,27 @@ func (s *Service) ExportChannels(ctx context.Context, partnerID string, w io.Wri
 	}
 	now := s.now()
 	err := s.store.EachChannel(ctx, partnerID, func(ch model.Channel) error {
-		return cw.Write([]string{
-			csvSafe(ch.Name),
-			ch.ID,
-			ch.Phone,
-			ch.CreatedAt.Format(exportTime) + " - " + ch.ActiveTill.Format(exportTime),
-			ch.Status(now),
-			string(ch.Mode),
-			ch.CreatedAt.Format(exportTime),
-			ch.Mode.BillingLabel(),
-		})
+		return cw.Write(exportRow(ch, now))
 	})
 	if err != nil {
 		return err
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// exportRow is a channel's row of the CSV, in ExportColumns' order.
+func exportRow(ch model.Channel, now time.Time) []string {
+	return []string{
+		csvSafe(ch.Name),
+		ch.ID,
+		ch.Phone,
+		ch.CreatedAt.Format(exportTime) + " - " + ch.ActiveTill.Format(exportTime),
+		ch.Status(now),
+		string(ch.Mode),
+		ch.CreatedAt.Format(exportTime),
+		ch.Mode.BillingLabel(),
+	}
 }
 
 const exportTime = "2006-01-02 15:04 UTC"

@@ -92,6 +92,7 @@ func participantContacts(channelID string, g store.Group, now time.Time, self st
 // records its participants (but self) as contacts.
 func (s *Service) keepGroup(ctx context.Context, ch model.Channel, g store.Group, self string) error {
 	defer s.wake() // webhook deliveries of the change
+	g = replaceNUL(g)
 	if err := s.store.SaveGroup(ctx, g, s.savedGroupHooks(ctx, ch, nil)); err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 		}
 		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
 	}
+	// U+0000 in any text (a message, a name) is kept as U+FFFD (nul.go).
+	ev = replaceNUL(ev)
 	switch e := ev.(type) {
 	case engine.Message:
 		err = s.ingestMessage(ctx, ch, e)

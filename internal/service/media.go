@@ -7,11 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -24,7 +22,7 @@ import (
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
-	"github.com/wagate/wagate/internal/webhook"
+	"github.com/wagate/wagate/internal/netguard"
 )
 
 // Media size limits, like WhatsApp's.
@@ -34,6 +32,9 @@ const (
 	MaxStickerSize  = 1 << 20
 	maxFetchTimeout = 60 * time.Second
 )
+
+// MediaLimit is the largest file of a kind ("" for any file).
+func MediaLimit(kind string) int64 { return mediaLimit(kind) }
 
 // mediaLimit is the largest file of a kind.
 func mediaLimit(kind string) int64 {
@@ -71,11 +72,38 @@ func checkMediaType(kind, mimeType string) error {
 	return fmt.Errorf("a %s must be one of %s, not %q: %w", kind, strings.Join(allowed, ", "), mimeType, model.ErrUnsupportedMedia)
 }
 
-// Upload is a file given to the API.
+// Upload is a file given to the API: its bytes in Data, or on disk in File
+// (an upload spooled as it arrived; its owner closes it).
 type Upload struct {
 	Data     []byte
+	File     *Spooled
 	MimeType string
 	FileName string
+}
+
+func (u Upload) size() int64 {
+	if u.File != nil {
+		return u.File.size
+	}
+	return int64(len(u.Data))
+}
+
+// head is the start of the file, enough to sniff its type.
+func (u Upload) head() []byte {
+	if u.File != nil {
+		return u.File.head
+	}
+	return u.Data
+}
+
+// load makes sure Data holds the bytes (reading a spooled file once).
+func (u *Upload) load() error {
+	if u.Data != nil || u.File == nil {
+		return nil
+	}
+	data, err := u.File.Bytes()
+	u.Data = data
+	return err
 }
 
 // mediaID names a stored file like Whapi does: its extension, a dash and
@@ -151,15 +179,15 @@ func (s *Service) SaveMedia(ctx context.Context, ch model.Channel, kind string, 
 // checkUpload checks a file's size and type for kind and settles its type
 // (sniffed when not given).
 func checkUpload(kind string, up Upload) (Upload, error) {
-	if len(up.Data) == 0 {
+	if up.size() == 0 {
 		return up, invalid("media", "the file is empty")
 	}
-	if limit := mediaLimit(kind); int64(len(up.Data)) > limit {
-		return up, fmt.Errorf("the file is %d bytes; a %s may have at most %d: %w", len(up.Data), kindName(kind), limit, model.ErrTooLarge)
+	if limit := mediaLimit(kind); up.size() > limit {
+		return up, fmt.Errorf("the file is %d bytes; a %s may have at most %d: %w", up.size(), kindName(kind), limit, model.ErrTooLarge)
 	}
 	mt := up.MimeType
 	if mt == "" || mt == "application/octet-stream" {
-		mt = http.DetectContentType(up.Data)
+		mt = http.DetectContentType(up.head())
 	}
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	if _, _, err := mime.ParseMediaType(mt); err != nil {
@@ -183,13 +211,25 @@ func (s *Service) saveChecked(ctx context.Context, ch model.Channel, up Upload) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return model.MediaFile{}, fmt.Errorf("media dir: %w", err)
 	}
-	if err := os.WriteFile(path, up.Data, 0o640); err != nil {
-		return model.MediaFile{}, fmt.Errorf("write media: %w", err)
+	var digest string
+	if up.File != nil {
+		// Spooled in the media directory: moved into place, never copied.
+		if err := os.Rename(up.File.path, path); err != nil {
+			return model.MediaFile{}, fmt.Errorf("store media: %w", err)
+		}
+		_ = os.Chmod(path, 0o640)
+		up.File.closed = true
+		digest = up.File.sum
+	} else {
+		if err := os.WriteFile(path, up.Data, 0o640); err != nil {
+			return model.MediaFile{}, fmt.Errorf("write media: %w", err)
+		}
+		sum := sha256.Sum256(up.Data)
+		digest = hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(up.Data)
 	now := s.now()
-	f := model.MediaFile{ChannelID: ch.ID, ID: id, MimeType: mt, FileName: cleanFileName(up.FileName), Size: int64(len(up.Data)),
-		SHA256: hex.EncodeToString(sum[:]), CreatedAt: now, ExpiresAt: now.Add(s.mediaTTL)}
+	f := model.MediaFile{ChannelID: ch.ID, ID: id, MimeType: mt, FileName: cleanFileName(up.FileName), Size: up.size(),
+		SHA256: digest, CreatedAt: now, ExpiresAt: now.Add(s.mediaTTL)}
 	if err := s.store.InsertMedia(ctx, f); err != nil {
 		_ = os.Remove(path)
 		return model.MediaFile{}, err
@@ -245,6 +285,24 @@ func (s *Service) Media(ctx context.Context, ch model.Channel, id string) (model
 	return f, data, err
 }
 
+// OpenMedia opens a stored file of a channel for reading, so it can be
+// sent without being held in memory; the caller closes it.
+func (s *Service) OpenMedia(ctx context.Context, ch model.Channel, id string) (model.MediaFile, *os.File, error) {
+	path, err := s.mediaPath(ch.ID, id)
+	if err != nil {
+		return model.MediaFile{}, nil, err
+	}
+	f, err := s.store.Media(ctx, ch.ID, id)
+	if err != nil {
+		return f, nil, err
+	}
+	file, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil, fmt.Errorf("media file is gone: %w", model.ErrNotFound)
+	}
+	return f, file, err
+}
+
 // MediaList lists a channel's stored files.
 func (s *Service) MediaList(ctx context.Context, ch model.Channel, p Page) ([]model.MediaFile, int, error) {
 	return s.store.MediaList(ctx, ch.ID, p.Count, p.Offset)
@@ -265,8 +323,11 @@ func (s *Service) DeleteMedia(ctx context.Context, ch model.Channel, id string) 
 	return nil
 }
 
-// ExpireMedia removes files older than the media TTL; it returns how many.
+// ExpireMedia removes files older than the media TTL, and spooled uploads
+// an interrupted request left behind; it returns how many stored files
+// went.
 func (s *Service) ExpireMedia(ctx context.Context) (int, error) {
+	s.cleanSpool(time.Hour)
 	n := 0
 	for {
 		files, err := s.store.ExpiredMedia(ctx, s.now(), 500)
@@ -364,21 +425,29 @@ func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (U
 	if err != nil {
 		return Upload{}, invalid("media", "%q is not a URL", raw)
 	}
+	if err := netguard.CheckHost(u.Hostname(), s.allowPrivate); err != nil {
+		var ne *netguard.Error
+		if errors.As(err, &ne) {
+			return Upload{}, invalid("media", "the URL's host is %s; media URLs must reach a public address", ne.Class)
+		}
+		return Upload{}, invalid("media", "%v", err)
+	}
 	resp, err := s.fetch.Do(req)
 	if err != nil {
-		return Upload{}, invalid("media", "could not fetch %s: %v", u.Redacted(), unwrapURLError(err))
+		return Upload{}, invalid("media", "could not fetch %s: %s", u.Redacted(), fetchFailure(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return Upload{}, invalid("media", "fetching %s answered %s", u.Redacted(), resp.Status)
 	}
+	// Spooled to disk as it arrives; a send reads it once, at its size.
 	limit := mediaLimit(kind)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return Upload{}, invalid("media", "could not fetch %s: %v", u.Redacted(), err)
+	file, err := s.Spool(resp.Body, limit, "the file at "+u.Redacted())
+	if errors.Is(err, model.ErrTooLarge) {
+		return Upload{}, err
 	}
-	if int64(len(data)) > limit {
-		return Upload{}, fmt.Errorf("the file at %s is over %d bytes: %w", u.Redacted(), limit, model.ErrTooLarge)
+	if err != nil {
+		return Upload{}, invalid("media", "could not fetch %s: %s", u.Redacted(), fetchFailure(err))
 	}
 	mt := mimeType
 	if mt == "" {
@@ -388,42 +457,57 @@ func (s *Service) fetchMedia(ctx context.Context, kind, raw, mimeType string) (U
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
 		name = params["filename"]
 	}
-	return Upload{Data: data, MimeType: mt, FileName: name}, nil
+	return Upload{File: file, MimeType: mt, FileName: name}, nil
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// fetchFailure says why a fetch failed without naming where it went: the
+// address a name or a redirect led to is the server's business, not the
+// client's (who could otherwise map the server's network with it).
+func fetchFailure(err error) string {
+	var ne *netguard.Error
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &ne):
+		return "it (or a redirect from it) leads to " + ne.Class + ", which is refused"
+	case errors.Is(err, errTooManyRedirects):
+		return "too many redirects"
+	case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+		return "no answer in time"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused"
+	case errors.As(err, &opErr):
+		return "the connection failed"
 	}
-	return err
+	var ue *url.Error
+	if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "tls") {
+		return "the TLS handshake failed"
+	}
+	return "the request failed"
 }
 
-// errPrivateAddress refuses fetching from private networks.
-var errPrivateAddress = errors.New("the address is private, loopback or link-local")
+var errTooManyRedirects = errors.New("too many redirects")
 
-// newFetchClient is the HTTP client for media URLs: it refuses private,
-// loopback and link-local addresses (checked on the dialed IP, so DNS
-// cannot point around it) unless allowed, and bounds redirects.
+// newFetchClient is the HTTP client for media URLs: it refuses addresses
+// that are not public (checked on the dialed IP, so neither DNS nor a
+// redirect can point around it) unless allowed, and bounds redirects.
 func newFetchClient(allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	if !allowPrivate {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			if ip, err := netip.ParseAddr(host); err != nil || !webhook.PublicAddr(ip) {
-				return errPrivateAddress
-			}
-			return nil
-		}
+		dialer.Control = netguard.Control
 	}
 	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second,
 		ResponseHeaderTimeout: 20 * time.Second, MaxIdleConnsPerHost: 4, Proxy: nil}
 	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
-			return errors.New("too many redirects")
+			return errTooManyRedirects
+		}
+		if !allowPrivate {
+			if err := netguard.CheckHost(req.URL.Hostname(), false); err != nil {
+				return err
+			}
 		}
 		return nil
 	}}

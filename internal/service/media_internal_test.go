@@ -326,7 +326,7 @@ func TestFetchMedia(t *testing.T) {
 			"http://224.0.0.1:9/x",
 		} {
 			_, err := s.fetchMedia(t.Context(), engine.KindImage, u, "")
-			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "private") {
+			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "must reach a public address") {
 				t.Errorf("fetch %s: err = %v, want refused as private", u, err)
 			}
 			if err != nil && strings.Contains(err.Error(), "secret") {
@@ -340,7 +340,12 @@ func TestFetchMedia(t *testing.T) {
 
 	s := New(nil, slog.New(slog.DiscardHandler), Options{AllowPrivateURLs: true})
 	fetch := func(kind, path, mimeType string) (Upload, error) {
-		return s.resolveMedia(t.Context(), model.Channel{}, kind, srv.URL+path, nil, mimeType)
+		up, err := s.resolveMedia(t.Context(), model.Channel{}, kind, srv.URL+path, nil, mimeType)
+		if err == nil { // fetched files are spooled to disk: read them
+			err = up.load()
+			_ = up.File.Close()
+		}
+		return up, err
 	}
 	got, err := fetch(engine.KindImage, "/img/cat.png", "")
 	if err != nil || !bytes.Equal(got.Data, body) || got.MimeType != "image/png" || got.FileName != "cat.png" {

@@ -79,6 +79,9 @@ type kindObject map[string]any
 // checkSend validates a send request and builds the engine content, except
 // media bytes.
 func checkSend(r SendRequest) (string, engine.Content, error) {
+	if err := sendNULFree(r); err != nil { // it would be sent, then fail to be stored
+		return "", engine.Content{}, err
+	}
 	chat, err := ChatID("to", r.To)
 	if err != nil {
 		return "", engine.Content{}, err
@@ -241,10 +244,14 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		if up, err = s.resolveMedia(ctx, ch, r.Kind, r.Media, r.Upload, r.MimeType); err != nil {
 			return model.Message{}, err
 		}
+		defer up.File.Close() // a fetched or uploaded file, spooled
 		if r.FileName != "" {
 			up.FileName = r.FileName
 		}
 		if up, err = checkUpload(r.Kind, up); err != nil {
+			return model.Message{}, err
+		}
+		if err := up.load(); err != nil { // the engine sends bytes
 			return model.Message{}, err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
-	"github.com/wagate/wagate/internal/webhook"
+	"github.com/wagate/wagate/internal/netguard"
 )
 
 // MaxCreditDays bounds one credit or debit by the operator.
@@ -375,8 +375,12 @@ func checkWebhookURL(field, raw string, allowPrivate bool) error {
 	if u.User != nil {
 		return invalid(field, "must not contain credentials; use headers instead")
 	}
-	if !allowPrivate && errors.Is(webhook.CheckURL(raw, false), webhook.ErrPrivateAddress) {
-		return invalid(field, "%s is a private, loopback or link-local address; webhooks must reach a public address (the operator can allow private ones with WAGATE_WEBHOOK_ALLOW_PRIVATE=true)", u.Hostname())
+	if err := netguard.CheckHost(u.Hostname(), allowPrivate); err != nil {
+		var ne *netguard.Error
+		if errors.As(err, &ne) {
+			return invalid(field, "the host is %s; webhooks must reach a public address (the operator can allow private ones with WAGATE_WEBHOOK_ALLOW_PRIVATE=true)", ne.Class)
+		}
+		return invalid(field, "%v", err)
 	}
 	return nil
 }

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wagate/wagate/internal/engine"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/netguard"
 	"github.com/wagate/wagate/internal/store"
 )
 
@@ -101,6 +103,57 @@ func (s *Service) ReplaceProxies(ctx context.Context, urls []string) ([]store.Pr
 	return s.store.Proxies(ctx)
 }
 
+// checkProxyAddress applies the webhook and media address rule to a proxy a
+// partner or a channel chooses: its host must be public (a literal address,
+// and every address a name resolves to now; the engine checks what it
+// dials) unless the operator allows private proxies, or it is one of the
+// operator's pool. Errors name the address class, never what a name
+// resolved to.
+func (s *Service) checkProxyAddress(ctx context.Context, field, proxy string) error {
+	if proxy == "" {
+		return nil
+	}
+	if pool, err := s.store.Proxies(ctx); err == nil {
+		for _, p := range pool {
+			if p.URL == proxy {
+				return nil // the operator's own choice
+			}
+		}
+	}
+	u, err := url.Parse(proxy)
+	if err != nil {
+		return invalid(field, "must be a proxy URL like socks5://user:password@host:port")
+	}
+	const allow = "the operator can allow private ones with WAGATE_PROXY_ALLOW_PRIVATE=true"
+	host := u.Hostname()
+	if err := netguard.CheckHost(host, s.allowPrivateProxies); err != nil {
+		var ne *netguard.Error
+		if errors.As(err, &ne) {
+			return invalid(field, "the host is %s; a proxy must be a public address (%s)", ne.Class, allow)
+		}
+		return invalid(field, "%v", err)
+	}
+	if _, err := netip.ParseAddr(host); err == nil || s.allowPrivateProxies {
+		return nil // a public literal
+	}
+	lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	addrs, err := s.lookupHost(lctx, host)
+	if err != nil || len(addrs) == 0 {
+		return invalid(field, "the proxy's host name does not resolve")
+	}
+	for _, a := range addrs {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return invalid(field, "the proxy's host name does not resolve to an address")
+		}
+		if c := netguard.Class(ip); c != "" {
+			return invalid(field, "the host name resolves to %s; a proxy must be a public address (%s)", c, allow)
+		}
+	}
+	return nil
+}
+
 // ChangeProxy moves one of a partner's channels to another proxy: the one
 // given, or else the least recently used healthy proxy of the pool that is
 // not the channel's current one (checked to answer before it is chosen).
@@ -112,6 +165,9 @@ func (s *Service) ChangeProxy(ctx context.Context, partnerID, channelID, proxy s
 	}
 	next, err := checkProxy("proxy", proxy)
 	if err != nil {
+		return ch, err
+	}
+	if err := s.checkProxyAddress(ctx, "proxy", next); err != nil {
 		return ch, err
 	}
 	if next == "" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/mail"
 	"regexp"
@@ -50,6 +51,10 @@ type Service struct {
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
 	allowPrivateHooks bool
+	// allowPrivateProxies lets partners and channels choose proxies at
+	// private addresses.
+	allowPrivateProxies bool
+	lookupHost          func(ctx context.Context, host string) ([]string, error)
 
 	notify      func()
 	version     string
@@ -89,6 +94,13 @@ type Options struct {
 	// AllowPrivateWebhooks lets webhook URLs point to private, loopback and
 	// link-local addresses (WAGATE_WEBHOOK_ALLOW_PRIVATE; tests).
 	AllowPrivateWebhooks bool
+	// AllowPrivateProxies lets partners and channels set proxies at
+	// private, loopback and link-local addresses (WAGATE_PROXY_ALLOW_PRIVATE);
+	// the operator's pool may always hold them.
+	AllowPrivateProxies bool
+	// LookupHost resolves proxy host names when they are set
+	// (net.DefaultResolver by default; tests).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 	// Notify wakes the webhook dispatcher after deliveries are committed.
 	Notify func()
 	// Version is wagate's version, shown in channel health events.
@@ -126,6 +138,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
+	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
+	if s.lookupHost == nil {
+		s.lookupHost = net.DefaultResolver.LookupHost
+	}
 	s.cache = newReadCache(s.now)
 	s.sentRetention = o.SentRetention
 	if s.sentRetention <= 0 {
@@ -219,7 +235,13 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 		if len(configured) < 16 {
 			return "", errors.New("WAGATE_ADMIN_TOKEN must be at least 16 characters")
 		}
-		return "", s.store.SetAdminTokenHash(ctx, ids.Hash(configured))
+		if err := s.store.SetAdminTokenHash(ctx, ids.Hash(configured)); err != nil {
+			return "", err
+		}
+		return "", s.store.SetAdminTokenPinned(ctx, true)
+	}
+	if err := s.store.SetAdminTokenPinned(ctx, false); err != nil {
+		return "", err
 	}
 	if _, ok, err := s.store.AdminTokenHash(ctx); err != nil || ok {
 		return "", err
@@ -232,8 +254,19 @@ func (s *Service) EnsureAdminToken(ctx context.Context, configured string) (gene
 	return token, nil
 }
 
+// ErrAdminTokenPinned refuses to rotate an operator token that
+// WAGATE_ADMIN_TOKEN sets: the next start would put it back.
+var ErrAdminTokenPinned = fmt.Errorf("the operator token is pinned by WAGATE_ADMIN_TOKEN: %w", model.ErrConflict)
+
 // RotateAdminToken replaces the operator token and returns the new one.
+// It is ErrAdminTokenPinned when the server last started with
+// WAGATE_ADMIN_TOKEN.
 func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
+	if pinned, err := s.store.AdminTokenPinned(ctx); err != nil {
+		return "", err
+	} else if pinned {
+		return "", ErrAdminTokenPinned
+	}
 	token := ids.AdminToken()
 	if err := s.store.SetAdminTokenHash(ctx, ids.Hash(token)); err != nil {
 		return "", err

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wagate/wagate/internal/engine"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 )
 
@@ -66,6 +66,11 @@ func (s *Service) UpdateChannelSettings(ctx context.Context, ch model.Channel, p
 	after, err := applySettingsPatch(before, p, s.allowPrivateHooks)
 	if err != nil {
 		return SettingsChange{}, err
+	}
+	if after.Proxy != before.Proxy {
+		if err := s.checkProxyAddress(ctx, "proxy", after.Proxy); err != nil {
+			return SettingsChange{}, err
+		}
 	}
 	return s.storeSettings(ctx, ch, before, after)
 }

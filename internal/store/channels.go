@@ -55,14 +55,20 @@ type CreateLimit struct {
 
 // CreateChannel inserts a new channel for its partner. In the same
 // transaction it enforces the creation rate limit (ErrRateLimited), checks the
-// project (ErrNotFound) and records the creation. A clashing channel ID or
-// token is ErrConflict, so the caller can draw new ones.
+// project (ErrNotFound) and records the creation, and the context's
+// idempotency key (WithIdemKey). A clashing channel ID or token is
+// ErrConflict, so the caller can draw new ones.
 func (s *Store) CreateChannel(ctx context.Context, ch model.Channel, tokenHash string, limit CreateLimit, now time.Time) error {
 	defer s.channelChanged(ch.ID)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	var idem *IdemKey
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if idem, err = s.reserveIdem(ctx, tx); err != nil {
+			return err
+		}
 		// Lock the partner so concurrent creations count each other.
 		var id string
-		err := tx.QueryRowContext(ctx, s.q("SELECT id FROM partners WHERE id = ?"+s.forUpdate()), ch.PartnerID).Scan(&id)
+		err = tx.QueryRowContext(ctx, s.q("SELECT id FROM partners WHERE id = ?"+s.forUpdate()), ch.PartnerID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return model.ErrPartnerNotFound
 		}
@@ -115,6 +121,8 @@ func (s *Store) CreateChannel(ctx context.Context, ch model.Channel, tokenHash s
 		}
 		return nil
 	})
+	committed(idem, err)
+	return err
 }
 
 // Channel returns one of a partner's channels. Another partner's channel is
@@ -217,16 +225,22 @@ type ChannelChange struct {
 // MutateChannel reads one of a partner's channels under a write lock, lets fn
 // decide the change, then applies the balance change, its ledger row and the
 // channel change in the same transaction. If fn fails or the balance is short
-// (ErrInsufficientDays), nothing changes. It returns the channel as written
-// and the partner's balance after the change.
+// (ErrInsufficientDays), nothing changes. The context's idempotency key
+// (WithIdemKey) is recorded in the same transaction. It returns the channel
+// as written and the partner's balance after the change.
 func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, now time.Time,
 	fn func(model.Channel) (ChannelChange, error)) (model.Channel, int64, error) {
 	defer s.channelChanged(channelID)
 	var (
 		out     model.Channel
 		balance int64
+		idem    *IdemKey
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if idem, err = s.reserveIdem(ctx, tx); err != nil {
+			return err
+		}
 		cur, err := scanChannel(tx.QueryRowContext(ctx,
 			s.q("SELECT "+channelColumns+" FROM channels WHERE id = ? AND partner_id = ?"+s.forUpdate()), channelID, partnerID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -286,6 +300,7 @@ func (s *Store) MutateChannel(ctx context.Context, partnerID, channelID string, 
 		}
 		return nil
 	})
+	committed(idem, err)
 	return out, balance, err
 }
 

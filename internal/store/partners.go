@@ -28,10 +28,16 @@ func scanPartner(row interface{ Scan(...any) error }) (model.Partner, error) {
 
 // CreatePartner inserts a partner with its default project and, when
 // initialDays > 0, credits those days through the ledger, all in one
-// transaction. A taken name or email is ErrConflict.
+// transaction with the context's idempotency key (WithIdemKey). A taken
+// name or email is ErrConflict.
 func (s *Store) CreatePartner(ctx context.Context, p model.Partner, initialDays int64, actor string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO partners (id, name, email, token_hash, password_hash, balance, trial_days, created_at)
+	var idem *IdemKey
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if idem, err = s.reserveIdem(ctx, tx); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO partners (id, name, email, token_hash, password_hash, balance, trial_days, created_at)
 			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`),
 			p.ID, p.Name, p.Email, p.TokenHash, p.PasswordHash, p.TrialDays, ms(p.CreatedAt))
 		if isUniqueViolation(err) {
@@ -53,6 +59,8 @@ func (s *Store) CreatePartner(ctx context.Context, p model.Partner, initialDays 
 		}
 		return nil
 	})
+	committed(idem, err)
+	return err
 }
 
 // Partner returns one partner by ID.
@@ -198,15 +206,22 @@ func (s *Store) adjustBalance(ctx context.Context, tx *sql.Tx, c balanceChange) 
 }
 
 // AdjustBalance credits (delta > 0) or debits (delta < 0) a partner's balance
-// with its ledger row, atomically, and returns the new balance.
+// with its ledger row (and the context's idempotency key, WithIdemKey),
+// atomically, and returns the new balance.
 // hooks, when given, builds webhook deliveries of the change from the
 // balance before and after it, enqueued in the same transaction.
 func (s *Store) AdjustBalance(ctx context.Context, partnerID string, delta int64, reason model.LedgerReason, comment, actor string, now time.Time,
 	hooks ...func(before, after int64) []model.WebhookDelivery) (int64, error) {
 	hooks = given(hooks)
-	var balance int64
+	var (
+		balance int64
+		idem    *IdemKey
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		if idem, err = s.reserveIdem(ctx, tx); err != nil {
+			return err
+		}
 		balance, err = s.adjustBalance(ctx, tx, balanceChange{
 			PartnerID: partnerID, Delta: delta, Reason: reason, Comment: comment, Actor: actor, Now: now,
 		})
@@ -220,6 +235,7 @@ func (s *Store) AdjustBalance(ctx context.Context, partnerID string, delta int64
 		}
 		return nil
 	})
+	committed(idem, err)
 	return balance, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wagate/wagate/internal/model"
@@ -34,7 +35,10 @@ func (s *Store) RunnableChannels(ctx context.Context, now time.Time) ([]model.Ch
 }
 
 // SetChannelLink records the WhatsApp device and account linked to a channel.
+// A U+0000 in the account's name (PostgreSQL text cannot hold it) is kept
+// as U+FFFD, as the service keeps it in every text from WhatsApp.
 func (s *Store) SetChannelLink(ctx context.Context, channelID, device, phone, name string, at time.Time) error {
+	name = strings.ReplaceAll(name, "\x00", "\uFFFD")
 	return s.updateChannel(ctx, channelID, "wa_device = ?, wa_phone = ?, wa_name = ?, linked_at = ?", device, phone, name, ms(at))
 }
 

@@ -13,6 +13,7 @@ import (
 // Setting keys.
 const (
 	keyAdminTokenHash   = "admin_token_hash"
+	keyAdminTokenPinned = "admin_token_pinned"
 	keyOperatorSettings = "operator"
 )
 
@@ -61,6 +62,19 @@ func (s *Store) InitAdminTokenHash(ctx context.Context, hash string) (bool, erro
 // SetAdminTokenHash replaces the operator token hash (token rotation).
 func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 	return s.SetSetting(ctx, keyAdminTokenHash, hash)
+}
+
+// SetAdminTokenPinned records whether the operator token comes from
+// WAGATE_ADMIN_TOKEN (set at every start), for the CLI's rotate-token.
+func (s *Store) SetAdminTokenPinned(ctx context.Context, pinned bool) error {
+	return s.SetSetting(ctx, keyAdminTokenPinned, fmt.Sprint(pinned))
+}
+
+// AdminTokenPinned reports whether the server last started with the
+// operator token set by WAGATE_ADMIN_TOKEN.
+func (s *Store) AdminTokenPinned(ctx context.Context) (bool, error) {
+	v, _, err := s.Setting(ctx, keyAdminTokenPinned)
+	return v == "true", err
 }
 
 // OperatorSettings returns the operator's settings, defaults filled in.

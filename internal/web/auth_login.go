@@ -68,6 +68,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, _ *viewer) error
 	kind := r.PostFormValue("kind")
 	d := loginData{Next: safeNext(r.PostFormValue("next")), Kind: kind, Email: r.PostFormValue("email")}
 	in := service.DashboardLogin{Kind: kind, IP: clientIP(r), TTL: h.ttl, Limit: h.limit}
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		in.Device = c.Value
+	}
 	switch kind {
 	case store.SessionPartner:
 		in.Email, in.Password = r.PostFormValue("email"), r.PostFormValue("password")
@@ -95,6 +98,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, _ *viewer) error
 	}
 	http.SetCookie(w, h.cookie(r, loginCookie, "", -1))
 	http.SetCookie(w, h.cookie(r, sessionCookie, sess.Token, int(h.ttl.Seconds())))
+	if sess.Device != "" { // this browser is now trusted by the account (login throttling)
+		http.SetCookie(w, h.cookie(r, deviceCookie, sess.Device, int(service.DeviceTTL.Seconds())))
+	}
 	to := d.Next
 	if to == "" {
 		to = "/ui/dashboard"

@@ -24,9 +24,12 @@ import (
 const (
 	sessionCookie = "wagate_session"
 	loginCookie   = "wagate_login"
-	flashCookie   = "wagate_flash"
-	csrfField     = "csrf"
-	maxFormBytes  = 64 << 10
+	// deviceCookie marks a browser that logged in to an account before
+	// (service login throttling: its attempts are counted apart).
+	deviceCookie = "wagate_device"
+	flashCookie  = "wagate_flash"
+	csrfField    = "csrf"
+	maxFormBytes = 64 << 10
 )
 
 // viewer is who is looking: a logged-in partner or operator.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/netguard"
 	"github.com/wagate/wagate/internal/store"
 )
 
@@ -490,7 +491,11 @@ func describe(err error, timeout time.Duration) string {
 	case errors.Is(err, context.DeadlineExceeded) || (ue != nil && ue.Timeout()):
 		msg = fmt.Sprintf("no answer within %s", timeout)
 	case errors.Is(err, ErrPrivateAddress):
-		msg = "refused: " + ErrPrivateAddress.Error()
+		msg = "refused: the address is not public"
+		var ne *netguard.Error
+		if errors.As(err, &ne) {
+			msg = ne.Error() // its class, never the address
+		}
 	default:
 		msg = err.Error()
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 )
 
@@ -25,20 +26,33 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	h := &handler{svc: svc, log: log}
 	mux := http.NewServeMux()
 	a := &Handler{mux: mux, log: log, svc: svc}
-	a.Route("POST /admin/partners", h.createPartner)
+	// Calls that create a partner or move days honor Idempotency-Key.
+	scope := func(*http.Request) string { return "operator" }
+	idempotent := func(pattern string, fn httpx.HandlerFunc) {
+		a.mux.Handle(pattern, httpx.LimitBody(log, httpx.Limit(httpx.SmallBody),
+			apiutil.Idempotent(svc, log, scope, httpx.Handle(log, fn))))
+	}
+	idempotent("POST /admin/partners", h.createPartner)
 	a.Route("GET /admin/partners", h.listPartners)
 	a.Route("GET /admin/partners/{id}", h.getPartner)
 	a.Route("PATCH /admin/partners/{id}", h.updatePartner)
-	a.Route("POST /admin/partners/{id}/days", h.creditDays)
+	idempotent("POST /admin/partners/{id}/days", h.creditDays)
 	a.Route("GET /admin/partners/{id}/ledger", h.ledger)
 	a.Route("POST /admin/partners/{id}/token", h.rotateToken)
 	a.Route("GET /admin/settings", h.getSettings)
 	a.Route("PATCH /admin/settings", h.updateSettings)
 	a.Route("GET /admin/proxies", h.listProxies)
-	a.Route("PUT /admin/proxies", h.replaceProxies)
+	a.RouteLimit("PUT /admin/proxies", httpx.MaxBodyBytes, h.replaceProxies)
 	a.Route("GET /admin/engine", h.engine)
 	a.Route("POST /admin/engine/client-version", h.refreshClientVersion)
 	return a
+}
+
+func sameOptional(a, b model.Optional[int]) bool {
+	if a.Value == nil || b.Value == nil {
+		return a.Value == nil && b.Value == nil
+	}
+	return *a.Value == *b.Value
 }
 
 // Handler is the operator API's router.
@@ -48,9 +62,15 @@ type Handler struct {
 	svc *service.Service
 }
 
-// Route adds an operator route.
+// Route adds an operator route whose body, if any, is a few fields
+// (httpx.SmallBody at most).
 func (a *Handler) Route(pattern string, fn httpx.HandlerFunc) {
-	a.mux.Handle(pattern, httpx.Handle(a.log, fn))
+	a.RouteLimit(pattern, httpx.SmallBody, fn)
+}
+
+// RouteLimit adds an operator route whose body may be up to limit bytes.
+func (a *Handler) RouteLimit(pattern string, limit int64, fn httpx.HandlerFunc) {
+	a.mux.Handle(pattern, httpx.LimitBody(a.log, httpx.Limit(limit), httpx.Handle(a.log, fn)))
 }
 
 // ServeHTTP checks the admin token, then routes.
@@ -72,12 +92,28 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	httpx.JSONMux(a.mux, a.log, "admin API").ServeHTTP(w, r)
 }
 
+// createPartnerRequest takes each field under the name the partner object
+// shows it by as well: trialDays for trial_days, balance for days.
 type createPartnerRequest struct {
-	Name      string `json:"name"`
-	Email     string `json:"email"`
-	Password  string `json:"password"`
-	TrialDays *int   `json:"trial_days"`
-	Days      int64  `json:"days"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	Password       string `json:"password"`
+	TrialDays      *int   `json:"trial_days"`
+	TrialDaysAlias *int   `json:"trialDays"`
+	Days           *int64 `json:"days"`
+	Balance        *int64 `json:"balance"`
+}
+
+// either returns the one of two names of a field that was given; both
+// with different values is a 400.
+func either[T comparable](name string, a *T, aliasName string, b *T) (*T, error) {
+	switch {
+	case a == nil:
+		return b, nil
+	case b == nil || *a == *b:
+		return a, nil
+	}
+	return nil, httpx.Errorf(http.StatusBadRequest, "%s and %s are the same field with two different values; give one", name, aliasName)
 }
 
 type partnerWithToken struct {
@@ -87,12 +123,22 @@ type partnerWithToken struct {
 
 func (h *handler) createPartner(w http.ResponseWriter, r *http.Request) error {
 	var req createPartnerRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
-	p, token, err := h.svc.CreatePartner(r.Context(), service.CreatePartnerInput{
-		Name: req.Name, Email: req.Email, Password: req.Password, TrialDays: req.TrialDays, Days: req.Days,
-	}, actor)
+	trialDays, err := either("trial_days", req.TrialDays, "trialDays", req.TrialDaysAlias)
+	if err != nil {
+		return err
+	}
+	days, err := either("days", req.Days, "balance", req.Balance)
+	if err != nil {
+		return err
+	}
+	in := service.CreatePartnerInput{Name: req.Name, Email: req.Email, Password: req.Password, TrialDays: trialDays}
+	if days != nil {
+		in.Days = *days
+	}
+	p, token, err := h.svc.CreatePartner(r.Context(), in, actor)
 	if err != nil {
 		return err
 	}
@@ -133,12 +179,26 @@ func (h *handler) getPartner(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// partnerPatch is service.PartnerPatch with trialDays, the name the
+// partner object shows, for trial_days.
+type partnerPatch struct {
+	service.PartnerPatch
+	TrialDaysAlias model.Optional[int] `json:"trialDays"`
+}
+
 func (h *handler) updatePartner(w http.ResponseWriter, r *http.Request) error {
-	var req service.PartnerPatch
-	if err := httpx.Decode(r, &req, true); err != nil {
+	var req partnerPatch
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
-	p, err := h.svc.UpdatePartner(r.Context(), r.PathValue("id"), req)
+	patch := req.PartnerPatch
+	if a := req.TrialDaysAlias; a.Set {
+		if t := patch.TrialDays; t.Set && !sameOptional(t, a) {
+			return httpx.Errorf(http.StatusBadRequest, "trial_days and trialDays are the same field with two different values; give one")
+		}
+		patch.TrialDays = a
+	}
+	p, err := h.svc.UpdatePartner(r.Context(), r.PathValue("id"), patch)
 	if err != nil {
 		return err
 	}
@@ -157,7 +217,7 @@ type balanceResult struct {
 
 func (h *handler) creditDays(w http.ResponseWriter, r *http.Request) error {
 	var req creditRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	bal, err := h.svc.CreditDays(r.Context(), r.PathValue("id"), req.Days, req.Comment, actor)
@@ -205,7 +265,7 @@ func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) error {
 
 func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	var req service.OperatorSettingsPatch
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	s, err := h.svc.UpdateOperatorSettings(r.Context(), req)

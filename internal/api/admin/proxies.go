@@ -50,7 +50,7 @@ func (h *handler) replaceProxies(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Proxies json.RawMessage `json:"proxies"`
 	}
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	if len(bytes.TrimSpace(req.Proxies)) == 0 || bytes.Equal(bytes.TrimSpace(req.Proxies), []byte("null")) {

@@ -52,7 +52,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 		if pattern != "GET /health" && pattern != "GET /limits" {
 			fn = h.counted(fn)
 		}
-		mux.Handle(pattern, httpx.Handle(log, fn))
+		mux.Handle(pattern, httpx.LimitBody(log, bodyLimit(pattern), httpx.Handle(log, fn)))
 	}
 	route("GET /health", false, h.health)
 	route("GET /users/login", true, h.loginJSON)

@@ -38,24 +38,26 @@ type uploaded struct {
 func (h *handler) uploadMedia(w http.ResponseWriter, r *http.Request) error {
 	var up service.Upload
 	if isMultipart(r) {
-		_, u, err := readMultipart(w, r, service.MaxMediaSize)
+		_, u, err := h.readMultipart(r, service.MaxMediaSize, "the file")
 		if err != nil {
 			return err
 		}
 		up = *u
 	} else {
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, service.MaxMediaSize))
-		if err != nil {
-			return multipartError(err, service.MaxMediaSize)
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+			return httpx.Errorf(http.StatusUnsupportedMediaType, "send the file itself as the body, with its Content-Type (or multipart/form-data)")
 		}
-		up = service.Upload{Data: data, MimeType: r.Header.Get("Content-Type")}
+		// Spooled to disk as it arrives, then moved into place.
+		f, err := h.svc.Spool(r.Body, service.MaxMediaSize, "the file")
+		if err != nil {
+			return multipartError(r, err)
+		}
+		up = service.Upload{File: f, MimeType: r.Header.Get("Content-Type")}
 		if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil {
 			up.FileName = params["filename"]
 		}
-		if mt, _, _ := mime.ParseMediaType(up.MimeType); mt == "application/json" {
-			return httpx.Errorf(http.StatusUnsupportedMediaType, "send the file itself as the body, with its Content-Type (or multipart/form-data)")
-		}
 	}
+	defer up.File.Close()
 	f, err := h.svc.SaveMedia(r.Context(), channelOf(r), "", up)
 	if err != nil {
 		return err
@@ -90,12 +92,17 @@ func (h *handler) listMedia(w http.ResponseWriter, r *http.Request) error {
 
 // getMedia answers the file's bytes with its type.
 func (h *handler) getMedia(w http.ResponseWriter, r *http.Request) error {
-	f, data, err := h.svc.Media(r.Context(), channelOf(r), r.PathValue("MediaID"))
+	f, file, err := h.svc.OpenMedia(r.Context(), channelOf(r), r.PathValue("MediaID"))
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	st, err := file.Stat()
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", f.MimeType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "sandbox")
 	disp := "attachment"
@@ -104,7 +111,7 @@ func (h *handler) getMedia(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Disposition", disp)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data)
+	_, _ = io.Copy(w, file) // streamed: a 100 MiB file takes a buffer, not 100 MiB
 	return nil
 }
 

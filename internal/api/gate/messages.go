@@ -12,12 +12,10 @@ import (
 	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/wire"
 )
-
-// maxSendBody bounds a send request: a document in base64 with its JSON.
-const maxSendBody = service.MaxMediaSize*4/3 + 1<<20
 
 // sendKinds are the message kinds with a POST /messages/{kind} endpoint.
 var sendKinds = []string{
@@ -94,19 +92,35 @@ type sent struct {
 func (h *handler) send(kind string) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req service.SendRequest
-		if isMultipart(r) {
+		switch {
+		case isMultipart(r):
 			if !engine.IsMedia(kind) {
 				return httpx.Errorf(http.StatusUnsupportedMediaType, "%s messages take a JSON body", kind)
 			}
-			b, up, err := readMultipart(w, r, service.MaxMediaSize)
+			b, up, err := h.readMultipart(r, service.MediaLimit(kind), "the "+kind+" file")
+			if err != nil {
+				return err
+			}
+			defer up.File.Close()
+			req = b.request(kind)
+			req.Upload = up
+		case engine.IsMedia(kind):
+			var b sendBody
+			up, err := h.readMediaJSON(r, kind, &b)
 			if err != nil {
 				return err
 			}
 			req = b.request(kind)
-			req.Upload = up
-		} else {
+			if up != nil {
+				defer up.File.Close()
+				req.Upload = up
+				if req.MimeType != "" {
+					up.MimeType = req.MimeType
+				}
+			}
+		default:
 			var b sendBody
-			if err := httpx.DecodeLimit(r, &b, true, maxSendBody); err != nil {
+			if err := httpx.Decode(r, &b, true); err != nil {
 				return err
 			}
 			req = b.request(kind)
@@ -126,38 +140,43 @@ func isMultipart(r *http.Request) bool {
 }
 
 // readMultipart reads a multipart send or upload: the form fields and the
-// file in "media" (or "file").
-func readMultipart(w http.ResponseWriter, r *http.Request, limit int64) (sendBody, *service.Upload, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+// file in "media" (or "file"), which is spooled to disk as it arrives.
+func (h *handler) readMultipart(r *http.Request, limit int64, what string) (sendBody, *service.Upload, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return sendBody{}, nil, httpx.Errorf(http.StatusBadRequest, "multipart body: %v", err)
 	}
 	var b sendBody
 	var up *service.Upload
+	fail := func(err error) (sendBody, *service.Upload, error) {
+		if up != nil {
+			_ = up.File.Close()
+		}
+		return b, nil, err
+	}
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return b, nil, multipartError(err, limit)
+			return fail(multipartError(r, err))
 		}
 		name := p.FormName()
 		if p.FileName() != "" || name == "media" || name == "file" {
-			data, err := io.ReadAll(io.LimitReader(p, limit+1))
+			if up != nil {
+				return fail(httpx.Errorf(http.StatusBadRequest, "media: the multipart body has more than one file"))
+			}
+			f, err := h.svc.Spool(p, limit, what)
 			if err != nil {
-				return b, nil, multipartError(err, limit)
+				return fail(multipartError(r, err))
 			}
-			if int64(len(data)) > limit {
-				return b, nil, httpx.Errorf(http.StatusRequestEntityTooLarge, "the file is over %d bytes", limit)
-			}
-			up = &service.Upload{Data: data, MimeType: p.Header.Get("Content-Type"), FileName: p.FileName()}
+			up = &service.Upload{File: f, MimeType: p.Header.Get("Content-Type"), FileName: p.FileName()}
 			continue
 		}
 		v, err := io.ReadAll(io.LimitReader(p, 64<<10))
 		if err != nil {
-			return b, nil, multipartError(err, limit)
+			return fail(multipartError(r, err))
 		}
 		setField(&b, name, string(v))
 	}
@@ -167,10 +186,13 @@ func readMultipart(w http.ResponseWriter, r *http.Request, limit int64) (sendBod
 	return b, up, nil
 }
 
-func multipartError(err error, limit int64) error {
+func multipartError(r *http.Request, err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return httpx.Errorf(http.StatusRequestEntityTooLarge, "the file is over %d bytes", limit)
+		return httpx.BodyError(r, err)
+	}
+	if errors.Is(err, model.ErrTooLarge) || errors.Is(err, model.ErrInvalid) {
+		return err
 	}
 	return httpx.Errorf(http.StatusBadRequest, "multipart body: %v", err)
 }

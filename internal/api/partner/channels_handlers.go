@@ -25,7 +25,7 @@ type createChannelRequest struct {
 
 func (h *handler) createChannel(w http.ResponseWriter, r *http.Request) error {
 	var req createChannelRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	ch, err := h.svc.CreateChannel(r.Context(), partnerOf(r).ID, service.CreateChannelInput{
@@ -98,7 +98,7 @@ type channelResult struct {
 
 func (h *handler) updateChannel(w http.ResponseWriter, r *http.Request) error {
 	var req updateChannelRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	ch, err := h.svc.UpdateChannel(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), service.ChannelPatch{
@@ -146,7 +146,7 @@ type stopResult struct {
 
 func (h *handler) stopChannel(w http.ResponseWriter, r *http.Request) error {
 	var req stopRequest
-	if err := httpx.Decode(r, &req, false); err != nil {
+	if err := httpx.DecodeStrict(r, &req, false); err != nil {
 		return err
 	}
 	ch, days, err := h.svc.StopChannel(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), req.SaveDays, actor)
@@ -182,7 +182,7 @@ type extendResult struct {
 
 func (h *handler) extendChannel(w http.ResponseWriter, r *http.Request) error {
 	var req extendRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	res, err := h.svc.ExtendChannel(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), req.Days, req.Comment, actor)
@@ -201,7 +201,7 @@ type modeRequest struct {
 
 func (h *handler) changeMode(w http.ResponseWriter, r *http.Request) error {
 	var req modeRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	if req.Mode == nil {
@@ -245,7 +245,7 @@ type proxyRequest struct {
 // one of the operator's pool; the channel reconnects through it.
 func (h *handler) changeProxy(w http.ResponseWriter, r *http.Request) error {
 	var req proxyRequest
-	if err := httpx.Decode(r, &req, false); err != nil {
+	if err := httpx.DecodeStrict(r, &req, false); err != nil {
 		return err
 	}
 	ch, err := h.svc.ChangeProxy(r.Context(), partnerOf(r).ID, r.PathValue("ChannelID"), req.Proxy)

@@ -33,20 +33,29 @@ func partnerOf(r *http.Request) model.Partner {
 func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	h := &handler{svc: svc, log: log}
 	mux := http.NewServeMux()
-	route := func(pattern string, fn httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, fn)) }
+	// Every partner request body is a few fields.
+	route := func(pattern string, fn httpx.HandlerFunc) {
+		mux.Handle(pattern, httpx.LimitBody(log, httpx.Limit(httpx.SmallBody), httpx.Handle(log, fn)))
+	}
+	// Calls that create a channel or move days honor Idempotency-Key.
+	scope := func(r *http.Request) string { return "partner:" + partnerOf(r).ID }
+	idempotent := func(pattern string, fn httpx.HandlerFunc) {
+		mux.Handle(pattern, httpx.LimitBody(log, httpx.Limit(httpx.SmallBody),
+			apiutil.Idempotent(svc, log, scope, httpx.Handle(log, fn))))
+	}
 
-	route("PUT /partner/channels", h.createChannel)
+	idempotent("PUT /partner/channels", h.createChannel)
 	route("GET /partner/channels/list", h.listChannels)
 	route("GET /partner/channels/list/{ProjectID}", h.listChannels)
 	route("GET /partner/channels/export", h.exportChannels)
 	route("GET /partner/channels/{ChannelID}", h.getChannel)
 	route("PATCH /partner/channels/{ChannelID}", h.updateChannel)
-	route("DELETE /partner/channels/{ChannelID}", h.deleteChannel)
-	route("POST /partner/channels/{ChannelID}/start", h.startChannel)
-	route("POST /partner/channels/{ChannelID}/stop", h.stopChannel)
+	idempotent("DELETE /partner/channels/{ChannelID}", h.deleteChannel)
+	idempotent("POST /partner/channels/{ChannelID}/start", h.startChannel)
+	idempotent("POST /partner/channels/{ChannelID}/stop", h.stopChannel)
 	route("POST /partner/channels/{ChannelID}/restart", h.restartChannel)
-	route("POST /partner/channels/{ChannelID}/extend", h.extendChannel)
-	route("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
+	idempotent("POST /partner/channels/{ChannelID}/extend", h.extendChannel)
+	idempotent("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
 	route("POST /partner/channels/{ChannelID}/logout", h.logoutChannel)
 	route("POST /partner/channels/{ChannelID}/proxy", h.changeProxy)
 	route("GET /partner/channels/{ChannelID}/webhooks/log", h.webhookLog)

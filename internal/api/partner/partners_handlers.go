@@ -58,7 +58,7 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req service.PartnerSettingsPatch
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	s, err := h.svc.UpdatePartnerSettings(r.Context(), partnerOf(r).ID, req)

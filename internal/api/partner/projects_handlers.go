@@ -25,7 +25,7 @@ type projectRequest struct {
 
 func (h *handler) createProject(w http.ResponseWriter, r *http.Request) error {
 	var req projectRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	p, err := h.svc.CreateProject(r.Context(), partnerOf(r).ID, req.Name)
@@ -76,7 +76,7 @@ type projectResult struct {
 
 func (h *handler) updateProject(w http.ResponseWriter, r *http.Request) error {
 	var req projectRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	p, err := h.svc.RenameProject(r.Context(), partnerOf(r).ID, r.PathValue("ProjectID"), req.Name)

@@ -63,7 +63,7 @@ type reactRequest struct {
 
 func (h *handler) react(w http.ResponseWriter, r *http.Request) error {
 	var req reactRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)
@@ -96,7 +96,7 @@ type presenceRequest struct {
 
 func (h *handler) presence(w http.ResponseWriter, r *http.Request) error {
 	var req presenceRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)
@@ -135,7 +135,7 @@ type createGroupRequest struct {
 
 func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	var req createGroupRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)
@@ -204,7 +204,7 @@ type participantsResult struct {
 
 func (h *handler) participants(w http.ResponseWriter, r *http.Request) error {
 	var req participantsRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)

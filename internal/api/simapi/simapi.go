@@ -35,24 +35,26 @@ const MaxReadIDs = 1000
 // takes files up to sim.MaxMediaSize) with its JSON.
 const maxBody = sim.MaxMediaSize*4/3 + 1<<20
 
-// Register adds the sim routes through route (admin.Handler.Route).
-func Register(route func(pattern string, fn httpx.HandlerFunc), net *sim.Network) {
+// Register adds the sim routes through route (admin.Handler.RouteLimit),
+// each with the largest body it reads.
+func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net *sim.Network) {
 	h := &handler{net: net}
-	route("POST /admin/sim/phones", h.addPhone)
-	route("GET /admin/sim/phones", h.listPhones)
-	route("GET /admin/sim/phones/{phone}", h.getPhone)
-	route("POST /admin/sim/phones/{phone}/link", h.link)
-	route("POST /admin/sim/phones/{phone}/messages", h.send)
-	route("GET /admin/sim/phones/{phone}/messages", h.messages)
-	route("POST /admin/sim/phones/{phone}/read", h.read)
-	route("POST /admin/sim/phones/{phone}/unlink", h.unlink)
-	route("POST /admin/sim/phones/{phone}/react", h.react)
-	route("POST /admin/sim/phones/{phone}/presence", h.presence)
-	route("POST /admin/sim/phones/{phone}/groups", h.createGroup)
-	route("GET /admin/sim/phones/{phone}/groups", h.listGroups)
-	route("POST /admin/sim/phones/{phone}/groups/{group}/participants", h.participants)
-	route("POST /admin/sim/channels/{ChannelID}/faults", h.injectFault)
-	route("GET /admin/sim/channels/{ChannelID}", h.channelStats)
+	small := int64(httpx.SmallBody)
+	route("POST /admin/sim/phones", small, h.addPhone)
+	route("GET /admin/sim/phones", small, h.listPhones)
+	route("GET /admin/sim/phones/{phone}", small, h.getPhone)
+	route("POST /admin/sim/phones/{phone}/link", small, h.link)
+	route("POST /admin/sim/phones/{phone}/messages", maxBody, h.send)
+	route("GET /admin/sim/phones/{phone}/messages", small, h.messages)
+	route("POST /admin/sim/phones/{phone}/read", small, h.read)
+	route("POST /admin/sim/phones/{phone}/unlink", small, h.unlink)
+	route("POST /admin/sim/phones/{phone}/react", small, h.react)
+	route("POST /admin/sim/phones/{phone}/presence", small, h.presence)
+	route("POST /admin/sim/phones/{phone}/groups", small, h.createGroup)
+	route("GET /admin/sim/phones/{phone}/groups", small, h.listGroups)
+	route("POST /admin/sim/phones/{phone}/groups/{group}/participants", small, h.participants)
+	route("POST /admin/sim/channels/{ChannelID}/faults", small, h.injectFault)
+	route("GET /admin/sim/channels/{ChannelID}", small, h.channelStats)
 }
 
 type handler struct {
@@ -204,7 +206,7 @@ type addPhoneRequest struct {
 
 func (h *handler) addPhone(w http.ResponseWriter, r *http.Request) error {
 	var req addPhoneRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	if err := checkNumber("phone", req.Phone); err != nil {
@@ -263,7 +265,7 @@ type linkResult struct {
 
 func (h *handler) link(w http.ResponseWriter, r *http.Request) error {
 	var req linkRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)
@@ -322,7 +324,7 @@ var kinds = []string{engine.KindText, engine.KindImage, engine.KindVideo, engine
 
 func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	var req sendRequest
-	if err := httpx.DecodeLimit(r, &req, true, maxBody); err != nil {
+	if err := httpx.DecodeStrictLimit(r, &req, true, maxBody); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)
@@ -502,7 +504,7 @@ type successResult struct {
 
 func (h *handler) read(w http.ResponseWriter, r *http.Request) error {
 	var req readRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	number, err := pathPhone(r)

@@ -44,7 +44,9 @@ func newEnv(t *testing.T, v *openapitest.Validator) *env {
 	t.Cleanup(func() { _ = n.Close() })
 	mux := http.NewServeMux()
 	log := slog.New(slog.DiscardHandler)
-	simapi.Register(func(pattern string, fn httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, fn)) }, n)
+	simapi.Register(func(pattern string, limit int64, fn httpx.HandlerFunc) {
+		mux.Handle(pattern, httpx.LimitBody(log, httpx.Limit(limit), httpx.Handle(log, fn)))
+	}, n)
 	return &env{t: t, net: n, clk: clk, h: v.Wrap(t, mux)}
 }
 

@@ -439,12 +439,17 @@ func (s *session) SetProfile(ctx context.Context, p engine.ProfileUpdate) error 
 	if err != nil {
 		return err
 	}
+	name, about := d.phone.name, d.phone.about
 	if p.Name != nil {
-		d.phone.name = *p.Name
+		name = *p.Name
 	}
 	if p.About != nil {
-		d.phone.about = *p.About
+		about = *p.About
 	}
+	if err := s.net.save(d.phone.number, name, about); err != nil {
+		return err
+	}
+	d.phone.name, d.phone.about = name, about
 	return nil
 }
 

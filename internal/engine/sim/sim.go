@@ -190,6 +190,9 @@ type Options struct {
 	// MaxMessages bounds each phone's inbox and sent list (10000); the
 	// oldest are dropped (and can no longer be marked read) beyond it.
 	MaxMessages int
+	// Phones keeps phones across restarts (persist.go); nil keeps them in
+	// memory only.
+	Phones PhoneStore
 }
 
 func (o Options) withDefaults() Options {
@@ -498,8 +501,14 @@ func (n *Network) AddPhone(number, name string) (Phone, error) {
 		if !p.auto {
 			return Phone{}, fmt.Errorf("%w: %s", ErrPhoneExists, number)
 		}
+		if err := n.save(number, name, p.about); err != nil {
+			return Phone{}, err
+		}
 		p.name, p.auto = name, false
 		return p.view(), nil
+	}
+	if err := n.save(number, name, ""); err != nil {
+		return Phone{}, err
 	}
 	p := newPhone(number, name, false)
 	n.phones[number] = p

@@ -88,6 +88,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	cfg := config.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: adminToken, Engine: config.EngineSim,
 		LogLevel: slog.LevelError, LogFormat: "text", ExpiryInterval: time.Hour, ShutdownTimeout: 5 * time.Second,
+		ProxyAllowPrivate: true, // the proxies below are private addresses
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Pool proxies are not dialled: any address "answers".
@@ -363,7 +364,7 @@ func testGate(t *testing.T, c *apiClient, big []byte, ptok, expiredToken string)
 	c.call(200, "GET", "/health", expiredToken, nil)
 
 	// Login by QR code.
-	c.call(401, "GET", "/users/profile", tok, nil) // not logged in
+	c.call(409, "GET", "/users/profile", tok, nil) // not logged in
 	c.call(200, "GET", "/users/login/rowdata?wakeup=false", tok, nil)
 	qr := c.call(200, "GET", "/users/login", tok, nil)
 	c.call(200, "GET", "/users/login?wakeup=false&size=128&color_dark=%23112233", tok, nil)

@@ -44,7 +44,7 @@ func testGroupsContactsPresences(t *testing.T, c *apiClient, ptok, expiredToken 
 	big := `{"subject":"` + strings.Repeat("x", 2<<20) + `"}`
 
 	// Groups.
-	c.call(401, "GET", "/groups", unlinked, nil)
+	c.call(409, "GET", "/groups", unlinked, nil)
 	c.call(402, "GET", "/groups", expiredToken, nil)
 	c.call(200, "GET", "/groups", tok, nil)
 	c.call(400, "GET", "/groups?offset=-1", tok, nil)

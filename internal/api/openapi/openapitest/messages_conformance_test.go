@@ -66,7 +66,7 @@ func testMessagesChatsMedia(t *testing.T, c *apiClient, ptok, expiredToken strin
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": dave, "name": "Dave"})
 
 	// Before the login: 401; out of days: 402.
-	c.call(401, "POST", "/messages/text", tok, map[string]any{"to": dave, "body": "too early"})
+	c.call(409, "POST", "/messages/text", tok, map[string]any{"to": dave, "body": "too early"})
 	c.call(402, "POST", "/messages/text", expiredToken, map[string]any{"to": dave, "body": "no days"})
 	qr := c.call(200, "GET", "/users/login", tok, nil)
 	c.call(200, "POST", "/admin/sim/phones/"+carol+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
