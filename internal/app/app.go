@@ -178,7 +178,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		},
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
 		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
-		SentRetention: cfg.SentRetention,
+		SentRetention:       cfg.SentRetention,
 		AllowPrivateProxies: cfg.ProxyAllowPrivate, LookupHost: o.LookupHost,
 	})
 	s.svc = svc
