@@ -293,6 +293,23 @@ func TestSimAPI(t *testing.T) {
 
 	testActions(t, e, c1, big)
 
+	// WhatsApp's failure modes: a stream error drops the connection.
+	faults := "/admin/sim/channels/SHAZAM-3HDYQ"
+	if got := e.call(200, "POST", faults+"/faults", map[string]any{"kind": "stream_error", "code": 503}); got["connected"] != true {
+		t.Errorf("fault: %v", got)
+	}
+	c1.waitFor(t, func(ev engine.Event) bool { se, ok := ev.(engine.StreamError); return ok && se.Code == "503" })
+	c1.waitFor(t, func(ev engine.Event) bool { _, ok := ev.(engine.Disconnected); return ok })
+	e.fail(400, "POST", faults+"/faults", map[string]any{"kind": "meltdown"}, "kind")
+	e.fail(409, "POST", "/admin/sim/channels/NOSESS-00000/faults", map[string]any{"kind": "disconnect"}, "no session")
+	if st := e.call(200, "GET", faults, nil); st["connects"] != float64(1) {
+		t.Errorf("sim channel: %v", st)
+	}
+	if err := c1.s.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c1.waitFor(t, func(ev engine.Event) bool { _, ok := ev.(engine.Connected); return ok })
+
 	// Unlink.
 	got = e.call(200, "POST", phones+"/"+alice+"/unlink", nil)
 	if !equalJSON(got, map[string]any{"success": true, "unlinked": float64(1)}) {
