@@ -35,7 +35,11 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 		for i, p := range stored {
 			restore[i] = sim.StoredPhone{Number: p.Number, Name: p.Name, About: p.About}
 		}
-		s.sim.Restore(restore)
+		devices, err := s.store.LinkedDevices(ctx)
+		if err != nil {
+			return err
+		}
+		s.sim.Restore(restore, devices)
 		return nil
 	case config.EngineWhatsmeow:
 		wo := o.Whatsmeow

@@ -98,8 +98,31 @@ type waEnv struct {
 	partner, partnerToken string
 }
 
-// startFakeWhatsApp starts the fake WhatsApp child process and points this
-// process's whatsmeow at it.
+// fakeChild is the process's fake WhatsApp child: whatsmeow trusts one
+// fake root per process (fakewa.Trust), so every run of a process (tests
+// run several) shares it. It ends when this process does (its input
+// closes).
+var fakeChild struct {
+	mu sync.Mutex
+	c  *fakewa.Child
+}
+
+// fakeWhatsApp returns the fake WhatsApp child process, starting it (and
+// pointing this process's whatsmeow at it) on first use.
+func (o Options) fakeWhatsApp(ctx context.Context) (*fakewa.Child, error) {
+	fakeChild.mu.Lock()
+	defer fakeChild.mu.Unlock()
+	if fakeChild.c != nil {
+		return fakeChild.c, nil
+	}
+	c, err := o.startFakeWhatsApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fakeChild.c = c
+	return c, nil
+}
+
 func (o Options) startFakeWhatsApp(ctx context.Context) (*fakewa.Child, error) {
 	var cmd *exec.Cmd
 	if o.FakeWhatsApp != nil {
@@ -122,11 +145,10 @@ func (e *env) benchWhatsmeow(ctx context.Context, sim *SendReport) (*WhatsmeowRe
 		rep.SimPerSecond = sim.Wagate.PerSecond
 	}
 	e.prog.stepf("whatsmeow: starting the fake WhatsApp server (a child process)")
-	child, err := e.o.startFakeWhatsApp(ctx)
+	child, err := e.o.fakeWhatsApp(context.WithoutCancel(ctx))
 	if err != nil {
 		return rep, fmt.Errorf("fake WhatsApp: %w", err)
 	}
-	defer child.Close()
 	sub, err := newEnv(ctx, e.o, nil)
 	if err != nil {
 		return rep, err

@@ -60,7 +60,7 @@ func (h *handler) injectFault(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req faultRequest
-	if err := httpx.Decode(r, &req, true); err != nil {
+	if err := httpx.DecodeStrict(r, &req, true); err != nil {
 		return err
 	}
 	res, err := h.net.Inject(id, sim.Fault{Kind: req.Kind, Code: req.Code, Seconds: req.Seconds, From: req.From, ID: req.ID})

@@ -73,18 +73,9 @@ func (n *Network) Open(ctx context.Context, cfg engine.SessionConfig) (engine.Se
 			if n.revoked[cfg.Device] {
 				return nil, fmt.Errorf("%w: %s was unlinked", engine.ErrDeviceNotFound, cfg.Device)
 			}
-			number, ok := parseDevice(cfg.Device)
-			if !ok {
+			if d = n.reregister(cfg.Device); d == nil {
 				return nil, fmt.Errorf("%w: %q is not a sim device (sim:<digits>:<id>)", engine.ErrDeviceNotFound, cfg.Device)
 			}
-			p := n.phones[number]
-			if p == nil {
-				p = newPhone(number, number, true)
-				n.phones[number] = p
-			}
-			d = &device{id: cfg.Device, phone: p, linkedAt: n.opts.Now(), holders: map[*session]struct{}{}}
-			p.devices = append(p.devices, d)
-			n.devices[d.id] = d
 		}
 		d.channelID = cfg.ChannelID
 		d.holders[s] = struct{}{}

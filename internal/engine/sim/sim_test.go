@@ -580,6 +580,38 @@ func TestReopenAfterRestart(t *testing.T) {
 	}
 }
 
+// TestRestoreDevices: devices restored at start keep what their phone
+// receives before their channel opens, and give it on the first connection.
+func TestRestoreDevices(t *testing.T) {
+	n1 := sim.New(sim.Options{})
+	val(n1.AddPhone(alice, "Alice")).get(t)
+	a := link(t, n1, "CHAN-1", alice)
+	noErr(t, n1.Close())
+
+	n2 := newNet(t, sim.Options{})
+	n2.Restore([]sim.StoredPhone{{Number: alice, Name: "Alice"}, {Number: bob, Name: "Bob"}, {Number: "12", Name: "bad"}},
+		[]string{a.dev, "whatsmeow:1", "sim:x"})
+	if p := val(n2.Phone(alice)).get(t); p.Name != "Alice" || len(p.Devices) != 1 || p.Devices[0].ID != a.dev {
+		t.Fatalf("restored phone: %+v", p)
+	}
+	if _, err := n2.Phone("12"); err == nil {
+		t.Error("a malformed stored phone was restored")
+	}
+	sent := val(n2.SendFromPhone(bob, alice, "while you were away")).get(t)
+
+	a2 := open(t, n2, "CHAN-1", a.dev)
+	noErr(t, a2.s.Connect(ctx))
+	next[engine.Connected](t, a2.ev)
+	if m := next[engine.Message](t, a2.ev); m.ID != sent.ID || m.Text != "while you were away" {
+		t.Errorf("queued message: %+v, want %s", m, sent.ID)
+	}
+	// Restoring again changes nothing: the device is the same one.
+	n2.Restore(nil, []string{a.dev})
+	if p := val(n2.Phone(alice)).get(t); len(p.Devices) != 1 {
+		t.Errorf("devices after a second restore: %+v", p.Devices)
+	}
+}
+
 func TestProxy(t *testing.T) {
 	n := newNet(t, sim.Options{})
 	_, err := n.Open(ctx, engine.SessionConfig{ChannelID: "CHAN-1", Proxy: "ftp://x:1"})
