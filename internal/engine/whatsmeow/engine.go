@@ -171,6 +171,7 @@ func New(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger, opts
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With(slog.String("engine", "whatsmeow"))
+	setSignalLogger(log)
 	if opts.DeviceName == "" {
 		opts.DeviceName = DefaultDeviceName
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	signalLog "go.mau.fi/libsignal/logger"
 )
 
 func TestSlogAdapter(t *testing.T) {
@@ -24,5 +26,21 @@ func TestSlogAdapter(t *testing.T) {
 	l.Errorf("boom %d", 1)
 	if !strings.Contains(buf.String(), "level=ERROR") || !strings.Contains(buf.String(), "boom 1") {
 		t.Fatalf("error line: %s", buf.String())
+	}
+}
+
+// TestSignalLogger: libsignal's messages go to slog (not standard output),
+// with its info as debug.
+func TestSignalLogger(t *testing.T) {
+	var buf bytes.Buffer
+	setSignalLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	defer setSignalLogger(slog.New(slog.DiscardHandler))
+	signalLog.Info("session built")
+	if buf.Len() != 0 {
+		t.Fatalf("libsignal info logged at info: %s", buf.String())
+	}
+	signalLog.Warning("untrusted identity")
+	if out := buf.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "untrusted identity") || !strings.Contains(out, "module=libsignal") {
+		t.Fatalf("warning line: %s", out)
 	}
 }
