@@ -249,7 +249,7 @@ func testGateSettings(t *testing.T, e *env) {
 	if code, _ := e.do("GET", "/limits", tok, nil); code != http.StatusNoContent {
 		t.Fatalf("live limits: %d, want 204", code)
 	}
-	// The mode change restarted the channel; it comes back without a new link.
+	// The mode change keeps the connection: the channel is still linked and online.
 	e.waitHealth(tok, "AUTH")
 }
 

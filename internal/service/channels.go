@@ -290,14 +290,9 @@ func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, m
 		return ch, err
 	}
 	s.log.InfoContext(ctx, "channel mode changed", "partner_id", partnerID, "channel_id", channelID, "mode", mode)
-	// Limits depend on the mode: the runtime restarts with the new one.
-	if s.rt != nil && ch.Running(s.now()) {
-		if err := s.rt.Restart(ctx, ch); err != nil {
-			s.log.WarnContext(ctx, "restart after mode change failed", "channel_id", channelID, "error", err)
-		}
-	} else {
-		s.syncRuntime(ctx, ch)
-	}
+	// The limits a mode sets are checked here, not by the connection: a
+	// running channel keeps its connection (one that got days starts).
+	s.syncRuntime(ctx, ch)
 	return ch, nil
 }
 
