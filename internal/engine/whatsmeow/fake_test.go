@@ -128,6 +128,17 @@ func (o *online) connect() {
 	o.conn = c
 }
 
+// lifecycle returns the session's lifecycle events from index from on.
+func (o *online) lifecycle(from int) []engine.Event {
+	var out []engine.Event
+	for _, ev := range o.rec.all()[from:] {
+		if !engine.IsData(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // noReconnect watches the device at the server for quiet and fails the
 // test if the session tried to log in again by itself.
 func noReconnect(t *testing.T, d *fakewa.Device) {

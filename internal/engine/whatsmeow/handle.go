@@ -23,6 +23,11 @@ const ingestTimeout = 15 * time.Second
 func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
+	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
+		// whatsmeow reports no event for a stream error 503 (streamWatch
+		// noticed it): say why the connection ended.
+		out = append([]engine.Event{engine.StreamError{Code: "503"}}, out...)
+	}
 	if _, ok := evt.(*events.ClientOutdated); ok {
 		s.eng.ver.outdated()
 	}

@@ -34,6 +34,7 @@ var socketTests = []string{
 	"TestLoginFlowPairingCode",
 	"TestLoginFlowConnectionLostGivesQRTimeout",
 	"TestLinkedLoginFailures",
+	"TestStreamError503",
 	"TestNoAutomaticReconnect",
 	"TestLoginWatchdog",
 	"TestDisconnectStopsEvents",
