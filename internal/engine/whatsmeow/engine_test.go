@@ -29,6 +29,10 @@ func testLog() *slog.Logger {
 // does offline).
 const testVersion = "2.3000.1031080782"
 
+// learnVersion as Options.WAVersion makes newEngine leave the version
+// unpinned: the engine learns it (version.go).
+const learnVersion = "learn"
+
 // forEachBackend runs fn on a migrated wagate store per backend (SQLite and,
 // with WAGATE_TEST_POSTGRES_URL, PostgreSQL) with an engine on it.
 func forEachBackend(t *testing.T, fn func(t *testing.T, st *wstore.Store, e *Engine)) {
@@ -43,8 +47,11 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, st *wstore.Store, e *Eng
 
 func newEngine(t testing.TB, st *wstore.Store, opts Options) *Engine {
 	t.Helper()
-	if opts.WAVersion == "" {
+	switch opts.WAVersion {
+	case "":
 		opts.WAVersion = testVersion
+	case learnVersion:
+		opts.WAVersion = ""
 	}
 	if opts.VersionRefresh == 0 {
 		opts.VersionRefresh = -1 // never ask the real WhatsApp

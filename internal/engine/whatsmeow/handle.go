@@ -28,7 +28,7 @@ func (s *Session) handle(c *client, evt any) bool {
 		// noticed it): say why the connection ended.
 		out = append([]engine.Event{engine.StreamError{Code: "503"}}, out...)
 	}
-	if _, ok := evt.(*events.ClientOutdated); ok {
+	if outdated(evt) {
 		s.eng.ver.outdated()
 	}
 	s.emitMu.Lock()
@@ -71,6 +71,19 @@ func (s *Session) handle(c *client, evt any) bool {
 		}()
 	}
 	return ok
+}
+
+// outdated reports whether an event is WhatsApp refusing the client
+// version: 405 (events.ClientOutdated) or 409, bad user agent (a
+// ConnectFailure), which mapEvent both report as engine.ClientOutdated.
+func outdated(evt any) bool {
+	switch e := evt.(type) {
+	case *events.ClientOutdated:
+		return true
+	case *events.ConnectFailure:
+		return e.Reason == events.ConnectFailureBadUserAgent
+	}
+	return false
 }
 
 // store hands a data event to Ingest and reports whether it was stored.

@@ -35,6 +35,7 @@ var socketTests = []string{
 	"TestLoginFlowConnectionLostGivesQRTimeout",
 	"TestLinkedLoginFailures",
 	"TestStreamError503",
+	"TestClientOutdatedLearnsTheNewVersion",
 	"TestNoAutomaticReconnect",
 	"TestLoginWatchdog",
 	"TestDisconnectStopsEvents",
