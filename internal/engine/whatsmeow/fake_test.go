@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	wm "go.mau.fi/whatsmeow"
+
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/fakewa"
 	wstore "github.com/wagate/wagate/internal/store"
@@ -34,15 +36,20 @@ type world struct {
 }
 
 // newWorld starts a server and an engine on a fresh SQLite store; opts are
-// the engine's (ClientHook and HTTPClient are set to the server's; the
-// version is pinned to testVersion unless opts says otherwise, see
-// newEngine).
+// the engine's: HTTPClient is the server's, clients are pointed at the
+// server (then given to opts.ClientHook, if any), and the version is
+// pinned to testVersion unless opts says otherwise (see newEngine).
 func newWorld(t *testing.T, opts Options) *world {
 	t.Helper()
 	needsSocket(t)
 	srv := fakewa.New(t, fakewa.Options{})
 	st := storetest.Open(t, storetest.Backends(t)[0])
-	opts.ClientHook = srv.Configure
+	if hook := opts.ClientHook; hook != nil {
+		// The test's hook adjusts a client the server configured.
+		opts.ClientHook = func(cli *wm.Client) { srv.Configure(cli); hook(cli) }
+	} else {
+		opts.ClientHook = srv.Configure
+	}
 	opts.HTTPClient = srv.HTTPClient()
 	return &world{t: t, srv: srv, st: st, e: newEngine(t, st, opts)}
 }
@@ -139,14 +146,20 @@ func (o *online) lifecycle(from int) []engine.Event {
 	return out
 }
 
-// noReconnect watches the device at the server for quiet and fails the
-// test if the session tried to log in again by itself.
-func noReconnect(t *testing.T, d *fakewa.Device) {
+// noReconnect watches the server for quiet and fails the test if the
+// session's device tried to log in again (or anyone connected at all: a
+// logged-out device's attempts are not the device's any more).
+func noReconnect(t *testing.T, srv *fakewa.Server, d *fakewa.Device) {
 	t.Helper()
 	since := time.Now()
 	time.Sleep(quiet)
 	if n := d.AttemptsSince(since); n != 0 {
 		t.Fatalf("the session reconnected by itself: %d login attempts in %s", n, quiet)
+	}
+	for _, a := range srv.Attempts() {
+		if !a.Time.Before(since) {
+			t.Fatalf("a connection attempt while nobody called Connect: %+v", a)
+		}
 	}
 }
 

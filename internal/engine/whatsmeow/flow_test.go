@@ -194,63 +194,6 @@ func TestLoginFlowConnectionLostGivesQRTimeout(t *testing.T) {
 	}
 }
 
-func TestLinkedLoginFailures(t *testing.T) {
-	cases := []struct {
-		name  string
-		fault fakewa.Fault
-		want  engine.Event
-		// linked after the event
-		linked bool
-	}{
-		{"client outdated", fakewa.ClientOutdated(), engine.ClientOutdated{Code: 405, Version: testVersion}, true},
-		{"temporary ban", fakewa.TemporaryBan(102, time.Hour),
-			engine.TemporaryBan{Code: 102, Reason: "102: too many people blocked you", Expires: time.Hour}, true},
-		{"logged out on connect", fakewa.LoggedOut(), engine.LoggedOut{Reason: "401: logged out from another device", Code: 401}, false},
-		{"unknown failure", fakewa.Failure(499), engine.ConnectFailure{Code: 499, Reason: "499: unknown error"}, true},
-		{"stream replaced", fakewa.Replaced(), engine.StreamReplaced{}, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, Options{})
-			o := w.openStored("15551234567", 4, engine.SessionConfig{})
-			if tc.fault != fakewa.Replaced() {
-				o.acct.OnConnect(tc.fault)
-				if err := o.Connect(ctxT(t)); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				o.connect()
-				if err := o.dev.Inject(tc.fault); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c, err := w.srv.NextConn(ctxT(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !c.Login() || c.DeviceJID().String() != o.device {
-				t.Fatalf("login as %s, want %s", c.DeviceJID(), o.device)
-			}
-			got, _ := o.rec.wait(t, 0, wait, func(ev engine.Event) bool {
-				switch ev.(type) {
-				case engine.ConnectFailure, engine.TemporaryBan, engine.LoggedOut, engine.StreamReplaced, engine.ClientOutdated:
-					return true
-				}
-				return false
-			})
-			if got != tc.want {
-				t.Fatalf("final event %#v, want %#v", got, tc.want)
-			}
-			if o.Linked() != tc.linked {
-				t.Fatalf("linked = %v after %T", o.Linked(), got)
-			}
-			waitFor(t, wait, func() bool { return hasDevice(t, w.e, o.device) == tc.linked })
-			// Final: the session does not reconnect by itself.
-			noReconnect(t, w.srv.Account("15551234567").Device(4))
-		})
-	}
-}
-
 // A session never reconnects by itself: after a dropped connection it
 // reports Disconnected and waits for its owner's Connect, which reuses the
 // client (and its caches).
@@ -262,7 +205,7 @@ func TestNoAutomaticReconnect(t *testing.T) {
 	n := len(o.rec.all())
 	o.conn.Close() // the network drops
 	o.rec.wait(t, n, wait, isType[engine.Disconnected])
-	noReconnect(t, o.dev)
+	noReconnect(t, w.srv, o.dev)
 	if !o.Linked() {
 		t.Fatal("a dropped connection unlinked the session")
 	}
