@@ -188,6 +188,29 @@ func TestClientOutdatedLearnsTheNewVersion(t *testing.T) {
 	}
 }
 
+// When WhatsApp retires a version every channel is refused, one after
+// another: the sessions refused after the engine learned the new version
+// still report the version their own connection announced.
+func TestClientOutdatedReportsTheAnnouncedVersion(t *testing.T) {
+	var versions versionLog
+	w := newWorld(t, Options{WAVersion: learnVersion, OnVersionChange: versions.add})
+	a := w.connectStored("15551234567", 4, engine.SessionConfig{})
+	b := w.connectStored("15557770000", 5, engine.SessionConfig{})
+	newer := newerVersion()
+	w.srv.SetLatestVersion(newer[2])
+	for _, o := range []*online{a, b} {
+		n := len(o.rec.all())
+		if err := o.dev.Inject(fakewa.ClientOutdated()); err != nil {
+			t.Fatal(err)
+		}
+		checkEnd(t, w, o, n, true, engine.ClientOutdated{Code: 405, Version: announced(o.conn)})
+		waitFor(t, wait, func() bool { return len(versions.all()) == 1 })
+	}
+	if announced(b.conn) != builtin.String() || w.e.ClientVersion().Version != newer.String() {
+		t.Fatalf("b announced %s; the engine uses %+v", announced(b.conn), w.e.ClientVersion())
+	}
+}
+
 // RefreshClientVersion learns the version web.whatsapp.com announces;
 // OnVersionChange runs once per new version; the next Connect announces it
 // and logs in where the old one is refused.

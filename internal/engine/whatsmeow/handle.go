@@ -28,6 +28,15 @@ func (s *Session) handle(c *client, evt any) bool {
 		// noticed it): say why the connection ended.
 		out = append([]engine.Event{engine.StreamError{Code: "503"}}, out...)
 	}
+	for i, e := range out {
+		if co, ok := e.(engine.ClientOutdated); ok {
+			// The version this connection announced, not the one the
+			// engine uses now (another session's refusal may have taught
+			// it a newer one meanwhile).
+			co.Version, _ = c.announced.Load().(string)
+			out[i] = co
+		}
+	}
 	if outdated(evt) {
 		s.eng.ver.outdated()
 	}

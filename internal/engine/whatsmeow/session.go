@@ -43,6 +43,10 @@ type client struct {
 	// stream with error 503 (see streamWatch); the Disconnected that
 	// follows is reported after a StreamError.
 	restart503 atomic.Bool
+	// announced is the WhatsApp Web version the last Connect announced
+	// (a string), which a ClientOutdated reports: the engine may have
+	// learned a newer one since.
+	announced atomic.Value
 }
 
 // Session is one channel on whatsmeow. It is safe for concurrent use.
@@ -279,6 +283,7 @@ func (s *Session) Connect(ctx context.Context) error {
 	cli.restart503.Store(false) // a 503 of an earlier connection is no news
 	stop := context.AfterFunc(ctx, connCancel)
 	versionMu.RLock() // the client payload is built from the global version
+	cli.announced.Store(store.GetWAVersion().String())
 	err := cli.ConnectContext(connCtx)
 	versionMu.RUnlock()
 	if !stop() {

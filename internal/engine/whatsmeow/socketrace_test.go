@@ -37,6 +37,7 @@ var socketTests = []string{
 	"TestClientOutdated405",
 	"TestClientOutdated409",
 	"TestClientOutdatedLearnsTheNewVersion",
+	"TestClientOutdatedReportsTheAnnouncedVersion",
 	"TestRefreshClientVersion",
 	"TestKeepAliveLostAndRestored",
 	"TestStreamReplaced",
