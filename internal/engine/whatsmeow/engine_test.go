@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -397,4 +398,47 @@ func TestPostgresSchemasDoNotCollide(t *testing.T) {
 		t.Fatal("schemas share whatsmeow tables")
 	}
 	_ = ea
+}
+
+// The runtime drops devices no channel owns (engine.Reconciler): Devices
+// lists what whatsmeow's store keeps, RemoveDevice deletes one, but not one
+// an open session uses, and not a malformed one.
+func TestDevicesAndRemoveDevice(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st *wstore.Store, e *Engine) {
+		ctx := context.Background()
+		used := storeDevice(t, e, "15551234567", 2)
+		orphan := storeDevice(t, e, "15557654321", 3)
+		devs, err := e.Devices(ctx)
+		if slices.Sort(devs); err != nil || !slices.Equal(devs, []string{used, orphan}) {
+			t.Fatalf("Devices = %v, %v", devs, err)
+		}
+		s, err := e.Open(ctx, engine.SessionConfig{Device: used})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.RemoveDevice(ctx, used); err == nil {
+			t.Fatal("RemoveDevice removed the device of an open session")
+		}
+		for _, bad := range []string{"", "garbage", "15551234567@s.whatsapp.net"} {
+			if err := e.RemoveDevice(ctx, bad); !errors.Is(err, ErrMalformedDevice) {
+				t.Errorf("RemoveDevice(%q) = %v", bad, err)
+			}
+		}
+		if err := e.RemoveDevice(ctx, orphan); err != nil {
+			t.Fatalf("RemoveDevice: %v", err)
+		}
+		if devs, _ := e.Devices(ctx); !slices.Equal(devs, []string{used}) || countDevices(t, st) != 1 {
+			t.Fatalf("after RemoveDevice: %v", devs)
+		}
+		if _, err := e.Open(ctx, engine.SessionConfig{Device: orphan}); !errors.Is(err, engine.ErrDeviceNotFound) {
+			t.Fatalf("Open a removed device: %v", err)
+		}
+		s.Close()
+		if err := e.RemoveDevice(ctx, used); err != nil {
+			t.Fatalf("RemoveDevice after the session closed: %v", err)
+		}
+		if devs, _ := e.Devices(ctx); len(devs) != 0 {
+			t.Fatalf("Devices = %v", devs)
+		}
+	})
 }
