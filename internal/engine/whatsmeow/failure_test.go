@@ -398,6 +398,29 @@ func TestSendReachoutLimited(t *testing.T) {
 	}
 }
 
+// WhatsApp refuses the websocket itself (HTTP 503): Connect returns the
+// error (not a proxy's), nothing is emitted, the login is kept, and the
+// session does not retry by itself.
+func TestConnectRefused(t *testing.T) {
+	w := newWorld(t, Options{})
+	o := w.openStored("15551234567", 4, engine.SessionConfig{})
+	w.srv.Refuse(true)
+	err := o.Connect(ctxT(t))
+	if err == nil || errors.Is(err, engine.ErrProxyUnreachable) || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("Connect to a server that refuses: %v", err)
+	}
+	since := time.Now()
+	time.Sleep(quiet)
+	if at := w.srv.Attempts(); len(at) != 1 || at[0].Result != "refused" || at[0].Time.After(since) {
+		t.Fatalf("attempts %+v", at)
+	}
+	if evs := o.rec.all(); len(evs) != 0 || !o.Linked() {
+		t.Fatalf("events %#v, linked %v", evs, o.Linked())
+	}
+	w.srv.Refuse(false)
+	o.connect()
+}
+
 // A proxy nobody listens on: Connect fails with ErrProxyUnreachable, in
 // words that name neither the proxy nor its credentials, nothing reaches
 // WhatsApp and nothing is emitted; without the proxy the session connects.

@@ -145,7 +145,8 @@ func TestLoginFlowPairingAndLogout(t *testing.T) {
 	}
 }
 
-// A pairing code entered on the phone links the session as a QR scan does.
+// A pairing code entered on the phone links the session as a QR scan does,
+// and the new device can be messaged.
 func TestLoginFlowPairingCode(t *testing.T) {
 	w := newWorld(t, Options{})
 	acct := w.srv.Account("15551234567")
@@ -166,9 +167,22 @@ func TestLoginFlowPairingCode(t *testing.T) {
 	if l := ev.(engine.Linked); l.Account.Phone != "15551234567" || !strings.HasPrefix(l.Device, "15551234567:") {
 		t.Fatalf("Linked = %+v", l)
 	}
-	o.rec.wait(t, i, wait, isType[engine.Connected])
-	if devs := acct.Devices(); len(devs) != 1 || devs[0].Conn() == nil {
+	_, i = o.rec.wait(t, i, wait, isType[engine.Connected])
+	devs := acct.Devices()
+	if len(devs) != 1 || devs[0].Conn() == nil {
 		t.Fatalf("the account's devices at the server: %v", devs)
+	}
+	// The new device has working Signal keys: a peer's message arrives.
+	sent, err := w.srv.Peer("15557654321").SendText(acct, "welcome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = o.rec.wait(t, i, wait, isType[engine.Message])
+	if m := ev.(engine.Message); m.ID != sent.ID || m.Text != "welcome" {
+		t.Fatalf("message %+v", m)
+	}
+	if _, err := devs[0].WaitAcked(ctx, sent.ID); err != nil {
+		t.Fatal(err)
 	}
 }
 

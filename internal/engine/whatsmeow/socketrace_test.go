@@ -45,6 +45,7 @@ var socketTests = []string{
 	"TestConnectFailureUnknown",
 	"TestLoggedOut",
 	"TestSendReachoutLimited",
+	"TestConnectRefused",
 	"TestConnectThroughDeadProxy",
 	"TestPeerMessageThroughIngest",
 	"TestIngestFailureRedelivers",
