@@ -24,8 +24,9 @@ const wait = 10 * time.Second
 
 // quiet is how long a test watches for something that must not happen (a
 // reconnect, a late event). whatsmeow's own reconnect, were it on, would
-// start at once after a drop.
-const quiet = time.Second
+// dial at once after a drop (its first retry has no delay), and the server
+// records an attempt as soon as the handshake is done.
+const quiet = 500 * time.Millisecond
 
 // world is a fakewa server, a store and an engine pointed at the server.
 type world struct {

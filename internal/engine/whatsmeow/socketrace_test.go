@@ -109,6 +109,7 @@ func TestSocketTestsUnderRace(t *testing.T) {
 	if os.Getenv(envSocketChild) != "" {
 		t.Skip("child")
 	}
+	t.Parallel() // the child runs while this process runs the other tests
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0],
