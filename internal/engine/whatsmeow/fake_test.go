@@ -10,7 +10,6 @@ import (
 
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/fakewa"
-	wstore "github.com/wagate/wagate/internal/store"
 	"github.com/wagate/wagate/internal/store/storetest"
 )
 
@@ -32,7 +31,6 @@ const quiet = 500 * time.Millisecond
 type world struct {
 	t   *testing.T
 	srv *fakewa.Server
-	st  *wstore.Store
 	e   *Engine
 }
 
@@ -52,7 +50,7 @@ func newWorld(t *testing.T, opts Options) *world {
 		opts.ClientHook = srv.Configure
 	}
 	opts.HTTPClient = srv.HTTPClient()
-	return &world{t: t, srv: srv, st: st, e: newEngine(t, st, opts)}
+	return &world{t: t, srv: srv, e: newEngine(t, st, opts)}
 }
 
 // ctxT is a context bounded by wait that ends with the test.
@@ -62,7 +60,8 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// online is a session on a linked device, logged in at the server.
+// online is a session a test drives, with what the server knows of it
+// (account, device and connection, once it logged in).
 type online struct {
 	*Session
 	t      *testing.T
