@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/fakewa"
 	"github.com/wagate/wagate/internal/store/storetest"
 )
 
@@ -300,88 +300,108 @@ func participantNode(jid types.JID, typ string, attrs ...any) waBinary.Node {
 }
 
 // Every action against the fake server: the nodes whatsmeow sends for
-// them, the answers mapped back, errors of WhatsApp mapped to the engine's,
-// uploads and downloads through the fake media host, and incoming
-// presences and group notifications parsed by whatsmeow.
+// them, what a peer decrypts of every kind of message, the answers mapped
+// back, errors of WhatsApp mapped to the engine's, uploads to and
+// downloads from the media hosts, and incoming presences and group
+// notifications parsed by whatsmeow.
 func TestActorsOnline(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{})
-	fake := newFakeWA(t, e)
-	device := storeDevice(t, e, "15551234567", 3)
-	rec := newRecorder()
-	ctx, cancel := context.WithTimeout(context.Background(), 6*wait)
-	defer cancel()
-	s, err := e.Open(ctx, engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
+	w := newWorld(t, Options{})
+	bobPeer, err := w.srv.AddPeer(fakewa.PeerOptions{Phone: "15557654321", PushName: "Bob", About: "Hey there"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	sess := s.(*Session)
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c := fake.next(wait)
-	c.send(successNode())
-	_, evi := rec.wait(t, 0, wait, isType[engine.Connected])
+	w.srv.NotOnWhatsApp("15550000000")
+	o := w.connectStored("15551234567", 3, engine.SessionConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*wait)
+	defer cancel()
+	evi := len(o.rec.all())
 
 	me := types.NewJID("15551234567", types.DefaultUserServer)
-	bobJID := types.NewJID("15557654321", types.DefaultUserServer)
+	bobJID := bobPeer.JID()
 	carolJID := types.NewJID("15550001111", types.DefaultUserServer)
 	daveJID := types.NewJID("15552223333", types.DefaultUserServer)
 	bob := bobJID.String()
 	known := types.NewJID("120363025246125486", types.GroupServer)
 	other := types.NewJID("120363999999999999", types.GroupServer)
 
-	// message sends a content and returns the message node WhatsApp got.
-	message := func(to string, cont engine.Content) (engine.SentMessage, *waBinary.Node) {
+	// send sends a content and returns the message node WhatsApp got.
+	send := func(to string, cont engine.Content) (engine.SentMessage, *waBinary.Node) {
 		t.Helper()
-		sent, err := s.Send(ctx, to, cont)
+		sent, err := o.Send(ctx, to, cont)
 		if err != nil {
 			t.Fatalf("Send %s: %v", cont.Kind, err)
 		}
-		n := c.waitNode(t, "message", "", wait)
-		if n.Attrs["id"] != sent.ID || sent.Chat != to || sent.Time.IsZero() {
-			t.Fatalf("Send %s: %+v, node %s", cont.Kind, sent, n.XMLString())
+		n, err := o.conn.WaitNode(ctx, func(n *waBinary.Node) bool { return n.Tag == "message" && n.Attrs["id"] == sent.ID })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sent.Chat != to || sent.Time.IsZero() || len(sent.Payload) == 0 {
+			t.Fatalf("Send %s: %+v", cont.Kind, sent)
 		}
 		return sent, n
 	}
+	// message sends to bob and returns what bob decrypted.
+	message := func(cont engine.Content) (engine.SentMessage, *waBinary.Node, *waE2E.Message) {
+		t.Helper()
+		sent, n := send(bob, cont)
+		r, err := bobPeer.Wait(ctx, func(r fakewa.Received) bool { return r.ID == sent.ID })
+		if err != nil || r.Err != nil {
+			t.Fatalf("bob did not decrypt the %s: %v %v", cont.Kind, err, r.Err)
+		}
+		var kept waE2E.Message
+		if err := proto.Unmarshal(sent.Payload, &kept); err != nil || !proto.Equal(&kept, r.Message) {
+			t.Fatalf("%s: the payload kept (%v) is not what bob got (%v): %v", cont.Kind, &kept, r.Message, err)
+		}
+		return sent, n, r.Message
+	}
 	attr := func(n *waBinary.Node, k string) any { return n.Attrs[k] }
+	nextMessage := func() *waBinary.Node {
+		t.Helper()
+		n, err := o.conn.WaitNode(ctx, fakewa.Tag("message", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 
 	// Text, then a reply to it quoting it.
-	sent, n := message(bob, engine.Content{Text: "hello"})
-	if attr(n, "type") != "text" || attr(n, "edit") != nil || len(sent.Payload) == 0 {
-		t.Fatalf("text node %s, payload %d bytes", n.XMLString(), len(sent.Payload))
+	sent, n, got := message(engine.Content{Text: "hello"})
+	if attr(n, "type") != "text" || attr(n, "edit") != nil || got.GetConversation() != "hello" {
+		t.Fatalf("text node %s, bob got %v", n.XMLString(), got)
 	}
-	message(bob, engine.Content{Text: "more", QuotedID: sent.ID, Mentions: []string{bob},
+	_, _, got = message(engine.Content{Text: "more", QuotedID: sent.ID, Mentions: []string{bob},
 		Quoted: &engine.Content{Kind: engine.KindText, Text: "hello"}})
+	if ci := got.GetExtendedTextMessage().GetContextInfo(); ci.GetStanzaID() != sent.ID || ci.GetQuotedMessage().GetConversation() != "hello" {
+		t.Fatalf("reply: bob got %v", got)
+	}
 
 	// Reactions and revokes.
-	if err := s.React(ctx, bob, bob, "THEIRS", "👍"); err != nil {
+	if err := o.React(ctx, bob, bob, "THEIRS", "👍"); err != nil {
 		t.Fatalf("React: %v", err)
 	}
-	if n := c.waitNode(t, "message", "", wait); attr(n, "type") != "reaction" || attr(n, "edit") != nil || attr(n, "to") != bobJID {
+	if n := nextMessage(); attr(n, "type") != "reaction" || attr(n, "edit") != nil || attr(n, "to") != bobJID {
 		t.Fatalf("reaction node %s", n.XMLString())
 	}
-	if err := s.React(ctx, bob, "", sent.ID, ""); err != nil {
+	if err := o.React(ctx, bob, "", sent.ID, ""); err != nil {
 		t.Fatalf("React remove: %v", err)
 	}
-	if n := c.waitNode(t, "message", "", wait); attr(n, "type") != "reaction" || attr(n, "edit") != "7" {
+	if n := nextMessage(); attr(n, "type") != "reaction" || attr(n, "edit") != "7" {
 		t.Fatalf("reaction removal node %s", n.XMLString())
 	}
-	if err := s.Revoke(ctx, bob, "", sent.ID); err != nil {
+	if err := o.Revoke(ctx, bob, "", sent.ID); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
-	if n := c.waitNode(t, "message", "", wait); attr(n, "edit") != "7" {
+	if n := nextMessage(); attr(n, "edit") != "7" {
 		t.Fatalf("revoke node %s", n.XMLString())
 	}
-	if _, n := message(bob, engine.Content{Text: "hello!", EditedID: sent.ID}); attr(n, "edit") != "1" {
-		t.Fatalf("edit node %s", n.XMLString())
+	if _, n, got := message(engine.Content{Text: "hello!", EditedID: sent.ID}); attr(n, "edit") != "1" ||
+		got.GetEditedMessage().GetMessage().GetProtocolMessage().GetEditedMessage().GetConversation() != "hello!" {
+		t.Fatalf("edit node %s, bob got %v", n.XMLString(), got)
 	}
 
-	// Every other kind; media go through the fake media host.
-	fake.mu.Lock()
-	before := len(fake.media)
-	fake.mu.Unlock()
+	// Every other kind; files go through the media hosts, and bob can
+	// fetch them.
+	before := w.srv.MediaCount()
 	file := bytes.Repeat([]byte("0123456789"), 500)
 	for _, k := range []struct {
 		c   engine.Content
@@ -399,82 +419,101 @@ func TestActorsOnline(t *testing.T) {
 		{engine.Content{Kind: engine.KindLinkPreview, LinkPreview: &engine.LinkPreview{URL: "https://x.example", Title: "X"}}, "media"},
 		{engine.Content{Kind: engine.KindPoll, Poll: &engine.Poll{Title: "q", Options: []string{"a", "b"}}}, "poll"},
 	} {
-		if _, n := message(bob, k.c); attr(n, "type") != k.typ {
+		_, n, got := message(k.c)
+		if attr(n, "type") != k.typ {
 			t.Errorf("%s: message type %v, want %s", k.c.Kind, attr(n, "type"), k.typ)
 		}
+		// What bob decrypted decodes back to the kind sent (as whatsmeow
+		// unwraps what it receives).
+		back, ok := decodeContent((&events.Message{RawMessage: got}).UnwrapRaw(), nil)
+		if !ok || back.Kind != k.c.Kind {
+			t.Errorf("%s: bob got a %q (%v)", k.c.Kind, back.Kind, got)
+		}
+		if engine.IsMedia(k.c.Kind) {
+			if back.Media == nil || back.Media.Size != int64(len(file)) {
+				t.Errorf("%s: media %+v", k.c.Kind, back.Media)
+			}
+		}
 	}
-	fake.mu.Lock()
-	uploads := len(fake.media) - before
-	fake.mu.Unlock()
-	if uploads != 7 {
+	if uploads := w.srv.MediaCount() - before; uploads != 7 {
 		t.Errorf("%d uploads, want 7", uploads)
 	}
 
-	// A received file: Fetch downloads it later, by URL or by direct path.
-	sess.mu.Lock()
-	cli := sess.cli
-	sess.mu.Unlock()
-	up, err := cli.Upload(ctx, file, wm.MediaDocument)
+	// Received files: Fetch downloads them later, by URL or by direct path
+	// only; a file the media hosts dropped is ErrMessageUnknown.
+	up, err := w.srv.Upload(file, wm.MediaDocument)
 	if err != nil {
-		t.Fatalf("Upload: %v", err)
+		t.Fatal(err)
 	}
 	doc := &waE2E.DocumentMessage{URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
-		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength), FileName: proto.String("f.bin")}
+		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+		Mimetype: proto.String("application/octet-stream"), FileName: proto.String("f.bin")}
 	byPath := proto.Clone(doc).(*waE2E.DocumentMessage)
 	byPath.URL = nil
-	gone := proto.Clone(byPath).(*waE2E.DocumentMessage)
-	gone.DirectPath = proto.String("/o1/v/t62/missing?ccb=9-4")
-	for name, d := range map[string]*waE2E.DocumentMessage{"url": doc, "direct path": byPath, "expired": gone} {
-		evs := mapEvent(&events.Message{Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: bobJID, Sender: bobJID}, ID: "F1"},
-			Message: &waE2E.Message{DocumentMessage: d}}, sess.fetcher)
-		m := evs[0].(engine.Message)
-		if m.Content.Media == nil || m.Content.Media.Fetch == nil || m.Content.Media.Size != int64(len(file)) {
-			t.Fatalf("%s: media %+v", name, m.Content.Media)
+	var fetches []func(context.Context) ([]byte, error)
+	for _, d := range []*waE2E.DocumentMessage{doc, byPath} {
+		in, err := bobPeer.Send(o.acct, &waE2E.Message{DocumentMessage: d})
+		if err != nil {
+			t.Fatal(err)
 		}
-		data, err := m.Content.Media.Fetch(ctx)
-		if name == "expired" {
-			if !errors.Is(err, engine.ErrMessageUnknown) {
-				t.Errorf("Fetch of an expired file: %v", err)
-			}
-			continue
+		ev, _ := o.rec.wait(t, evi, wait, func(ev engine.Event) bool { m, ok := ev.(engine.Message); return ok && m.ID == in.ID })
+		m := ev.(engine.Message)
+		if m.Content.Kind != engine.KindDocument || m.Content.Media == nil || m.Content.Media.Fetch == nil ||
+			m.Content.Media.Size != int64(len(file)) || m.Content.Media.FileName != "f.bin" || m.PushName != "Bob" {
+			t.Fatalf("received document %+v", m)
 		}
-		if err != nil || !bytes.Equal(data, file) {
-			t.Errorf("Fetch by %s: %d bytes, %v", name, len(data), err)
+		fetches = append(fetches, m.Content.Media.Fetch)
+	}
+	for i, fetch := range fetches {
+		if data, err := fetch(ctx); err != nil || !bytes.Equal(data, file) {
+			t.Errorf("Fetch #%d: %d bytes, %v", i, len(data), err)
+		}
+	}
+	w.srv.ExpireMedia(up.DirectPath, 410)
+	for i, fetch := range fetches {
+		if _, err := fetch(ctx); !errors.Is(err, engine.ErrMessageUnknown) {
+			t.Errorf("Fetch #%d of an expired file: %v", i, err)
 		}
 	}
 
 	// Presences.
-	if err := s.SendChatPresence(ctx, bob, engine.PresenceRecording); err != nil {
+	if err := o.SendChatPresence(ctx, bob, engine.PresenceRecording); err != nil {
 		t.Fatalf("SendChatPresence: %v", err)
 	}
-	if n := c.waitNode(t, "chatstate", "composing", wait); n.GetChildren()[0].Attrs["media"] != "audio" || attr(n, "to") != bobJID {
-		t.Fatalf("chatstate %s", n.XMLString())
+	if n, err := o.conn.WaitNode(ctx, fakewa.Tag("chatstate", "composing")); err != nil || n.GetChildren()[0].Attrs["media"] != "audio" || attr(n, "to") != bobJID {
+		t.Fatalf("chatstate %v: %v", n, err)
 	}
-	if err := s.SetPresence(ctx, true); err != nil {
+	if err := o.SetPresence(ctx, true); err != nil {
 		t.Fatalf("SetPresence: %v", err)
 	}
-	if n := c.waitNode(t, "presence", "", wait); attr(n, "type") != "available" || attr(n, "name") != "Alice" {
-		t.Fatalf("presence %s", n.XMLString())
+	if n, err := o.conn.WaitNode(ctx, fakewa.Tag("presence", "")); err != nil || attr(n, "type") != "available" || attr(n, "name") != "Alice" {
+		t.Fatalf("presence %v: %v", n, err)
 	}
-	if err := s.SubscribePresence(ctx, bob); err != nil {
+	if err := o.SubscribePresence(ctx, bob); err != nil {
 		t.Fatalf("SubscribePresence: %v", err)
 	}
-	if n := c.waitNode(t, "presence", "", wait); attr(n, "type") != "subscribe" || attr(n, "to") != bobJID {
-		t.Fatalf("subscribe %s", n.XMLString())
+	if n, err := o.conn.WaitNode(ctx, fakewa.Tag("presence", "")); err != nil || attr(n, "type") != "subscribe" || attr(n, "to") != bobJID {
+		t.Fatalf("subscribe %v: %v", n, err)
 	}
-	c.send(waBinary.Node{Tag: "presence", Attrs: waBinary.Attrs{"from": bobJID, "type": "unavailable", "last": "1700000000"}})
-	ev, evi := rec.wait(t, evi, wait, isType[engine.Presence])
+	evi = len(o.rec.all())
+	if err := o.conn.Send(waBinary.Node{Tag: "presence", Attrs: waBinary.Attrs{"from": bobJID, "type": "unavailable", "last": "1700000000"}}); err != nil {
+		t.Fatal(err)
+	}
+	ev, evi := o.rec.wait(t, evi, wait, isType[engine.Presence])
 	if p := ev.(engine.Presence); p != (engine.Presence{Chat: bob, User: bob, State: engine.PresenceOffline, LastSeen: time.Unix(1700000000, 0)}) {
 		t.Fatalf("presence event %+v", p)
 	}
-	c.send(waBinary.Node{Tag: "chatstate", Attrs: waBinary.Attrs{"from": bobJID}, Content: []waBinary.Node{{Tag: "composing"}}})
-	ev, evi = rec.wait(t, evi+1, wait, isType[engine.Presence])
+	if err := o.conn.Send(waBinary.Node{Tag: "chatstate", Attrs: waBinary.Attrs{"from": bobJID}, Content: []waBinary.Node{{Tag: "composing"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ev, evi = o.rec.wait(t, evi+1, wait, isType[engine.Presence])
 	if p := ev.(engine.Presence); p != (engine.Presence{Chat: bob, User: bob, State: engine.PresenceTyping}) {
 		t.Fatalf("chat presence event %+v", p)
 	}
 
-	// Contacts.
-	checks, err := s.CheckNumbers(ctx, []string{"+1 555 765-4321", "15550000000", "12", "15557654321"})
+	// Contacts: bob's about text comes from WhatsApp, his name from the
+	// messages he sent.
+	checks, err := o.CheckNumbers(ctx, []string{"+1 555 765-4321", "15550000000", "12", "15557654321"})
 	if err != nil {
 		t.Fatalf("CheckNumbers: %v", err)
 	}
@@ -484,11 +523,12 @@ func TestActorsOnline(t *testing.T) {
 	if !reflect.DeepEqual(checks, wantChecks) {
 		t.Fatalf("CheckNumbers\n got %+v\nwant %+v", checks, wantChecks)
 	}
-	if p, err := s.UserProfile(ctx, bob); err != nil || p != (engine.Profile{About: fakeAbout, Picture: fakePicture}) {
+	if p, err := o.UserProfile(ctx, bob); err != nil || p != (engine.Profile{Name: "Bob", About: "Hey there", Picture: "https://mmg.whatsapp.net/v/pic.jpg"}) {
 		t.Fatalf("UserProfile = %+v, %v", p, err)
 	}
 
-	// Groups: the fake knows one group, where the account is a plain member.
+	// Groups: the server knows one group, where the account is a plain
+	// member.
 	var (
 		iqMu sync.Mutex
 		iqs  = map[string]*waBinary.Node{}
@@ -497,14 +537,14 @@ func TestActorsOnline(t *testing.T) {
 		participantNode(carolJID, "superadmin"), participantNode(me, ""),
 		participantNode(types.NewJID("11223344", types.HiddenUserServer), "admin", "phone_number", bobJID),
 	}
-	fake.setIQ(func(n *waBinary.Node) (waBinary.Node, bool) {
+	w.srv.HandleIQ(func(_ *fakewa.Conn, n *waBinary.Node) (waBinary.Node, bool) {
 		to, _ := n.Attrs["to"].(types.JID)
 		typ, _ := n.Attrs["type"].(string)
 		if n.Attrs["xmlns"] == "w:profile:picture" && typ == "set" {
 			if n.Attrs["target"] != known {
-				return iqError(401, "not-authorized"), true
+				return fakewa.IQError(401, "not-authorized"), true
 			}
-			return iqResult(waBinary.Node{Tag: "picture", Attrs: waBinary.Attrs{"id": "PIC1"}}), true
+			return fakewa.IQResult(waBinary.Node{Tag: "picture", Attrs: waBinary.Attrs{"id": "PIC1"}}), true
 		}
 		kids := n.GetChildren()
 		if n.Attrs["xmlns"] != "w:g2" || len(kids) == 0 {
@@ -515,26 +555,26 @@ func TestActorsOnline(t *testing.T) {
 		iqs[child.Tag] = n
 		iqMu.Unlock()
 		if to.Server == types.GroupServer && to.User != "" && to != known {
-			return iqError(404, "item-not-found"), true
+			return fakewa.IQError(404, "item-not-found"), true
 		}
 		switch child.Tag {
 		case "query":
-			return iqResult(groupNode(known, "Team", members...)), true
+			return fakewa.IQResult(groupNode(known, "Team", members...)), true
 		case "participating":
-			return iqResult(waBinary.Node{Tag: "groups", Content: []waBinary.Node{groupNode(known, "Team", members...), groupNode(other, "Other")}}), true
+			return fakewa.IQResult(waBinary.Node{Tag: "groups", Content: []waBinary.Node{groupNode(known, "Team", members...), groupNode(other, "Other")}}), true
 		case "create":
 			subject, _ := child.Attrs["subject"].(string)
-			return iqResult(groupNode(other, subject, participantNode(me, "superadmin"), participantNode(bobJID, ""),
+			return fakewa.IQResult(groupNode(other, subject, participantNode(me, "superadmin"), participantNode(bobJID, ""),
 				participantNode(carolJID, "", "error", 403))), true
 		case "subject":
-			return iqError(403, "forbidden"), true
+			return fakewa.IQError(403, "forbidden"), true
 		case "leave":
 			if child.GetChildByTag("group").Attrs["id"] != known {
-				return iqError(404, "item-not-found"), true
+				return fakewa.IQError(404, "item-not-found"), true
 			}
-			return iqResult(), true
+			return fakewa.IQResult(), true
 		case "description":
-			return iqResult(), true
+			return fakewa.IQResult(), true
 		case "add", "remove", "promote", "demote":
 			var res []waBinary.Node
 			for _, p := range child.GetChildren() {
@@ -548,27 +588,27 @@ func TestActorsOnline(t *testing.T) {
 					res = append(res, participantNode(jid, ""))
 				}
 			}
-			return iqResult(waBinary.Node{Tag: child.Tag, Content: res}), true
+			return fakewa.IQResult(waBinary.Node{Tag: child.Tag, Content: res}), true
 		case "invite":
 			if to == known {
 				if typ == "set" {
-					return iqError(401, "not-authorized"), true
+					return fakewa.IQError(401, "not-authorized"), true
 				}
-				return iqResult(waBinary.Node{Tag: "invite", Attrs: waBinary.Attrs{"code": "AbCdEf"}}), true
+				return fakewa.IQResult(waBinary.Node{Tag: "invite", Attrs: waBinary.Attrs{"code": "AbCdEf"}}), true
 			}
 			switch child.Attrs["code"] {
 			case "AbCdEf":
 			case "gone":
-				return iqError(410, "gone"), true
+				return fakewa.IQError(410, "gone"), true
 			default:
-				return iqError(406, "not-acceptable"), true
+				return fakewa.IQError(406, "not-acceptable"), true
 			}
 			if typ == "get" {
-				return iqResult(groupNode(known, "Team", members...)), true
+				return fakewa.IQResult(groupNode(known, "Team", members...)), true
 			}
-			return iqResult(waBinary.Node{Tag: "group", Attrs: waBinary.Attrs{"jid": known}}), true
+			return fakewa.IQResult(waBinary.Node{Tag: "group", Attrs: waBinary.Attrs{"jid": known}}), true
 		}
-		return iqResult(), true
+		return fakewa.IQResult(), true
 	})
 	lastIQ := func(tag string) *waBinary.Node {
 		iqMu.Lock()
@@ -580,103 +620,102 @@ func TestActorsOnline(t *testing.T) {
 		JID: known.String(), Subject: "Team", Description: "About Team", Owner: carolJID.String(), Created: time.Unix(1700000000, 0), Locked: true,
 		Participants: []engine.Participant{{JID: carolJID.String(), Admin: true, SuperAdmin: true}, {JID: me.String()}, {JID: bob, Admin: true}},
 	}
-	if g, err := s.Group(ctx, known.String()); err != nil || !reflect.DeepEqual(g, wantTeam) {
+	if g, err := o.Group(ctx, known.String()); err != nil || !reflect.DeepEqual(g, wantTeam) {
 		t.Fatalf("Group = %+v, %v", g, err)
 	}
-	if _, err := s.Group(ctx, other.String()); !errors.Is(err, engine.ErrGroupNotFound) {
+	if _, err := o.Group(ctx, other.String()); !errors.Is(err, engine.ErrGroupNotFound) {
 		t.Fatalf("Group unknown: %v", err)
 	}
-	if gs, err := s.Groups(ctx); err != nil || len(gs) != 2 || !reflect.DeepEqual(gs[0], wantTeam) || gs[1].Subject != "Other" {
+	if gs, err := o.Groups(ctx); err != nil || len(gs) != 2 || !reflect.DeepEqual(gs[0], wantTeam) || gs[1].Subject != "Other" {
 		t.Fatalf("Groups = %+v, %v", gs, err)
 	}
-	created, err := s.CreateGroup(ctx, "New team", []string{bob, carolJID.String()})
+	created, err := o.CreateGroup(ctx, "New team", []string{bob, carolJID.String()})
 	if err != nil || created.Subject != "New team" || len(created.Participants) != 2 || created.Participants[1].JID != bob {
 		t.Fatalf("CreateGroup = %+v, %v", created, err)
 	}
 	if n := lastIQ("create"); len(n.GetChildren()[0].GetChildrenByTag("participant")) != 2 {
 		t.Fatalf("create IQ %s", n.XMLString())
 	}
-	if err := s.SetGroupSubject(ctx, known.String(), "Renamed"); !errors.Is(err, engine.ErrNotAdmin) {
+	if err := o.SetGroupSubject(ctx, known.String(), "Renamed"); !errors.Is(err, engine.ErrNotAdmin) {
 		t.Fatalf("SetGroupSubject as a member: %v", err)
 	}
-	if err := s.SetGroupSubject(ctx, other.String(), "Renamed"); !errors.Is(err, engine.ErrGroupNotFound) {
+	if err := o.SetGroupSubject(ctx, other.String(), "Renamed"); !errors.Is(err, engine.ErrGroupNotFound) {
 		t.Fatalf("SetGroupSubject elsewhere: %v", err)
 	}
-	if err := s.SetGroupDescription(ctx, known.String(), "New about"); err != nil {
+	if err := o.SetGroupDescription(ctx, known.String(), "New about"); err != nil {
 		t.Fatalf("SetGroupDescription: %v", err)
 	}
 	if n := lastIQ("description").GetChildren()[0]; n.Attrs["prev"] != "D1" || string(n.GetChildByTag("body").Content.([]byte)) != "New about" {
 		t.Fatalf("description IQ %s", n.XMLString())
 	}
-	if err := s.SetGroupPhoto(ctx, known.String(), []byte{0xff, 0xd8, 0xff}); err != nil {
+	if err := o.SetGroupPhoto(ctx, known.String(), []byte{0xff, 0xd8, 0xff}); err != nil {
 		t.Fatalf("SetGroupPhoto: %v", err)
 	}
-	if err := s.SetGroupPhoto(ctx, other.String(), nil); !errors.Is(err, engine.ErrGroupNotFound) {
+	if err := o.SetGroupPhoto(ctx, other.String(), nil); !errors.Is(err, engine.ErrGroupNotFound) {
 		t.Fatalf("SetGroupPhoto elsewhere: %v", err)
 	}
-	res, err := s.UpdateParticipants(ctx, known.String(), []string{bob, carolJID.String(), daveJID.String()}, engine.ParticipantAdd)
+	res, err := o.UpdateParticipants(ctx, known.String(), []string{bob, carolJID.String(), daveJID.String()}, engine.ParticipantAdd)
 	wantRes := []engine.ParticipantResult{
 		{JID: bob}, {JID: carolJID.String(), Error: "privacy settings (the user can only be invited)"}, {JID: daveJID.String(), Error: "already a participant"},
 	}
 	if err != nil || !reflect.DeepEqual(res, wantRes) {
 		t.Fatalf("UpdateParticipants = %+v, %v", res, err)
 	}
-	if code, err := s.GroupInvite(ctx, known.String(), false); err != nil || code != "AbCdEf" {
+	if code, err := o.GroupInvite(ctx, known.String(), false); err != nil || code != "AbCdEf" {
 		t.Fatalf("GroupInvite = %q, %v", code, err)
 	}
-	if _, err := s.GroupInvite(ctx, known.String(), true); !errors.Is(err, engine.ErrNotAdmin) {
+	if _, err := o.GroupInvite(ctx, known.String(), true); !errors.Is(err, engine.ErrNotAdmin) {
 		t.Fatalf("GroupInvite reset as a member: %v", err)
 	}
-	if g, err := s.GroupByInvite(ctx, "https://chat.whatsapp.com/AbCdEf"); err != nil || g.JID != known.String() {
+	if g, err := o.GroupByInvite(ctx, "https://chat.whatsapp.com/AbCdEf"); err != nil || g.JID != known.String() {
 		t.Fatalf("GroupByInvite = %+v, %v", g, err)
 	}
-	if _, err := s.GroupByInvite(ctx, "gone"); !errors.Is(err, engine.ErrInviteNotFound) {
+	if _, err := o.GroupByInvite(ctx, "gone"); !errors.Is(err, engine.ErrInviteNotFound) {
 		t.Fatalf("GroupByInvite revoked: %v", err)
 	}
-	if jid, err := s.JoinGroup(ctx, "AbCdEf"); err != nil || jid != known.String() {
+	if jid, err := o.JoinGroup(ctx, "AbCdEf"); err != nil || jid != known.String() {
 		t.Fatalf("JoinGroup = %q, %v", jid, err)
 	}
-	if _, err := s.JoinGroup(ctx, "bogus"); !errors.Is(err, engine.ErrInviteNotFound) {
+	if _, err := o.JoinGroup(ctx, "bogus"); !errors.Is(err, engine.ErrInviteNotFound) {
 		t.Fatalf("JoinGroup bogus: %v", err)
 	}
-	if err := s.LeaveGroup(ctx, known.String()); err != nil {
+	if err := o.LeaveGroup(ctx, known.String()); err != nil {
 		t.Fatalf("LeaveGroup: %v", err)
 	}
-	if err := s.LeaveGroup(ctx, other.String()); !errors.Is(err, engine.ErrGroupNotFound) {
+	if err := o.LeaveGroup(ctx, other.String()); !errors.Is(err, engine.ErrGroupNotFound) {
 		t.Fatalf("LeaveGroup elsewhere: %v", err)
 	}
-	if _, err := s.Send(ctx, "120363111111111111@g.us", engine.Content{Text: "hi"}); !errors.Is(err, engine.ErrGroupNotFound) {
+	if _, err := o.Send(ctx, "120363111111111111@g.us", engine.Content{Text: "hi all"}); !errors.Is(err, engine.ErrGroupNotFound) {
 		t.Fatalf("Send to a group elsewhere: %v", err)
 	}
-	if _, n := message(known.String(), engine.Content{Text: "hi all"}); attr(n, "to") != known {
+	if _, n := send(known.String(), engine.Content{Text: "hi all"}); attr(n, "to") != known {
 		t.Fatalf("group message node %s", n.XMLString())
 	}
 
-	// A group notification, parsed by whatsmeow.
-	c.send(waBinary.Node{Tag: "notification", Attrs: waBinary.Attrs{
-		"type": "w:gp2", "id": "N1", "from": known, "participant": carolJID, "t": time.Now().Unix(),
-	}, Content: []waBinary.Node{{Tag: "description", Attrs: waBinary.Attrs{"id": "D2"}, Content: []waBinary.Node{{Tag: "body", Content: []byte("Fresh")}}}}})
-	ev, _ = rec.wait(t, evi, wait, isType[engine.GroupChange])
+	// A group notification, parsed by whatsmeow, stored, acknowledged.
+	id := o.dev.Notify(waBinary.Node{Attrs: waBinary.Attrs{"type": "w:gp2", "from": known, "participant": carolJID},
+		Content: []waBinary.Node{{Tag: "description", Attrs: waBinary.Attrs{"id": "D2"}, Content: []waBinary.Node{{Tag: "body", Content: []byte("Fresh")}}}}})
+	ev, _ = o.rec.wait(t, evi, wait, isType[engine.GroupChange])
 	if g := ev.(engine.GroupChange); g.Action != "description" || g.Description != "Fresh" || g.Actor != carolJID.String() || g.Group != known.String() {
 		t.Fatalf("group change %+v", g)
+	}
+	if _, err := o.dev.WaitAcked(ctx, id); err != nil {
+		t.Fatal(err)
 	}
 
 	// Contexts are respected.
 	done, stop := context.WithCancel(ctx)
 	stop()
-	if _, err := s.Groups(done); !errors.Is(err, context.Canceled) {
+	if _, err := o.Groups(done); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Groups with a cancelled context: %v", err)
 	}
 
 	// Offline again: clean errors.
-	s.Disconnect()
-	if _, err := s.Groups(ctx); !errors.Is(err, engine.ErrNotConnected) {
+	o.Disconnect()
+	if _, err := o.Groups(ctx); !errors.Is(err, engine.ErrNotConnected) {
 		t.Fatalf("Groups after Disconnect: %v", err)
 	}
-	if err := s.React(ctx, bob, "", "X", "👍"); !errors.Is(err, engine.ErrNotConnected) {
+	if err := o.React(ctx, bob, "", "X", "👍"); !errors.Is(err, engine.ErrNotConnected) {
 		t.Fatalf("React after Disconnect: %v", err)
-	}
-	if !strings.Contains(fmt.Sprint(rec.all()), "Fresh") {
-		t.Fatal("events lost")
 	}
 }

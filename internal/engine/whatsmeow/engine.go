@@ -64,8 +64,8 @@
 // The WhatsApp Web version every client announces is process-global: the
 // engine keeps it (version.go), learned from WhatsApp at start and every few
 // hours, stored in the database, refreshed at once when WhatsApp answers
-// "client outdated", and overridden by Options.WAVersion. So is the device
-// name shown on the phone.
+// "client outdated" (405) or "bad user agent" (409), and overridden by
+// Options.WAVersion. So is the device name shown on the phone.
 package whatsmeow
 
 import (

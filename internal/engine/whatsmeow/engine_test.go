@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,10 @@ func testLog() *slog.Logger {
 // does offline).
 const testVersion = "2.3000.1031080782"
 
+// learnVersion as Options.WAVersion makes newEngine leave the version
+// unpinned: the engine learns it (version.go).
+const learnVersion = "learn"
+
 // forEachBackend runs fn on a migrated wagate store per backend (SQLite and,
 // with WAGATE_TEST_POSTGRES_URL, PostgreSQL) with an engine on it.
 func forEachBackend(t *testing.T, fn func(t *testing.T, st *wstore.Store, e *Engine)) {
@@ -43,8 +48,11 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, st *wstore.Store, e *Eng
 
 func newEngine(t testing.TB, st *wstore.Store, opts Options) *Engine {
 	t.Helper()
-	if opts.WAVersion == "" {
+	switch opts.WAVersion {
+	case "":
 		opts.WAVersion = testVersion
+	case learnVersion:
+		opts.WAVersion = ""
 	}
 	if opts.VersionRefresh == 0 {
 		opts.VersionRefresh = -1 // never ask the real WhatsApp
@@ -390,4 +398,47 @@ func TestPostgresSchemasDoNotCollide(t *testing.T) {
 		t.Fatal("schemas share whatsmeow tables")
 	}
 	_ = ea
+}
+
+// The runtime drops devices no channel owns (engine.Reconciler): Devices
+// lists what whatsmeow's store keeps, RemoveDevice deletes one, but not one
+// an open session uses, and not a malformed one.
+func TestDevicesAndRemoveDevice(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st *wstore.Store, e *Engine) {
+		ctx := context.Background()
+		used := storeDevice(t, e, "15551234567", 2)
+		orphan := storeDevice(t, e, "15557654321", 3)
+		devs, err := e.Devices(ctx)
+		if slices.Sort(devs); err != nil || !slices.Equal(devs, []string{used, orphan}) {
+			t.Fatalf("Devices = %v, %v", devs, err)
+		}
+		s, err := e.Open(ctx, engine.SessionConfig{Device: used})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.RemoveDevice(ctx, used); err == nil {
+			t.Fatal("RemoveDevice removed the device of an open session")
+		}
+		for _, bad := range []string{"", "garbage", "15551234567@s.whatsapp.net"} {
+			if err := e.RemoveDevice(ctx, bad); !errors.Is(err, ErrMalformedDevice) {
+				t.Errorf("RemoveDevice(%q) = %v", bad, err)
+			}
+		}
+		if err := e.RemoveDevice(ctx, orphan); err != nil {
+			t.Fatalf("RemoveDevice: %v", err)
+		}
+		if devs, _ := e.Devices(ctx); !slices.Equal(devs, []string{used}) || countDevices(t, st) != 1 {
+			t.Fatalf("after RemoveDevice: %v", devs)
+		}
+		if _, err := e.Open(ctx, engine.SessionConfig{Device: orphan}); !errors.Is(err, engine.ErrDeviceNotFound) {
+			t.Fatalf("Open a removed device: %v", err)
+		}
+		s.Close()
+		if err := e.RemoveDevice(ctx, used); err != nil {
+			t.Fatalf("RemoveDevice after the session closed: %v", err)
+		}
+		if devs, _ := e.Devices(ctx); len(devs) != 0 {
+			t.Fatalf("Devices = %v", devs)
+		}
+	})
 }

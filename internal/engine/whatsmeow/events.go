@@ -1,7 +1,6 @@
 package whatsmeow
 
 import (
-	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -10,7 +9,8 @@ import (
 
 // mapEvent translates one whatsmeow event into wagate engine events. It is
 // pure: the session applies the state changes an event implies (linked,
-// logged out, push name) separately. Events it does not list map to nothing.
+// logged out, push name) separately, and fills in what only the connection
+// knows (ClientOutdated.Version). Events it does not list map to nothing.
 //
 // QR codes and the end of a QR login flow do not come through here: the
 // session reads them from whatsmeow's QR channel.
@@ -46,10 +46,10 @@ func mapEvent(evt any, fetch fetcher) []engine.Event {
 	case *events.TemporaryBan:
 		return one(engine.TemporaryBan{Code: int(e.Code), Reason: e.Code.String(), Expires: e.Expire})
 	case *events.ClientOutdated:
-		return one(engine.ClientOutdated{Code: int(events.ConnectFailureClientOutdated), Version: store.GetWAVersion().String()})
+		return one(engine.ClientOutdated{Code: int(events.ConnectFailureClientOutdated)})
 	case *events.ConnectFailure:
 		if e.Reason == events.ConnectFailureBadUserAgent {
-			return one(engine.ClientOutdated{Code: int(e.Reason), Version: store.GetWAVersion().String()})
+			return one(engine.ClientOutdated{Code: int(e.Reason)})
 		}
 		reason := e.Reason.String()
 		if e.Message != "" {

@@ -8,7 +8,6 @@ import (
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/proto/waSyncAction"
-	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
@@ -47,7 +46,7 @@ func TestMapEvent(t *testing.T) {
 		{"temporary ban", &events.TemporaryBan{Code: events.TempBanBlockedByUsers, Expire: 36 * time.Hour},
 			[]engine.Event{engine.TemporaryBan{Code: 102, Reason: "102: too many people blocked you", Expires: 36 * time.Hour}}},
 		{"client outdated", &events.ClientOutdated{},
-			[]engine.Event{engine.ClientOutdated{Code: 405, Version: store.GetWAVersion().String()}}},
+			[]engine.Event{engine.ClientOutdated{Code: 405}}},
 		{"connect failure transient", &events.ConnectFailure{Reason: events.ConnectFailureServiceUnavailable, Message: "later"},
 			[]engine.Event{engine.ConnectFailure{Code: 503, Reason: "503: unknown error: later"}}},
 		{"connect failure unknown", &events.ConnectFailure{Reason: 499},
@@ -59,7 +58,7 @@ func TestMapEvent(t *testing.T) {
 		{"connect failure temp banned", &events.ConnectFailure{Reason: events.ConnectFailureTempBanned},
 			[]engine.Event{engine.ConnectFailure{Code: 402, Reason: "402: account temporarily banned"}}},
 		{"connect failure bad user agent", &events.ConnectFailure{Reason: events.ConnectFailureBadUserAgent},
-			[]engine.Event{engine.ClientOutdated{Code: 409, Version: store.GetWAVersion().String()}}},
+			[]engine.Event{engine.ClientOutdated{Code: 409}}},
 		{"stream error", &events.StreamError{Code: "503"}, []engine.Event{engine.StreamError{Code: "503"}}},
 		{"keepalive timeout", &events.KeepAliveTimeout{ErrorCount: 2, LastSuccess: ts},
 			[]engine.Event{engine.KeepAliveLost{Failures: 2, LastSuccess: ts}}},

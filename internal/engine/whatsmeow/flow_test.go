@@ -1,7 +1,6 @@
 package whatsmeow
 
 import (
-	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -9,61 +8,65 @@ import (
 	"time"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
-	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/store"
 
 	"github.com/wagate/wagate/internal/engine"
-	"github.com/wagate/wagate/internal/store/storetest"
+	"github.com/wagate/wagate/internal/fakewa"
 )
 
-// These tests connect real whatsmeow clients to the fake server on
-// loopback. They run under -race: see the package report for whatsmeow's
-// known socket race (its issue #1085) and whether it showed here.
+// Login flows, linked logins and the session's own connection handling,
+// with real whatsmeow clients against fakewa on loopback. Under -race they
+// run in TestSocketTestsUnderRace's child (socketrace_test.go).
 
-const wait = 10 * time.Second
-
+// A QR login: no pairing code before the first QR, codes while it runs,
+// the phone scans, Linked, whatsmeow's 515 reconnect logs in as the new
+// device with the engine's version, a second session opens on it, the phone
+// removes it (LoggedOut, device deleted) and the next Connect starts a new
+// flow with a new device.
 func TestLoginFlowPairingAndLogout(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{})
-	fake := newFakeWA(t, e)
-	rec := newRecorder()
-	ctx := context.Background()
-	s, err := e.Open(ctx, engine.SessionConfig{ChannelID: "AAAAAA-00003", Events: rec.add, Ingest: rec.ingest})
+	w := newWorld(t, Options{})
+	acct := w.srv.Account("15551234567")
+	acct.SetBusinessName("Acme")
+	o := w.open(engine.SessionConfig{ChannelID: "AAAAAA-00003"})
+	ctx := ctxT(t)
+
+	// The first registration is never answered: the flow runs, no QR yet.
+	w.srv.OnConnect(fakewa.Stall())
+	if err := o.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	c, err := w.srv.NextConn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-
-	cctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	if err := s.Connect(cctx); err != nil {
-		t.Fatalf("Connect: %v", err)
+	if c.Login() {
+		t.Fatal("an unlinked session sent a login payload")
 	}
-	c := fake.next(wait)
-	if c.login {
-		t.Fatal("unlinked session sent a login payload")
-	}
-	if _, err := s.PairPhone(ctx, "15551234567"); !errors.Is(err, engine.ErrNotInLoginFlow) {
+	if _, err := o.PairPhone(ctx, "15551234567"); !errors.Is(err, engine.ErrNotInLoginFlow) {
 		t.Fatalf("PairPhone before the first QR: %v", err)
 	}
-	if err := c.send(pairDeviceNode("ref1", "ref2", "ref3", "ref4", "ref5", "ref6")); err != nil {
-		t.Fatal(err)
+	o.Disconnect()
+
+	if err := o.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
 	}
-	ev, i := rec.wait(t, 0, wait, isType[engine.QR])
+	if c, err = w.srv.NextConn(ctx); err != nil || c.Login() {
+		t.Fatalf("second registration: %v", err)
+	}
+	ev, i := o.rec.wait(t, 0, wait, isType[engine.QR])
 	qr := ev.(engine.QR)
-	if !strings.HasPrefix(qr.Code, "ref1,") || len(strings.Split(qr.Code, ",")) != 4 {
+	if parts := strings.Split(qr.Code, ","); len(parts) != 4 || parts[0] == "" {
 		t.Fatalf("QR code %q", qr.Code)
 	}
 	if d := time.Until(qr.Expires); d < 55*time.Second || d > 61*time.Second {
 		t.Fatalf("first QR expires in %s, want about 60s", d)
 	}
 
-	// Pairing code while the flow runs.
-	if _, err := s.PairPhone(ctx, "0155"); !errors.Is(err, engine.ErrInvalidPhone) {
+	// Pairing codes while the flow runs.
+	if _, err := o.PairPhone(ctx, "0155"); !errors.Is(err, engine.ErrInvalidPhone) {
 		t.Fatalf("bad phone: %v", err)
 	}
-	pctx, pcancel := context.WithTimeout(ctx, wait)
-	code, err := s.PairPhone(pctx, "+15551234567")
-	pcancel()
+	code, err := o.PairPhone(ctx, "+15551234567")
 	if err != nil {
 		t.Fatalf("PairPhone: %v", err)
 	}
@@ -71,276 +74,218 @@ func TestLoginFlowPairingAndLogout(t *testing.T) {
 		t.Fatalf("pairing code %q", code)
 	}
 
-	// The phone scans: pair-success, then WhatsApp's 515 restart.
-	device := types.JID{User: "15551234567", Device: 9, Server: types.DefaultUserServer}
-	lid := types.JID{User: "99887766", Device: 9, Server: types.HiddenUserServer}
-	if err := c.send(pairSuccessNode(t, qr.Code, device, lid)); err != nil {
-		t.Fatal(err)
+	// The phone scans the QR code.
+	d, err := acct.ScanQR(ctx, qr.Code)
+	if err != nil {
+		t.Fatalf("ScanQR: %v", err)
 	}
-	ev, i = rec.wait(t, i, wait, isType[engine.Linked])
+	ev, i = o.rec.wait(t, i, wait, isType[engine.Linked])
 	linked := ev.(engine.Linked)
-	if linked.Device != "15551234567:9@s.whatsapp.net" || linked.Account != (engine.Account{Phone: "15551234567", Name: "Acme"}) {
-		t.Fatalf("Linked = %+v", linked)
+	if linked.Device != d.JID().String() || linked.Account != (engine.Account{Phone: "15551234567", Name: "Acme"}) {
+		t.Fatalf("Linked = %+v, device at the server %s", linked, d.JID())
 	}
-	c.waitNode(t, "iq", "pair-device-sign", wait)
-	if !s.Linked() || countDevices(t, st) != 1 {
-		t.Fatalf("after pairing: linked=%v rows=%d", s.Linked(), countDevices(t, st))
-	}
-	if err := c.send(streamError("515", "")); err != nil {
+	if _, err := c.WaitNode(ctx, fakewa.Tag("iq", "pair-device-sign")); err != nil {
 		t.Fatal(err)
 	}
-	c2 := fake.next(wait)
-	if !c2.login || c2.payload.GetUsername() != 15551234567 || c2.payload.GetDevice() != 9 {
-		t.Fatalf("reconnect after 515: login=%v payload user %d device %d", c2.login, c2.payload.GetUsername(), c2.payload.GetDevice())
+	if !o.Linked() || !hasDevice(t, w.e, linked.Device) {
+		t.Fatalf("after pairing: linked=%v devices=%v", o.Linked(), storedDevices(t, w.e))
 	}
-	if v := c2.payload.GetUserAgent().GetAppVersion(); v.GetTertiary() != 1031080782 {
-		t.Fatalf("login announces version %v", v)
-	}
-	if err := c2.send(successNode()); err != nil {
+	// The server restarts the stream (515); whatsmeow logs in as the device.
+	c2, err := w.srv.NextConn(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, i = rec.wait(t, i, wait, isType[engine.Connected])
-	for _, ev := range rec.all() {
+	if !c2.Login() || c2.DeviceJID() != d.JID() {
+		t.Fatalf("reconnect after 515: login=%v device %s", c2.Login(), c2.DeviceJID())
+	}
+	want, _ := store.ParseVersion(testVersion)
+	if v := c2.Payload().GetUserAgent().GetAppVersion(); !sameVersion(v, want) {
+		t.Fatalf("login announces version %v, want %s", v, testVersion)
+	}
+	_, i = o.rec.wait(t, i, wait, isType[engine.Connected])
+	if _, err := d.WaitOnline(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range o.rec.all() {
 		if _, ok := ev.(engine.QRTimeout); ok {
-			t.Fatalf("QRTimeout after pairing: %#v", rec.all())
+			t.Fatalf("QRTimeout after pairing: %#v", o.rec.all())
 		}
 	}
 
 	// A second session on the stored device opens linked.
-	s2, err := e.Open(ctx, engine.SessionConfig{Device: linked.Device})
+	s2, err := w.e.Open(ctx, engine.SessionConfig{Device: linked.Device})
 	if err != nil || !s2.Linked() || s2.Self().Phone != "15551234567" {
-		t.Fatalf("reopen paired device: %v", err)
+		t.Fatalf("reopen the paired device: %v", err)
 	}
 	s2.Close()
 
 	// The phone removes the device: LoggedOut, and the device is gone.
-	if err := c2.send(streamError("401", "device_removed")); err != nil {
+	if err := d.Inject(fakewa.LoggedOut()); err != nil {
 		t.Fatal(err)
 	}
-	ev, i = rec.wait(t, i, wait, isType[engine.LoggedOut])
-	if r := ev.(engine.LoggedOut).Reason; !strings.HasPrefix(r, "401") {
-		t.Fatalf("LoggedOut reason %q", r)
+	ev, i = o.rec.wait(t, i, wait, isType[engine.LoggedOut])
+	if lo := ev.(engine.LoggedOut); lo.Code != 401 || !strings.HasPrefix(lo.Reason, "401") {
+		t.Fatalf("LoggedOut %+v", lo)
 	}
-	if s.Linked() {
+	if o.Linked() {
 		t.Fatal("linked after LoggedOut")
 	}
-	waitFor(t, wait, func() bool { return countDevices(t, st) == 0 })
+	waitFor(t, wait, func() bool { return len(storedDevices(t, w.e)) == 0 })
 
 	// Connect again: a fresh login flow with a fresh device.
-	cctx2, cancel2 := context.WithTimeout(ctx, wait)
-	defer cancel2()
-	if err := s.Connect(cctx2); err != nil {
+	if err := o.Connect(ctx); err != nil {
 		t.Fatalf("Connect after LoggedOut: %v", err)
 	}
-	c3 := fake.next(wait)
-	if c3.login {
-		t.Fatal("relogin used the old device")
+	if c3, err := w.srv.NextConn(ctx); err != nil || c3.Login() {
+		t.Fatalf("the login after LoggedOut used the old device (%v)", err)
 	}
-	if err := c3.send(pairDeviceNode("again1", "again2")); err != nil {
+	ev, _ = o.rec.wait(t, i, wait, isType[engine.QR])
+	if again := ev.(engine.QR).Code; strings.Split(again, ",")[1] == strings.Split(qr.Code, ",")[1] {
+		t.Fatalf("the new flow's QR %q reuses the old Noise key", again)
+	}
+}
+
+// A pairing code entered on the phone links the session as a QR scan does,
+// and the new device can be messaged.
+func TestLoginFlowPairingCode(t *testing.T) {
+	w := newWorld(t, Options{})
+	acct := w.srv.Account("15551234567")
+	o := w.open(engine.SessionConfig{})
+	ctx := ctxT(t)
+	if err := o.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ev, _ = rec.wait(t, i, wait, isType[engine.QR])
-	if code := ev.(engine.QR).Code; !strings.HasPrefix(code, "again1,") || strings.Split(code, ",")[1] == strings.Split(qr.Code, ",")[1] {
-		t.Fatalf("new flow QR %q reuses the old noise key", code)
+	_, i := o.rec.wait(t, 0, wait, isType[engine.QR])
+	code, err := o.PairPhone(ctx, "15551234567")
+	if err != nil {
+		t.Fatalf("PairPhone: %v", err)
+	}
+	if _, err := acct.EnterCode(ctx, strings.ReplaceAll(code, "-", "")); err != nil {
+		t.Fatalf("EnterCode: %v", err)
+	}
+	ev, i := o.rec.wait(t, i, wait, isType[engine.Linked])
+	if l := ev.(engine.Linked); l.Account.Phone != "15551234567" || !strings.HasPrefix(l.Device, "15551234567:") {
+		t.Fatalf("Linked = %+v", l)
+	}
+	_, i = o.rec.wait(t, i, wait, isType[engine.Connected])
+	devs := acct.Devices()
+	if len(devs) != 1 || devs[0].Conn() == nil {
+		t.Fatalf("the account's devices at the server: %v", devs)
+	}
+	// The new device has working Signal keys: a peer's message arrives.
+	sent, err := w.srv.Peer("15557654321").SendText(acct, "welcome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = o.rec.wait(t, i, wait, isType[engine.Message])
+	if m := ev.(engine.Message); m.ID != sent.ID || m.Text != "welcome" {
+		t.Fatalf("message %+v", m)
+	}
+	if _, err := devs[0].WaitAcked(ctx, sent.ID); err != nil {
+		t.Fatal(err)
 	}
 }
 
 func TestLoginFlowConnectionLostGivesQRTimeout(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{})
-	fake := newFakeWA(t, e)
-	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Events: rec.add, Ingest: rec.ingest})
-	defer s.Close()
-	if err := s.Connect(context.Background()); err != nil {
+	w := newWorld(t, Options{})
+	o := w.open(engine.SessionConfig{})
+	ctx := ctxT(t)
+	if err := o.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := fake.next(wait)
-	c.send(pairDeviceNode("r1", "r2", "r3"))
-	_, i := rec.wait(t, 0, wait, isType[engine.QR])
-	c.ws.CloseNow()
-	rec.wait(t, i, wait, isType[engine.QRTimeout])
-	if _, err := s.PairPhone(context.Background(), "15551234567"); !errors.Is(err, engine.ErrNotInLoginFlow) {
+	c, err := w.srv.NextConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, i := o.rec.wait(t, 0, wait, isType[engine.QR])
+	c.Close()
+	o.rec.wait(t, i, wait, isType[engine.QRTimeout])
+	if _, err := o.PairPhone(ctx, "15551234567"); !errors.Is(err, engine.ErrNotInLoginFlow) {
 		t.Fatalf("PairPhone after the flow ended: %v", err)
 	}
-	if s.Linked() || countDevices(t, st) != 0 {
+	if o.Linked() || len(storedDevices(t, w.e)) != 0 {
 		t.Fatal("an abandoned login left a device")
 	}
 }
 
-func TestLinkedLoginFailures(t *testing.T) {
-	cases := []struct {
-		name string
-		send func(c *fakeConn) error
-		want engine.Event
-		// linked after the event
-		linked bool
-	}{
-		{"client outdated", func(c *fakeConn) error { return c.send(failure(405, nil)) },
-			engine.ClientOutdated{Code: 405, Version: testVersion}, true},
-		{"temporary ban", func(c *fakeConn) error { return c.send(failure(402, map[string]any{"code": 102, "expire": 3600})) },
-			engine.TemporaryBan{Code: 102, Reason: "102: too many people blocked you", Expires: time.Hour}, true},
-		{"logged out on connect", func(c *fakeConn) error { return c.send(failure(401, nil)) },
-			engine.LoggedOut{Reason: "401: logged out from another device", Code: 401}, false},
-		{"unknown failure", func(c *fakeConn) error { return c.send(failure(499, nil)) },
-			engine.ConnectFailure{Code: 499, Reason: "499: unknown error"}, true},
-		{"stream replaced", func(c *fakeConn) error {
-			if err := c.send(successNode()); err != nil {
-				return err
-			}
-			return c.send(streamError("", "replaced"))
-		}, engine.StreamReplaced{}, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			st := storetest.Open(t, storetest.Backends(t)[0])
-			e := newEngine(t, st, Options{})
-			fake := newFakeWA(t, e)
-			device := storeDevice(t, e, "15551234567", 4)
-			rec := newRecorder()
-			s, err := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if err := s.Connect(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			c := fake.next(wait)
-			if !c.login || c.payload.GetUsername() != 15551234567 || c.payload.GetDevice() != 4 {
-				t.Fatalf("login payload user %d device %d", c.payload.GetUsername(), c.payload.GetDevice())
-			}
-			if err := tc.send(c); err != nil {
-				t.Fatal(err)
-			}
-			got, _ := rec.wait(t, 0, wait, func(ev engine.Event) bool {
-				switch ev.(type) {
-				case engine.ConnectFailure, engine.TemporaryBan, engine.LoggedOut, engine.StreamReplaced, engine.ClientOutdated:
-					return true
-				}
-				return false
-			})
-			if got != tc.want {
-				t.Fatalf("final event %#v, want %#v", got, tc.want)
-			}
-			if s.Linked() != tc.linked {
-				t.Fatalf("linked = %v after %T", s.Linked(), got)
-			}
-			rows := 1
-			if !tc.linked {
-				rows = 0
-			}
-			waitFor(t, wait, func() bool { return countDevices(t, st) == rows })
-			// Final: whatsmeow does not reconnect by itself.
-			select {
-			case c := <-fake.conns:
-				t.Fatalf("client reconnected after a final event (login=%v)", c.login)
-			case <-time.After(time.Second):
-			}
-		})
-	}
-}
-
-func failure(reason int, attrs map[string]any) waBinary.Node {
-	n := waBinary.Node{Tag: "failure", Attrs: waBinary.Attrs{"reason": reason}}
-	for k, v := range attrs {
-		n.Attrs[k] = v
-	}
-	return n
-}
-
 // A session never reconnects by itself: after a dropped connection it
 // reports Disconnected and waits for its owner's Connect, which reuses the
-// client.
+// client (and its caches).
 func TestNoAutomaticReconnect(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{})
-	fake := newFakeWA(t, e)
-	device := storeDevice(t, e, "15551234567", 5)
-	rec := newRecorder()
-	sess, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
-	defer sess.Close()
-	s := sess.(*Session)
-	if err := s.Connect(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	c := fake.next(wait)
-	c.send(successNode())
-	_, i := rec.wait(t, 0, wait, isType[engine.Connected])
-	first := s.cli
+	w := newWorld(t, Options{})
+	o := w.connectStored("15551234567", 5, engine.SessionConfig{})
+	first := o.cli
 
-	c.ws.CloseNow() // the network drops
-	_, i = rec.wait(t, i, wait, isType[engine.Disconnected])
-	select {
-	case c := <-fake.conns:
-		t.Fatalf("the session reconnected by itself (login=%v)", c.login)
-	case <-time.After(time.Second):
-	}
-	if !s.Linked() {
+	n := len(o.rec.all())
+	o.conn.Close() // the network drops
+	o.rec.wait(t, n, wait, isType[engine.Disconnected])
+	noReconnect(t, w.srv, o.dev)
+	if !o.Linked() {
 		t.Fatal("a dropped connection unlinked the session")
 	}
-	if err := s.Connect(context.Background()); err != nil {
-		t.Fatalf("Connect after the drop: %v", err)
-	}
-	c = fake.next(wait)
-	c.send(successNode())
-	rec.wait(t, i, wait, isType[engine.Connected])
-	if s.cli != first {
+	o.connect()
+	if o.cli != first {
 		t.Error("reconnecting built a new whatsmeow client (its caches are lost)")
 	}
 }
 
 func TestLoginWatchdog(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{LoginTimeout: 300 * time.Millisecond})
-	fake := newFakeWA(t, e)
-	device := storeDevice(t, e, "15551234567", 6)
-	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
-	defer s.Close()
-	if err := s.Connect(context.Background()); err != nil {
+	w := newWorld(t, Options{LoginTimeout: 300 * time.Millisecond})
+	o := w.openStored("15551234567", 6, engine.SessionConfig{})
+	w.srv.OnConnect(fakewa.Stall()) // the server never answers the login
+	ctx := ctxT(t)
+	if err := o.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := fake.next(wait) // the server never answers the login
-	ev, _ := rec.wait(t, 0, wait, isType[engine.ConnectFailure])
+	c, err := w.srv.NextConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := o.rec.wait(t, 0, wait, isType[engine.ConnectFailure])
 	if cf := ev.(engine.ConnectFailure); !strings.Contains(cf.Reason, "no login within") {
 		t.Fatalf("watchdog event %#v", cf)
 	}
 	select {
-	case <-c.closed:
-	case <-time.After(wait):
-		t.Fatal("watchdog left the connection open")
+	case <-c.Closed():
+	case <-ctx.Done():
+		t.Fatal("the watchdog left the connection open")
+	}
+	if !o.Linked() {
+		t.Fatal("the watchdog unlinked the session")
 	}
 }
 
+// After Disconnect nothing comes from the connection; what WhatsApp had
+// for the device meanwhile comes with the next Connect.
 func TestDisconnectStopsEvents(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{})
-	fake := newFakeWA(t, e)
-	device := storeDevice(t, e, "15551234567", 8)
-	rec := newRecorder()
-	s, _ := e.Open(context.Background(), engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
-	defer s.Close()
-	s.Connect(context.Background())
-	c := fake.next(wait)
-	c.send(successNode())
-	rec.wait(t, 0, wait, isType[engine.Connected])
-	n := len(rec.all())
-	s.Disconnect()
+	w := newWorld(t, Options{})
+	o := w.connectStored("15551234567", 8, engine.SessionConfig{})
+	bob := w.srv.Peer("15557654321")
+	n := len(o.rec.all())
+	o.Disconnect()
 	select {
-	case <-c.closed:
-	case <-time.After(wait):
+	case <-o.conn.Closed():
+	case <-ctxT(t).Done():
 		t.Fatal("Disconnect left the connection open")
 	}
+	sent, err := bob.SendText(o.acct, "while you were away")
+	if err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(300 * time.Millisecond)
-	if got := rec.all()[n:]; len(got) != 0 {
+	if got := o.rec.all()[n:]; len(got) != 0 {
 		t.Fatalf("events after Disconnect: %#v", got)
 	}
-	if !s.Linked() {
+	if !o.Linked() {
 		t.Fatal("Disconnect unlinked")
 	}
-	if _, err := s.SendText(context.Background(), "15557654321", "hi"); !errors.Is(err, engine.ErrNotConnected) {
+	if _, err := o.SendText(ctxT(t), "15557654321", "hi"); !errors.Is(err, engine.ErrNotConnected) {
 		t.Fatalf("SendText after Disconnect: %v", err)
+	}
+	o.connect()
+	ev, _ := o.rec.wait(t, n, wait, isType[engine.Message])
+	if m := ev.(engine.Message); m.ID != sent.ID || m.Text != "while you were away" {
+		t.Fatalf("message after reconnecting: %+v", m)
 	}
 }
 
@@ -356,90 +301,88 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 }
 
 func TestOnlineActions(t *testing.T) {
-	st := storetest.Open(t, storetest.Backends(t)[0])
-	e := newEngine(t, st, Options{})
-	fake := newFakeWA(t, e)
-	device := storeDevice(t, e, "15551234567", 2)
-	rec := newRecorder()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	s, _ := e.Open(ctx, engine.SessionConfig{Device: device, Events: rec.add, Ingest: rec.ingest})
-	defer s.Close()
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c := fake.next(wait)
-	c.send(successNode())
-	rec.wait(t, 0, wait, isType[engine.Connected])
-	if err := s.Connect(ctx); err != nil {
+	w := newWorld(t, Options{})
+	o := w.connectStored("15551234567", 2, engine.SessionConfig{})
+	ctx := ctxT(t)
+	attempts := len(w.srv.Attempts())
+	if err := o.Connect(ctx); err != nil {
 		t.Fatalf("Connect while connected: %v", err)
 	}
-	select {
-	case <-fake.conns:
+	time.Sleep(200 * time.Millisecond)
+	if n := len(w.srv.Attempts()); n != attempts {
 		t.Fatal("Connect while connected opened a second connection")
-	case <-time.After(200 * time.Millisecond):
 	}
 
-	p, err := s.Profile(ctx)
+	p, err := o.Profile(ctx)
 	if err != nil {
 		t.Fatalf("Profile: %v", err)
 	}
-	if p != (engine.Profile{Name: "Alice", About: fakeAbout, Picture: fakePicture}) {
+	if p != (engine.Profile{Name: "Alice", Picture: "https://mmg.whatsapp.net/v/pic.jpg"}) {
 		t.Fatalf("Profile = %+v", p)
 	}
 	about := "Busy"
-	if err := s.SetProfile(ctx, engine.ProfileUpdate{About: &about}); err != nil {
+	if err := o.SetProfile(ctx, engine.ProfileUpdate{About: &about}); err != nil {
 		t.Fatalf("SetProfile about: %v", err)
 	}
-	status := c.waitNode(t, "iq", "status", wait)
+	status, err := o.conn.WaitNode(ctx, fakewa.Tag("iq", "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := status.GetChildren()[0].Content.([]byte); string(got) != "Busy" {
 		t.Fatalf("status sent %q", got)
 	}
 	// The push name is an app-state patch; it needs the app-state keys the
 	// phone shares after linking, which this device never got.
 	name := "Bob"
-	if err := s.SetProfile(ctx, engine.ProfileUpdate{Name: &name}); err == nil || !strings.Contains(err.Error(), "app state") {
+	if err := o.SetProfile(ctx, engine.ProfileUpdate{Name: &name}); err == nil || !strings.Contains(err.Error(), "app state") {
 		t.Fatalf("SetProfile name without app-state keys: %v", err)
 	}
 
-	if err := s.MarkRead(ctx, "15557654321", "", []string{"MSG1", "MSG2"}); err != nil {
+	bob := w.srv.Peer("15557654321")
+	if err := o.MarkRead(ctx, "15557654321", "", []string{"MSG1", "MSG2"}); err != nil {
 		t.Fatalf("MarkRead: %v", err)
 	}
-	r := c.waitNode(t, "receipt", "", wait)
-	if r.Attrs["id"] != "MSG1" || r.Attrs["type"] != "read" || r.Attrs["to"] != types.NewJID("15557654321", types.DefaultUserServer) {
-		t.Fatalf("receipt %s", r.XMLString())
-	}
+	waitFor(t, wait, func() bool {
+		for _, r := range bob.ClientReceipts() {
+			if r.Type == "read" && strings.Join(r.IDs, ",") == "MSG1,MSG2" && r.From == o.dev.JID() {
+				return true
+			}
+		}
+		return false
+	})
 
-	sent, err := s.SendText(ctx, "+15557654321", "hello")
+	sent, err := o.SendText(ctx, "+15557654321", "hello")
 	if err != nil {
 		t.Fatalf("SendText: %v", err)
 	}
-	if sent.ID == "" || sent.Chat != "15557654321@s.whatsapp.net" || sent.Time.IsZero() {
+	if sent.ID == "" || sent.Chat != "15557654321@s.whatsapp.net" || sent.Time.IsZero() || len(sent.Payload) == 0 {
 		t.Fatalf("SentMessage %+v", sent)
 	}
-	m := c.waitNode(t, "message", "", wait)
-	if m.Attrs["id"] != sent.ID {
-		t.Fatalf("message node %s", m.XMLString())
+	if _, err := o.conn.WaitNode(ctx, func(n *waBinary.Node) bool { return n.Tag == "message" && n.Attrs["id"] == sent.ID }); err != nil {
+		t.Fatal(err)
 	}
 
 	// Logout tells WhatsApp, then drops the device; no event.
-	n := len(rec.all())
-	if err := s.Logout(ctx); err != nil {
+	n := len(o.rec.all())
+	if err := o.Logout(ctx); err != nil {
 		t.Fatalf("Logout: %v", err)
 	}
-	c.waitNode(t, "iq", "remove-companion-device", wait)
-	if s.Linked() || countDevices(t, st) != 0 {
-		t.Fatalf("after Logout: linked=%v rows=%d", s.Linked(), countDevices(t, st))
+	if _, err := o.conn.WaitNode(ctx, fakewa.Tag("iq", "remove-companion-device")); err != nil {
+		t.Fatal(err)
+	}
+	if o.Linked() || len(storedDevices(t, w.e)) != 0 || o.dev.Linked() {
+		t.Fatalf("after Logout: linked=%v devices=%v linked at the server=%v", o.Linked(), storedDevices(t, w.e), o.dev.Linked())
 	}
 	time.Sleep(200 * time.Millisecond)
-	if got := rec.all()[n:]; len(got) != 0 {
+	if got := o.rec.all()[n:]; len(got) != 0 {
 		t.Fatalf("events after Logout: %#v", got)
 	}
 	// And Connect starts a login flow.
-	if err := s.Connect(ctx); err != nil {
+	if err := o.Connect(ctx); err != nil {
 		t.Fatalf("Connect after Logout: %v", err)
 	}
-	if c := fake.next(wait); c.login {
-		t.Fatal("login after Logout used the old device")
-	}
+	waitFor(t, wait, func() bool {
+		at := w.srv.Attempts()
+		return at[len(at)-1].Result == "registration"
+	})
 }

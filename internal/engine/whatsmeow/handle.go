@@ -23,7 +23,21 @@ const ingestTimeout = 15 * time.Second
 func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
-	if _, ok := evt.(*events.ClientOutdated); ok {
+	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
+		// whatsmeow reports no event for a stream error 503 (streamWatch
+		// noticed it): say why the connection ended.
+		out = append([]engine.Event{engine.StreamError{Code: "503"}}, out...)
+	}
+	for i, e := range out {
+		if co, ok := e.(engine.ClientOutdated); ok {
+			// The version this connection announced, not the one the
+			// engine uses now (another session's refusal may have taught
+			// it a newer one meanwhile).
+			co.Version, _ = c.announced.Load().(string)
+			out[i] = co
+		}
+	}
+	if outdated(evt) {
 		s.eng.ver.outdated()
 	}
 	s.emitMu.Lock()
@@ -66,6 +80,19 @@ func (s *Session) handle(c *client, evt any) bool {
 		}()
 	}
 	return ok
+}
+
+// outdated reports whether an event is WhatsApp refusing the client
+// version: 405 (events.ClientOutdated) or 409, bad user agent (a
+// ConnectFailure), which mapEvent both report as engine.ClientOutdated.
+func outdated(evt any) bool {
+	switch e := evt.(type) {
+	case *events.ClientOutdated:
+		return true
+	case *events.ConnectFailure:
+		return e.Reason == events.ConnectFailureBadUserAgent
+	}
+	return false
 }
 
 // store hands a data event to Ingest and reports whether it was stored.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	waLog "go.mau.fi/whatsmeow/util/log"
 )
@@ -53,4 +54,50 @@ func (a slogAdapter) emit(level slog.Level, msg string, args []any) {
 		text = text[:maxLoggedLen] + "...(truncated)"
 	}
 	a.log.Log(ctx, level, text, slog.String("wa_module", a.module))
+}
+
+// streamWatch is a client's logger, which also notices a stream error 503
+// from WhatsApp (<stream:error code="503"/>, "the server wants a
+// restart"). whatsmeow dispatches no event for that one: it leaves it to
+// its auto-reconnect, which the engine turns off, so nothing would say why
+// the Disconnected that follows came. whatsmeow logs every node it
+// receives, before handling it, through its "Recv" logger at debug level
+// (Debugf("%s", node.XMLString())); the watcher reads that line.
+type streamWatch struct {
+	waLog.Logger
+	c *client
+}
+
+// Sub watches the "Recv" sub-logger.
+func (w streamWatch) Sub(module string) waLog.Logger {
+	sub := w.Logger.Sub(module)
+	if module == "Recv" {
+		return recvWatch{Logger: sub, c: w.c}
+	}
+	return sub
+}
+
+type recvWatch struct {
+	waLog.Logger
+	c *client
+}
+
+func (w recvWatch) Debugf(msg string, args ...any) {
+	if len(args) == 1 {
+		if node, ok := args[0].(string); ok && isStreamError503(node) {
+			w.c.restart503.Store(true)
+		}
+	}
+	w.Logger.Debugf(msg, args...)
+}
+
+// isStreamError503 reports whether a received node, as whatsmeow logs it,
+// is a stream error with code 503 (not a conflict, which whatsmeow
+// reports itself).
+func isStreamError503(xml string) bool {
+	if !strings.HasPrefix(xml, "<stream:error ") {
+		return false
+	}
+	open, _, _ := strings.Cut(xml, ">")
+	return strings.Contains(open, ` code="503"`) && !strings.Contains(xml, "<conflict")
 }

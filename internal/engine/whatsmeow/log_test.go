@@ -44,3 +44,32 @@ func TestSignalLogger(t *testing.T) {
 		t.Fatalf("warning line: %s", out)
 	}
 }
+
+// The stream error 503 is read from the line whatsmeow logs for every
+// node it receives (Node.XMLString), through the client's "Recv" logger.
+func TestStreamWatch(t *testing.T) {
+	for xml, want := range map[string]bool{
+		`<stream:error code="503"/>`:                                                true,
+		`<stream:error code="503" t="1700000000"/>`:                                 true,
+		`<stream:error code="515"/>`:                                                false,
+		`<stream:error code="401"><conflict type="device_removed"/></stream:error>`: false,
+		`<stream:error code="503"><conflict type="replaced"/></stream:error>`:       false,
+		`<stream:error><conflict type="replaced"/></stream:error>`:                  false,
+		`<iq code="503" type="error"/>`:                                             false,
+		`<message id="x"><body>code="503"</body></message>`:                         false,
+	} {
+		if got := isStreamError503(xml); got != want {
+			t.Errorf("isStreamError503(%s) = %v", xml, got)
+		}
+	}
+	c := &client{}
+	l := streamWatch{Logger: newWALogger(slog.New(slog.DiscardHandler), "Client"), c: c}
+	l.Sub("Socket").Debugf("%s", `<stream:error code="503"/>`)
+	if c.restart503.Load() {
+		t.Fatal("a line of another logger was read")
+	}
+	l.Sub("Recv").Debugf("%s", `<stream:error code="503"/>`)
+	if !c.restart503.Load() {
+		t.Fatal("the 503 was missed")
+	}
+}

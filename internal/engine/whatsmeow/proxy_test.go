@@ -49,10 +49,12 @@ func newFakeProxy(t *testing.T) *fakeProxy {
 			if i := bytes.IndexByte(line, '\n'); i >= 0 {
 				line = line[:i+1]
 			}
-			c.Close()
+			// Recorded before hanging up: the client's Connect returns
+			// once it sees the hang-up, and the test then looks.
 			p.mu.Lock()
 			p.first = append(p.first, append([]byte(nil), line...))
 			p.mu.Unlock()
+			c.Close()
 			p.got <- struct{}{}
 		}
 	}()

@@ -39,6 +39,14 @@ type client struct {
 	gen    atomic.Uint64
 	device string // the device it was built for ("" a fresh one)
 	proxy  string
+	// restart503 is set when WhatsApp ended the current connection's
+	// stream with error 503 (see streamWatch); the Disconnected that
+	// follows is reported after a StreamError.
+	restart503 atomic.Bool
+	// announced is the WhatsApp Web version the last Connect announced
+	// (a string), which a ClientOutdated reports: the engine may have
+	// learned a newer one since.
+	announced atomic.Value
 }
 
 // Session is one channel on whatsmeow. It is safe for concurrent use.
@@ -118,7 +126,8 @@ func accountOf(dev *store.Device) engine.Account {
 // newClient builds a client serving generation gen. It is not connected,
 // so setting its fields and proxy races with nothing.
 func (s *Session) newClient(dev *store.Device, gen uint64) (*client, error) {
-	c := &client{Client: wm.NewClient(dev, newWALogger(s.log, "Client")), proxy: s.proxy}
+	c := &client{proxy: s.proxy}
+	c.Client = wm.NewClient(dev, streamWatch{Logger: newWALogger(s.log, "Client"), c: c})
 	if dev.ID != nil {
 		c.device = dev.ID.String()
 	}
@@ -271,8 +280,10 @@ func (s *Session) Connect(ctx context.Context) error {
 		}
 		go s.readQR(connCtx, gen, ch)
 	}
+	cli.restart503.Store(false) // a 503 of an earlier connection is no news
 	stop := context.AfterFunc(ctx, connCancel)
 	versionMu.RLock() // the client payload is built from the global version
+	cli.announced.Store(store.GetWAVersion().String())
 	err := cli.ConnectContext(connCtx)
 	versionMu.RUnlock()
 	if !stop() {

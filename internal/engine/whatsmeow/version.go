@@ -27,9 +27,10 @@ import (
 //     WhatsApp's web page for the current one (directly, or through the
 //     channels' proxies when the direct route fails), keeps it with when it
 //     was learned, and uses it unless a version is pinned;
-//   - a session refused as outdated asks for a refresh at once (at most one
-//     a minute), and a newer version calls Options.OnVersionChange so that
-//     the refused channels connect again with it.
+//   - a session refused as outdated (405, or 409 "bad user agent") asks
+//     for a refresh at once (at most one a minute), and a newer version
+//     calls Options.OnVersionChange so that the refused channels connect
+//     again with it.
 //
 // Moving to a newer whatsmeow is "go get": its built-in version then is the
 // floor; a learned version is used only when it is newer.
