@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wagate/wagate/internal/fakewa/racechild"
 )
 
 // whatsmeow has a data race in its socket code, its issue #1085:
@@ -70,7 +72,7 @@ var skippedSockets struct {
 // TestSocketTestsUnderRace starts runs it.
 func needsSocket(t *testing.T) {
 	t.Helper()
-	if raceEnabled && os.Getenv(envSocketChild) == "" {
+	if racechild.Enabled && os.Getenv(envSocketChild) == "" {
 		name, _, _ := strings.Cut(t.Name(), "/")
 		skippedSockets.Lock()
 		if skippedSockets.names == nil {
@@ -97,13 +99,10 @@ func unlistedSocketTests() []string {
 	return out
 }
 
-var (
-	genuineFailure = regexp.MustCompile(`(?m)^\s+\w+_test\.go:\d+: .*$`)
-	testResult     = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): (\w+)`)
-)
+var testResult = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): (\w+)`)
 
 func TestSocketTestsUnderRace(t *testing.T) {
-	if !raceEnabled {
+	if !racechild.Enabled {
 		t.Skip("without -race the socket tests run directly")
 	}
 	if os.Getenv(envSocketChild) != "" {
@@ -118,14 +117,12 @@ func TestSocketTestsUnderRace(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 
-	known, unknown := classifyRaces(text)
+	known, unknown := racechild.Classify(text)
 	for _, r := range unknown {
 		t.Errorf("data race outside whatsmeow's known socket race:\n%s", r)
 	}
-	for _, m := range genuineFailure.FindAllString(text, -1) {
-		if !strings.Contains(m, "race detected during execution of test") {
-			t.Errorf("socket test failed: %s", strings.TrimSpace(m))
-		}
+	for _, f := range racechild.Failures(text) {
+		t.Errorf("socket test failed: %s", f)
 	}
 	for _, bad := range []string{"panic: ", "test timed out"} {
 		if strings.Contains(text, bad) {
@@ -142,50 +139,8 @@ func TestSocketTestsUnderRace(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("child (exit: %v) output:\n%s", err, tail(text, 20000))
+		t.Logf("child (exit: %v) output:\n%s", err, text[max(0, len(text)-20000):])
 		return
 	}
 	t.Logf("socket tests passed under -race; %d report(s) of whatsmeow's known FrameSocket.closed race (issue #1085), no other race", known)
-}
-
-// classifyRaces splits race reports into whatsmeow's known socket race
-// (both accesses' top frames in go.mau.fi/whatsmeow/socket) and others.
-func classifyRaces(text string) (known int, unknown []string) {
-	parts := strings.Split(text, "WARNING: DATA RACE")
-	for _, p := range parts[1:] {
-		report := p
-		if i := strings.Index(p, "=================="); i >= 0 {
-			report = p[:i]
-		}
-		if raceInWhatsmeowSocket(report) {
-			known++
-		} else {
-			unknown = append(unknown, report)
-		}
-	}
-	return known, unknown
-}
-
-func raceInWhatsmeowSocket(report string) bool {
-	lines := strings.Split(report, "\n")
-	accesses := 0
-	for i, l := range lines {
-		l = strings.TrimSpace(l)
-		if !(strings.HasPrefix(l, "Read at") || strings.HasPrefix(l, "Write at") ||
-			strings.HasPrefix(l, "Previous read at") || strings.HasPrefix(l, "Previous write at")) {
-			continue
-		}
-		accesses++
-		if i+1 >= len(lines) || !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "go.mau.fi/whatsmeow/socket.") {
-			return false
-		}
-	}
-	return accesses == 2
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "...\n" + s[len(s)-n:]
 }

@@ -1,5 +1,0 @@
-//go:build race
-
-package whatsmeow
-
-const raceEnabled = true
