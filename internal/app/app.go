@@ -23,6 +23,7 @@ import (
 	"github.com/wagate/wagate/internal/api/openapi"
 	"github.com/wagate/wagate/internal/api/partner"
 	"github.com/wagate/wagate/internal/api/simapi"
+	"github.com/wagate/wagate/internal/cluster"
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
@@ -83,6 +84,13 @@ type Server struct {
 	stop     context.CancelFunc
 	// loginLimit tunes the dashboard's login throttle.
 	loginLimit service.LoginLimit
+	opts       Options
+	now        func() time.Time
+	// cnode is the cluster membership once started (cluster.go);
+	// clusterCtx ends with clusterStop.
+	cnode       atomic.Pointer[cluster.Node]
+	clusterCtx  context.Context
+	clusterStop context.CancelFunc
 }
 
 // Options tune a Server for tests and benchmarks.
@@ -116,6 +124,9 @@ type Options struct {
 	LoginLimit service.LoginLimit
 	// LookupHost replaces the resolver of proxy host names (tests).
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// ClusterTTL replaces the configured heartbeat TTL of cluster mode
+	// (tests: seconds instead of the 3 s minimum).
+	ClusterTTL time.Duration
 }
 
 // IngestFunc stores one incoming engine event of a channel.
@@ -128,7 +139,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, loginLimit: o.LoginLimit}
+	s := &Server{cfg: cfg, log: log, store: st, loginLimit: o.LoginLimit, opts: o}
+	s.clusterCtx, s.clusterStop = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.openEngine(ctx, o); err != nil {
 		st.Close()
 		return nil, err
@@ -138,14 +150,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		now = time.Now
 	}
 	var svc *service.Service // the runtime's callbacks run only after Start
+	s.now = now
 	var ingest IngestFunc = func(ctx context.Context, channelID string, ev engine.Event) error {
+		if !svc.RunsHere(channelID) {
+			return errNotOwner
+		}
 		return svc.Ingest(ctx, channelID, ev)
 	}
 	if o.WrapIngest != nil {
 		ingest = o.WrapIngest(ingest)
 	}
 	s.rt = runtime.New(runtime.Options{
-		Engine: s.engine, Store: st, Log: log, Now: now,
+		Engine: s.engine, Log: log, Now: now,
+		Store: fencedLinks{st: st, fence: func(ctx context.Context, id string) (context.Context, bool) { return svc.FenceContext(ctx, id) }},
 		OnEvent: func(e runtime.Event) {
 			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(),
 				"state", e.Health.State, "reason", e.Reason)
@@ -160,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if cfg.DataDir != "" {
 		mediaDir = filepath.Join(cfg.DataDir, "media")
 	}
-	hooks, err := webhook.New(webhook.Options{Store: st, Log: log, Now: o.Now, AllowPrivate: cfg.WebhookAllowPrivate})
+	hooks, err := webhook.New(webhook.Options{Store: st, Log: log, Now: o.Now, AllowPrivate: cfg.WebhookAllowPrivate, Node: s.nodeID})
 	if err != nil {
 		s.engine.Close()
 		st.Close()
@@ -182,6 +199,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		AllowPrivateProxies: cfg.ProxyAllowPrivate, LookupHost: o.LookupHost,
 	})
 	s.svc = svc
+	if s.clusterOn() {
+		svc.SetClusterStarter(s.startCluster)
+	}
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
 	if err != nil {
 		s.engine.Close()
@@ -266,7 +286,7 @@ func (s *Server) routes() (http.Handler, error) {
 		})
 		return nil
 	}))
-	h := httpx.JSONMux(mux, s.log, "wagate")
+	h := s.clusterRoutes(httpx.JSONMux(mux, s.log, "wagate"))
 	h = httpx.Recover(s.log, h)
 	h = httpx.SecurityHeaders(h)
 	h = httpx.LogRequests(s.log, h)
@@ -379,6 +399,19 @@ func (s *Server) expiryLoop(ctx context.Context) {
 // workers stopped, database closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	// A cluster node first hands its channels over, serving (and
+	// forwarding) requests meanwhile, within half the budget.
+	if s.cnode.Load() != nil {
+		cctx := ctx
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+			defer cancel()
+		}
+		if err := s.stopCluster(cctx); err != nil {
+			s.log.Warn("cluster: leaving the cluster did not finish cleanly", "error", err)
+		}
+	}
 	err := s.http.Shutdown(ctx)
 	if s.stop != nil {
 		s.stop()

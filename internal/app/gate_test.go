@@ -388,6 +388,25 @@ func testSimPhones(t *testing.T, e *env) {
 		t.Fatalf("engine = %v", eng)
 	}
 	e.fail(501, "", "POST", "/admin/engine/client-version", adminToken, nil)
+	// PostgreSQL runs as a cluster of one node holding every shard; SQLite
+	// is a single node.
+	cl := e.ok(200, "GET", "/admin/cluster", adminToken, nil)
+	switch cl["mode"] {
+	case "cluster":
+		counts := cl["counts"].(map[string]any)
+		nodes := cl["nodes"].([]any)
+		if num(counts["shards"]) != 64 || num(counts["unassigned"]) != 0 || len(nodes) != 1 || cl["leader"] != cl["node"] ||
+			num(nodes[0].(map[string]any)["shards"]) != 64 || nodes[0].(map[string]any)["alive"] != true {
+			t.Fatalf("cluster of one = %v", cl)
+		}
+	case "single":
+		if len(cl["nodes"].([]any)) != 0 || len(cl["shards"].([]any)) != 0 {
+			t.Fatalf("single node = %v", cl)
+		}
+	default:
+		t.Fatalf("cluster mode = %v", cl["mode"])
+	}
+	e.fail(401, "", "GET", "/admin/cluster", ptok, nil)
 	e.ok(200, "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "reachout_limited"})
 	e.fail(400, "kind", "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "nope"})
 	st := e.ok(200, "GET", "/admin/sim/channels/"+id, adminToken, nil)

@@ -57,8 +57,11 @@ func runWAChild() int {
 		Addr: "127.0.0.1:0", DataDir: spec.DataDir, DatabaseURL: spec.DatabaseURL, AdminToken: adminToken,
 		PublicURL: "https://wa.example.test", Engine: config.EngineWhatsmeow, LogLevel: slog.LevelError, LogFormat: "text",
 		ExpiryInterval: time.Second, ShutdownTimeout: 5 * time.Second, WebhookAllowPrivate: true,
+		// On PostgreSQL the restart is the same cluster node: it takes the
+		// killed run's place once that one's heartbeat expired.
+		NodeID: "sigkill-node",
 	}
-	o := app.Options{BcryptCost: 4,
+	o := app.Options{BcryptCost: 4, ClusterTTL: 3 * time.Second,
 		Whatsmeow: whatsmeow.Options{ClientHook: remote.Configure, HTTPClient: remote.HTTPClient(), VersionRefresh: -1},
 		WrapIngest: func(next app.IngestFunc) app.IngestFunc {
 			return func(ctx context.Context, channelID string, ev engine.Event) error {

@@ -65,6 +65,16 @@ type Config struct {
 	// kept to answer recipients' retry requests (WhatsApp's "waiting for
 	// this message").
 	SentRetention time.Duration
+	// NodeID names this node in cluster mode (PostgreSQL); empty: derived
+	// from the host name and the listen port.
+	NodeID string
+	// InternalURL is where the other nodes reach this one (cluster mode);
+	// empty: derived from the listen address.
+	InternalURL string
+	// ClusterTTL is how long a node's heartbeat lasts (cluster mode): a
+	// node silent that long is dead and its channels move. Heartbeats go
+	// out every ClusterTTL/6.
+	ClusterTTL time.Duration
 }
 
 // SQLitePath is the database file used when DatabaseURL is empty.
@@ -114,6 +124,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	expiry := fs.String("expiry-interval", env("WAGATE_EXPIRY_INTERVAL", "30s"), "how often expired channels are stopped (WAGATE_EXPIRY_INTERVAL)")
 	session := fs.String("session-lifetime", env("WAGATE_SESSION_LIFETIME", "12h"), "how long a dashboard login lasts (WAGATE_SESSION_LIFETIME)")
 	sentRetention := fs.String("sent-retention", env("WAGATE_SENT_RETENTION", "168h"), "how long sent messages are kept to answer recipients' retry requests (WAGATE_SENT_RETENTION)")
+	fs.StringVar(&c.NodeID, "node-id", env("WAGATE_NODE_ID", ""), "this node's ID in a cluster (PostgreSQL); empty: host name and port (WAGATE_NODE_ID)")
+	fs.StringVar(&c.InternalURL, "internal-url", env("WAGATE_INTERNAL_URL", ""), "where the other nodes of a cluster reach this one; empty: derived from the listen address (WAGATE_INTERNAL_URL)")
+	clusterTTL := fs.String("cluster-ttl", env("WAGATE_CLUSTER_TTL", "6s"), "how long a node's heartbeat lasts in a cluster; its channels move after that (WAGATE_CLUSTER_TTL)")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")
 	// The admin token comes from the environment only: a flag would show in `ps`.
 	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
@@ -138,8 +151,14 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.SentRetention, err = time.ParseDuration(*sentRetention); err != nil {
 		return c, fmt.Errorf("sent retention: %w", err)
 	}
+	if c.ClusterTTL, err = time.ParseDuration(*clusterTTL); err != nil {
+		return c, fmt.Errorf("cluster TTL: %w", err)
+	}
 	return c, c.Validate()
 }
+
+// nodeID is the form of a node ID.
+var nodeID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // waVersion is the form of a WhatsApp Web version.
 var waVersion = regexp.MustCompile(`^[0-9]{1,5}\.[0-9]{1,6}\.[0-9]{1,12}$`)
@@ -182,6 +201,18 @@ func (c Config) Validate() error {
 	}
 	if c.SentRetention != 0 && (c.SentRetention < time.Hour || c.SentRetention > 90*24*time.Hour) {
 		errs = append(errs, errors.New("sent retention: from 1h to 2160h (90 days)"))
+	}
+	if c.ClusterTTL != 0 && (c.ClusterTTL < 3*time.Second || c.ClusterTTL > 5*time.Minute) {
+		errs = append(errs, errors.New("cluster TTL: from 3s to 5m"))
+	}
+	if c.NodeID != "" && !nodeID.MatchString(c.NodeID) {
+		errs = append(errs, fmt.Errorf("node ID %q: 1 to 64 letters, digits, '.', '_' or '-'", c.NodeID))
+	}
+	if c.InternalURL != "" {
+		u, err := url.Parse(c.InternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("internal URL %q: want http(s)://host:port", c.InternalURL))
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("WAGATE_ADMIN_TOKEN: at least 16 characters"))

@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Addr: "127.0.0.1:8080", DataDir: "./data", Engine: EngineWhatsmeow, LogLevel: slog.LevelInfo,
 		LogFormat: "text", ExpiryInterval: 30 * time.Second, ShutdownTimeout: 15 * time.Second, DeviceName: "wagate",
-		SessionLifetime: 12 * time.Hour, SentRetention: 7 * 24 * time.Hour,
+		SessionLifetime: 12 * time.Hour, SentRetention: 7 * 24 * time.Hour, ClusterTTL: 6 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -49,6 +49,9 @@ var fullEnv = map[string]string{
 	"WAGATE_SESSION_LIFETIME": "2h",
 	"WAGATE_COOKIE_SECURE":    "true",
 	"WAGATE_SENT_RETENTION":   "72h",
+	"WAGATE_NODE_ID":          "node-a",
+	"WAGATE_INTERNAL_URL":     "http://10.0.0.5:9000",
+	"WAGATE_CLUSTER_TTL":      "10s",
 }
 
 func TestEnv(t *testing.T) {
@@ -61,7 +64,7 @@ func TestEnv(t *testing.T) {
 		AdminToken: "0123456789abcdef", PublicURL: "https://wa.example.com", Engine: EngineSim,
 		LogLevel: slog.LevelDebug, LogFormat: "json", ExpiryInterval: time.Minute, ShutdownTimeout: 15 * time.Second,
 		WAVersion: "2.3000.1031080782", DeviceName: "Acme CRM", SessionLifetime: 2 * time.Hour, CookieSecure: true,
-		SentRetention: 72 * time.Hour,
+		SentRetention: 72 * time.Hour, NodeID: "node-a", InternalURL: "http://10.0.0.5:9000", ClusterTTL: 10 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("from env\n got %+v\nwant %+v", c, want)
@@ -76,7 +79,8 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		"--addr", "127.0.0.1:7000", "--data-dir", "/tmp/d", "--database-url", "postgresql://x@y/z",
 		"--public-url", "http://pub.example/base/", "--engine", "whatsmeow", "--log-level", "warn",
 		"--log-format", "text", "--expiry-interval", "5s", "--wa-version", "2.3000.1", "--device-name", "Shop",
-		"--session-lifetime", "30m", "--sent-retention", "48h",
+		"--session-lifetime", "30m", "--sent-retention", "48h", "--node-id", "b", "--internal-url", "https://b.internal:8443",
+		"--cluster-ttl", "4s",
 	}
 	c, err := Load(args, envMap(fullEnv), io.Discard)
 	if err != nil {
@@ -87,7 +91,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		AdminToken: "0123456789abcdef", PublicURL: "http://pub.example/base/", Engine: EngineWhatsmeow,
 		LogLevel: slog.LevelWarn, LogFormat: "text", ExpiryInterval: 5 * time.Second, ShutdownTimeout: 15 * time.Second,
 		WAVersion: "2.3000.1", DeviceName: "Shop", SessionLifetime: 30 * time.Minute, CookieSecure: true,
-		SentRetention: 48 * time.Hour,
+		SentRetention: 48 * time.Hour, NodeID: "b", InternalURL: "https://b.internal:8443", ClusterTTL: 4 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("flags over env\n got %+v\nwant %+v", c, want)
@@ -129,6 +133,12 @@ func TestLoadErrors(t *testing.T) {
 		{"short session lifetime", nil, map[string]string{"WAGATE_SESSION_LIFETIME": "10s"}, "session lifetime: from 1m"},
 		{"bad sent retention", []string{"--sent-retention", "a week"}, nil, "sent retention"},
 		{"short sent retention", nil, map[string]string{"WAGATE_SENT_RETENTION": "10m"}, "sent retention: from 1h"},
+		{"bad node ID", []string{"--node-id", "a b"}, nil, "node ID"},
+		{"long node ID", []string{"--node-id", strings.Repeat("n", 65)}, nil, "node ID"},
+		{"bad internal URL", []string{"--internal-url", "10.0.0.5:9000"}, nil, "internal URL"},
+		{"internal URL with a path", []string{"--internal-url", "http://10.0.0.5:9000/api"}, nil, "internal URL"},
+		{"short cluster TTL", []string{"--cluster-ttl", "1s"}, nil, "cluster TTL: from 3s"},
+		{"bad cluster TTL", []string{"--cluster-ttl", "soon"}, nil, "cluster TTL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.args, envMap(tc.env), io.Discard)

@@ -126,6 +126,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		secs := int64(math.Ceil(rl.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// Unavailable is for now (a channel connecting, moving to another
+		// node, the server shutting down): say when to try again.
+		w.Header().Set("Retry-After", "2")
+	}
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", RequestID(r), "error", err)

@@ -155,6 +155,7 @@ func (m *Manager) supervisor(ch model.Channel, create bool) (*supervisor, error)
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
+			defer close(s.done)
 			s.loop()
 		}()
 	}
@@ -416,6 +417,43 @@ func (m *Manager) RemoveOrphans(ctx context.Context, owned []string) ([]string, 
 		removed = append(removed, d)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// Release stops channels another node runs from now on (cluster mode):
+// their sessions are closed, their logins kept, nothing is told to
+// WhatsApp. It waits until every session is closed, bounded by ctx.
+func (m *Manager) Release(ctx context.Context, channelIDs []string) error {
+	m.mu.Lock()
+	sups := make([]*supervisor, 0, len(channelIDs))
+	for _, id := range channelIDs {
+		if s := m.sups[id]; s != nil {
+			delete(m.sups, id)
+			sups = append(sups, s)
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range sups {
+		s.shutdown()
+	}
+	for i, s := range sups {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return fmt.Errorf("runtime: %d of %d channels did not stop in time: %w", len(sups)-i, len(sups), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Running lists the channels that have a supervisor.
+func (m *Manager) Running() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.sups))
+	for id := range m.sups {
+		out = append(out, id)
+	}
+	return out
 }
 
 // Shutdown stops every supervisor and closes the sessions (logins are kept).

@@ -90,6 +90,10 @@ const (
 	// session could not be opened, an internal error); tried again at
 	// NextTry (ERROR).
 	StateFailed State = "failed"
+	// StateMoving: cluster mode, the channel is between nodes (its shard
+	// is being handed over, or its node died and another takes it over)
+	// (LAUNCH).
+	StateMoving State = "moving"
 )
 
 // Status is the Whapi status a state shows as.
@@ -97,7 +101,7 @@ func (st State) Status() Status {
 	switch st {
 	case StateStopped:
 		return StatusStop
-	case StateConnecting, StateReconnecting, StateKeepAliveLost:
+	case StateConnecting, StateReconnecting, StateKeepAliveLost, StateMoving:
 		return StatusLaunch
 	case StateLogin:
 		return StatusQR
@@ -115,7 +119,7 @@ func (st State) Status() Status {
 func States() []State {
 	return []State{StateNotStarted, StateStopped, StateConnecting, StateLogin, StateLoginExpired, StateOnline,
 		StateReconnecting, StateKeepAliveLost, StateClientOutdated, StateBanned, StateReplaced, StateLoggedOut,
-		StateProxyUnreachable, StateFailed}
+		StateProxyUnreachable, StateFailed, StateMoving}
 }
 
 // Health is a snapshot of one channel's runtime.

@@ -29,7 +29,9 @@ type supervisor struct {
 
 	quit     chan struct{}
 	quitOnce sync.Once
-	wake     chan struct{} // signalled when inbox gets work
+	// done is closed when the loop has returned (the session closed).
+	done chan struct{}
+	wake chan struct{} // signalled when inbox gets work
 
 	// Loop-owned state.
 	run          bool
@@ -61,7 +63,7 @@ type supervisor struct {
 func newSupervisor(m *Manager, ch model.Channel) *supervisor {
 	return &supervisor{
 		m: m, id: ch.ID, partnerID: ch.PartnerID,
-		quit: make(chan struct{}), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan struct{}),
 		device: ch.Device, proxy: ch.Proxy, linked: ch.Device != "", state: StateNotStarted,
 		health:    Health{ChannelID: ch.ID, Status: StatusNotInit, State: StateNotStarted, Phone: ch.WAPhone, Name: ch.WAName},
 		changedCh: make(chan struct{}),

@@ -9,6 +9,7 @@ import (
 	"github.com/wagate/wagate/internal/billing"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/store"
 	"github.com/wagate/wagate/internal/wire"
 )
@@ -202,8 +203,8 @@ func (s *Service) DeleteChannel(ctx context.Context, partnerID, channelID, actor
 		return 0, err
 	}
 	s.log.InfoContext(ctx, "channel deleted", "partner_id", partnerID, "channel_id", channelID, "days_refunded", refunded)
-	if s.rt != nil {
-		s.rt.Remove(ctx, channelID)
+	if s.rt != nil && s.runsHere(channelID) {
+		s.rt.Remove(ctx, channelID) // elsewhere, its node removes it on the announcement
 	}
 	return refunded, nil
 }
@@ -265,6 +266,9 @@ func (s *Service) RestartChannel(ctx context.Context, partnerID, channelID strin
 		return ch, err
 	}
 	if s.rt != nil {
+		if !s.runsHere(ch.ID) {
+			return ch, s.runtimeError(ch, runtime.ErrNotRunning)
+		}
 		if err := s.rt.Restart(ctx, ch); err != nil {
 			return ch, s.runtimeError(ch, err)
 		}

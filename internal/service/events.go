@@ -151,6 +151,7 @@ func (s *Service) updateHooks(ctx context.Context, ch model.Channel) func(before
 // wants the channel as it is now. A deleted channel has no settings, so no
 // webhooks: its last events go nowhere.
 func (s *Service) HandleRuntimeEvent(e runtime.Event) {
+	s.recordHealth(e)
 	ctx := context.Background()
 	ch, row := model.Channel{ID: e.ChannelID, PartnerID: e.PartnerID}, false
 	if ch.PartnerID == "" {

@@ -184,7 +184,7 @@ func (s *Service) setProxy(ctx context.Context, ch model.Channel, proxy string) 
 	}
 	prev := ch.Proxy
 	ch.Proxy = proxy
-	if s.rt != nil {
+	if s.rt != nil && s.runsHere(ch.ID) { // elsewhere, its node applies the announced change
 		if err := s.rt.SetProxy(ctx, ch); err != nil {
 			if errors.Is(err, engine.ErrBadProxy) {
 				// Refused: the session kept its proxy, and so does the row.

@@ -19,7 +19,9 @@ func (s *Service) Runtime() *runtime.Manager { return s.rt }
 // syncRuntime brings a channel's runtime in line with its row: connected
 // while it has days and is not stopped, disconnected otherwise.
 func (s *Service) syncRuntime(ctx context.Context, ch model.Channel) {
-	if s.rt != nil {
+	// In cluster mode another node may run it: the change reaches it
+	// through the cluster's announcement of the write.
+	if s.rt != nil && s.runsHere(ch.ID) {
 		s.rt.Apply(ctx, ch)
 	}
 }
@@ -28,6 +30,12 @@ func (s *Service) syncRuntime(ctx context.Context, ch model.Channel) {
 func (s *Service) StartRuntime(ctx context.Context) (int, error) {
 	if s.rt == nil {
 		return 0, nil
+	}
+	if s.clusterStart != nil {
+		// Cluster mode: the cluster starts the channels of the shards it
+		// gives this node. Orphaned devices are not removed: another node
+		// may be linking one right now.
+		return 0, s.clusterStart(ctx)
 	}
 	s.removeOrphans(ctx)
 	chs, err := s.store.RunnableChannels(ctx, s.now())
@@ -102,13 +110,18 @@ func (s *Service) Health(ch model.Channel) runtime.Health {
 	if s.rt == nil {
 		return runtime.Health{ChannelID: ch.ID, Status: runtime.StatusNotInit, Phone: ch.WAPhone, Name: ch.WAName}
 	}
+	if !s.runsHere(ch.ID) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return s.remoteHealth(ctx, ch)
+	}
 	return s.rt.Health(ch)
 }
 
 // Wakeup starts a login flow for an unlinked channel whose last one ended
 // (GET /health and the login endpoints "launch" the channel).
 func (s *Service) Wakeup(ctx context.Context, ch model.Channel) {
-	if s.rt == nil || ch.Linked() || !ch.Running(s.now()) {
+	if s.rt == nil || ch.Linked() || !ch.Running(s.now()) || !s.runsHere(ch.ID) {
 		return
 	}
 	if h := s.rt.Health(ch); h.LoginTimedOut || h.Status == runtime.StatusNotInit {
@@ -130,6 +143,9 @@ func (s *Service) runtimeError(ch model.Channel, err error) error {
 	case errors.Is(err, runtime.ErrNotRunning):
 		if cerr := s.CheckRunning(ch); cerr != nil {
 			return cerr
+		}
+		if !s.runsHere(ch.ID) {
+			return fmt.Errorf("channel %s is moving between the cluster's nodes; try again in a few seconds: %w", ch.ID, model.ErrUnavailable)
 		}
 		return fmt.Errorf("channel is not running yet; try again: %w", model.ErrUnavailable)
 	case errors.Is(err, engine.ErrNotInLoginFlow):
@@ -168,6 +184,9 @@ func (s *Service) LoginQR(ctx context.Context, ch model.Channel) (runtime.Health
 	if ch.Linked() {
 		return runtime.Health{}, s.runtimeError(ch, runtime.ErrLinked)
 	}
+	if !s.runsHere(ch.ID) {
+		return runtime.Health{}, s.runtimeError(ch, runtime.ErrNotRunning)
+	}
 	h, err := s.rt.LoginQR(ctx, ch)
 	return h, s.runtimeError(ch, err)
 }
@@ -189,6 +208,9 @@ func (s *Service) PairCode(ctx context.Context, ch model.Channel, phone string) 
 	if ch.Linked() {
 		return "", s.runtimeError(ch, runtime.ErrLinked)
 	}
+	if !s.runsHere(ch.ID) {
+		return "", s.runtimeError(ch, runtime.ErrNotRunning)
+	}
 	code, err := s.rt.PairCode(ctx, ch, phone)
 	return code, s.runtimeError(ch, err)
 }
@@ -202,6 +224,9 @@ func (s *Service) Logout(ctx context.Context, ch model.Channel, force bool) erro
 	}
 	if !ch.Linked() {
 		return fmt.Errorf("channel already logged out: %w", model.ErrConflict)
+	}
+	if !s.runsHere(ch.ID) {
+		return s.runtimeError(ch, runtime.ErrNotRunning)
 	}
 	err := s.rt.Logout(ctx, ch, force)
 	if errors.Is(err, runtime.ErrNotLinked) {
@@ -230,6 +255,9 @@ func (s *Service) session(ch model.Channel) (engine.Session, error) {
 	}
 	if err := s.CheckRunning(ch); err != nil {
 		return nil, err
+	}
+	if !s.runsHere(ch.ID) {
+		return nil, s.runtimeError(ch, runtime.ErrNotRunning)
 	}
 	sess, err := s.rt.Session(ch)
 	if err != nil {

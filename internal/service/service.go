@@ -68,6 +68,12 @@ type Service struct {
 
 	sentRetention time.Duration
 	orphans       atomic.Int64
+	// cluster is set in cluster mode (SetCluster); runnable and applyQueue
+	// serve it (cluster.go).
+	cluster      atomic.Pointer[Cluster]
+	clusterStart func(context.Context) error
+	runnable     runnableCache
+	applyQueue   *idQueue
 }
 
 // Options configure a Service.
@@ -143,6 +149,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		s.lookupHost = net.DefaultResolver.LookupHost
 	}
 	s.cache = newReadCache(s.now)
+	s.applyQueue = newIDQueue()
 	s.sentRetention = o.SentRetention
 	if s.sentRetention <= 0 {
 		s.sentRetention = 7 * 24 * time.Hour

@@ -102,7 +102,7 @@ func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, a
 	}
 	if after.Proxy != before.Proxy {
 		ch.Proxy = after.Proxy
-		if s.rt != nil {
+		if s.rt != nil && s.runsHere(ch.ID) { // elsewhere, its node applies the announced change
 			if err := s.rt.SetProxy(ctx, ch); err != nil {
 				if errors.Is(err, engine.ErrBadProxy) {
 					// Refused: the session kept its proxy, and so does the row.

@@ -197,6 +197,10 @@ type ClaimOptions struct {
 	ReceiverLimit int
 	// Busy counts the deliveries the claimer has in flight per receiver.
 	Busy map[string]int
+	// Node is the cluster node claiming ("" on a single node): a dead
+	// node's claims go back to the queue without waiting for the lease
+	// (ReleaseClaims).
+	Node string
 }
 
 // ClaimDue claims up to limit due pending deliveries for now + lease and
@@ -288,7 +292,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimO
 			if len(seqs) == 0 {
 				break
 			}
-			got, err := s.take(ctx, tx, now, until, seqs)
+			got, err := s.take(ctx, tx, now, until, o.Node, seqs)
 			if err != nil {
 				return err
 			}
@@ -317,11 +321,11 @@ type taken struct {
 
 // take claims those of the rows seqs that are still claimable, until
 // until, and returns them.
-func (s *Store) take(ctx context.Context, tx *sql.Tx, now time.Time, until int64, seqs []any) ([]taken, error) {
-	args := append([]any{until, until}, seqs...)
+func (s *Store) take(ctx context.Context, tx *sql.Tx, now time.Time, until int64, node string, seqs []any) ([]taken, error) {
+	args := append([]any{until, until, node}, seqs...)
 	args = append(args, ms(now), ms(now))
 	rows, err := tx.QueryContext(ctx, s.q(`UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_until = ?,
-		next_attempt_at = ? WHERE seq IN (SELECT d.seq FROM webhook_deliveries d WHERE d.seq IN (`+placeholders(len(seqs))+`)
+		next_attempt_at = ?, claimed_by = ? WHERE seq IN (SELECT d.seq FROM webhook_deliveries d WHERE d.seq IN (`+placeholders(len(seqs))+`)
 			AND d.status = 'pending' AND d.blocked = 0 AND d.next_attempt_at <= ? AND (d.expires_at = 0 OR d.expires_at > ?)
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending'
 				AND e.target_key = d.target_key AND e.chat_key = d.chat_key AND e.seq < d.seq)`+s.skipLocked("d")+`)

@@ -145,6 +145,15 @@ func (s *Store) SetKV(ctx context.Context, key, value string, at time.Time) erro
 	return nil
 }
 
+// InsertKV stores value under key unless the key exists (the first of
+// several nodes to create a shared value wins; the others read it).
+func (s *Store) InsertKV(ctx context.Context, key, value string, at time.Time) error {
+	if _, err := s.exec(ctx, `INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`, key, value, ms(at)); err != nil {
+		return fmt.Errorf("store: insert %s: %w", key, err)
+	}
+	return nil
+}
+
 // LinkedDevices lists the engine devices of every channel, running or not.
 func (s *Store) LinkedDevices(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT wa_device FROM channels WHERE wa_device <> ''`)

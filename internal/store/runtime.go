@@ -39,7 +39,36 @@ func (s *Store) RunnableChannels(ctx context.Context, now time.Time) ([]model.Ch
 // as U+FFFD, as the service keeps it in every text from WhatsApp.
 func (s *Store) SetChannelLink(ctx context.Context, channelID, device, phone, name string, at time.Time) error {
 	name = strings.ReplaceAll(name, "\x00", "\uFFFD")
+	if f, ok := FenceFrom(ctx); ok {
+		return s.fencedUpdate(ctx, f, channelID, "wa_device = ?, wa_phone = ?, wa_name = ?, linked_at = ?", device, phone, name, ms(at))
+	}
 	return s.updateChannel(ctx, channelID, "wa_device = ?, wa_phone = ?, wa_name = ?, linked_at = ?", device, phone, name, ms(at))
+}
+
+// fencedUpdate is updateChannel applied only while f holds: ErrFenced when
+// the shard moved, model.ErrChannelNotFound when the channel is gone.
+func (s *Store) fencedUpdate(ctx context.Context, f Fence, channelID, set string, args ...any) error {
+	defer s.channelChanged(channelID)
+	cond, cargs := fenceCond(f)
+	args = append(append(args, channelID), cargs...)
+	res, err := s.exec(ctx, "UPDATE channels SET "+set+" WHERE id = ? AND "+cond, args...)
+	if err != nil {
+		return fmt.Errorf("store: update channel: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.fenceOrMissing(ctx, s.db, channelID)
+	}
+	return nil
+}
+
+// fenceOrMissing tells why a fenced write changed no row.
+func (s *Store) fenceOrMissing(ctx context.Context, q querier, channelID string) error {
+	var one int
+	err := q.QueryRowContext(ctx, s.q("SELECT 1 FROM channels WHERE id = ?"), channelID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.ErrChannelNotFound
+	}
+	return ErrFenced
 }
 
 // ClearChannelLink forgets the device linked to a channel (logout, unlink),
@@ -49,11 +78,20 @@ func (s *Store) SetChannelLink(ctx context.Context, channelID, device, phone, na
 func (s *Store) ClearChannelLink(ctx context.Context, channelID string) error {
 	defer s.channelChanged(channelID)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q("UPDATE channels SET wa_device = '', wa_phone = '', wa_name = '', linked_at = NULL WHERE id = ?"), channelID)
+		query, args := "UPDATE channels SET wa_device = '', wa_phone = '', wa_name = '', linked_at = NULL WHERE id = ?", []any{channelID}
+		f, fenced := FenceFrom(ctx)
+		if fenced {
+			cond, cargs := fenceCond(f)
+			query, args = query+" AND "+cond, append(args, cargs...)
+		}
+		res, err := tx.ExecContext(ctx, s.q(query), args...)
 		if err != nil {
 			return fmt.Errorf("store: clear channel link: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
+			if fenced {
+				return s.fenceOrMissing(ctx, tx, channelID)
+			}
 			return model.ErrChannelNotFound
 		}
 		for _, table := range []string{"wa_group_participants", "wa_groups", "contacts", "presences"} {

@@ -65,6 +65,9 @@ type Options struct {
 	Timeout time.Duration
 	// MaxResponseBytes bounds how much of an answer is read (and dropped).
 	MaxResponseBytes int64
+	// Node is the cluster node this dispatcher runs on ("" on a single
+	// node): its claims are released as soon as its heartbeat expires.
+	Node func() string
 	// Lease is how long a claimed delivery stays with this dispatcher
 	// before another may take it; default 2×Timeout + 30 s.
 	Lease time.Duration
@@ -229,7 +232,7 @@ func (d *Dispatcher) claim(ctx, reqCtx context.Context, wg *sync.WaitGroup) {
 		// deliveries untouched until their lease ended.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		batch, err := d.o.Store.ClaimDue(cctx, d.now(), free,
-			store.ClaimOptions{Lease: d.o.Lease, ReceiverLimit: d.o.PerReceiver, Busy: busy})
+			store.ClaimOptions{Lease: d.o.Lease, ReceiverLimit: d.o.PerReceiver, Busy: busy, Node: d.node()})
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -537,4 +540,12 @@ func (d *Dispatcher) purge(ctx context.Context, before time.Time) {
 			return
 		}
 	}
+}
+
+// node is the cluster node claims are made for ("" on a single node).
+func (d *Dispatcher) node() string {
+	if d.o.Node == nil {
+		return ""
+	}
+	return d.o.Node()
 }

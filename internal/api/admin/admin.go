@@ -45,6 +45,7 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	a.RouteLimit("PUT /admin/proxies", httpx.MaxBodyBytes, h.replaceProxies)
 	a.Route("GET /admin/engine", h.engine)
 	a.Route("POST /admin/engine/client-version", h.refreshClientVersion)
+	a.Route("GET /admin/cluster", h.cluster)
 	return a
 }
 

@@ -398,6 +398,8 @@ func testGate(t *testing.T, c *apiClient, big []byte, ptok, expiredToken string)
 
 	// The engine, and WhatsApp's failure modes played by the sim.
 	c.call(200, "GET", "/admin/engine", adminToken, nil)
+	c.call(200, "GET", "/admin/cluster", adminToken, nil)
+	c.call(401, "GET", "/admin/cluster", ptok, nil)
 	c.call(401, "GET", "/admin/engine", ptok, nil)
 	c.call(501, "POST", "/admin/engine/client-version", adminToken, nil)
 	c.call(200, "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "stream_error", "code": 503})

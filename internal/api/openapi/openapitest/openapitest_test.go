@@ -149,6 +149,7 @@ var wantOperations = []string{
 	"DELETE /partner/projects/{ProjectID}",
 	"DELETE /settings",
 	"GET /",
+	"GET /admin/cluster",
 	"GET /admin/engine",
 	"GET /admin/partners",
 	"GET /admin/partners/{id}",
