@@ -68,20 +68,24 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 
 // Server is a running wagate.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	store    *store.Store
-	svc      *service.Service
-	engine   engine.Engine
-	sim      *sim.Network // set when the sim engine runs
-	rt       *runtime.Manager
-	rtReady  atomic.Pointer[runtime.Manager] // rt, once built (for the engine's callbacks)
-	hooks    *webhook.Dispatcher
-	http     *http.Server
-	listener net.Listener
-	ready    atomic.Bool
-	workers  sync.WaitGroup
-	stop     context.CancelFunc
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	svc     *service.Service
+	engine  engine.Engine
+	sim     *sim.Network // set when the sim engine runs (in a cluster: hosted here while this node leads)
+	simHost *simHost
+	// simPhones is the phone side of the network for the dashboard (the
+	// network itself, or the host's in a cluster).
+	simPhones web.SimNetwork
+	rt        *runtime.Manager
+	rtReady   atomic.Pointer[runtime.Manager] // rt, once built (for the engine's callbacks)
+	hooks     *webhook.Dispatcher
+	http      *http.Server
+	listener  net.Listener
+	ready     atomic.Bool
+	workers   sync.WaitGroup
+	stop      context.CancelFunc
 	// loginLimit tunes the dashboard's login throttle.
 	loginLimit service.LoginLimit
 	opts       Options
@@ -298,7 +302,10 @@ func (s *Server) routes() (http.Handler, error) {
 func (s *Server) dashboard() (http.Handler, error) {
 	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version,
 		LoginLimit: s.loginLimit}
-	if s.sim != nil {
+	switch {
+	case s.simPhones != nil:
+		o.Sim = s.simPhones
+	case s.sim != nil:
 		o.Sim = s.sim
 	}
 	return web.New(o)
@@ -349,7 +356,15 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	n, err := s.svc.StartRuntime(ctx)
 	if err != nil {
+		if errors.Is(err, cluster.ErrNodeIDInUse) {
+			s.stop()
+			_ = s.http.Close()
+			return err
+		}
 		s.log.Error("starting channels failed", "error", err)
+	}
+	if s.simHost != nil {
+		s.simHost.start(ctx) // a single node saves its network as it changes
 	}
 	s.ready.Store(true)
 	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
@@ -416,9 +431,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.stop != nil {
 		s.stop()
 	}
+	if s.clusterStop != nil {
+		s.clusterStop()
+	}
 	s.workers.Wait()
 	if rerr := s.rt.Shutdown(ctx); err == nil {
 		err = rerr
+	}
+	if s.simHost != nil && s.cnode.Load() == nil {
+		s.simHost.stop(ctx) // a single node's final save, its sessions closed
 	}
 	if eerr := s.engine.Close(); err == nil {
 		err = eerr

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wagate/wagate/internal/api/gate"
 	"github.com/wagate/wagate/internal/cluster"
+	"github.com/wagate/wagate/internal/engine/simremote"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/store"
 	"github.com/wagate/wagate/internal/web"
@@ -42,6 +43,11 @@ func (s *Server) startCluster(ctx context.Context) error {
 	node, err := cluster.New(cluster.Options{
 		Store: s.store, DSN: s.cfg.DatabaseURL, NodeID: id, URL: url, Version: Version,
 		TTL: ttl, Heartbeat: ttl / 6, Log: s.log, Now: s.now, Handler: s.svc,
+		BeforeLeave: func(ctx context.Context) {
+			if s.simHost != nil {
+				s.simHost.stop(ctx)
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -51,6 +57,9 @@ func (s *Server) startCluster(ctx context.Context) error {
 		return err
 	}
 	s.cnode.Store(node)
+	if s.simHost != nil {
+		s.simHost.start(ctx)
+	}
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
@@ -149,11 +158,29 @@ func (s *Server) clusterRoutes(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set(cluster.NodeHeader, node.ID())
+		if r.URL.Path == simremote.Path && s.simHost != nil {
+			s.simHost.serve(w, r, node)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, cluster.InternalPrefix) {
 			node.ServeInternal(w, r)
 			return
 		}
 		if node.Forwarded(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if s.simHost != nil && simRequest(r.URL.Path) {
+			// The sim network's phone side is served where it is hosted.
+			if url, local := s.simHost.where(); local == nil {
+				if url == "" {
+					httpx.WriteError(w, r, s.log, httpx.Errorf(http.StatusServiceUnavailable, "no node hosts the sim network right now (the leader is changing); try again"))
+					return
+				}
+				w.Header().Del(cluster.NodeHeader)
+				node.Forward(w, r, cluster.Route{URL: url, Node: "sim host"})
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
+	"github.com/wagate/wagate/internal/engine/simremote"
 	"github.com/wagate/wagate/internal/engine/whatsmeow"
 	"github.com/wagate/wagate/internal/store"
 )
@@ -26,20 +28,22 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 		}
 		so.Phones = simPhones{st: s.store}
 		s.sim = sim.New(so)
-		s.engine = s.sim
-		stored, err := s.store.SimPhones(ctx)
-		if err != nil {
+		s.simHost = &simHost{s: s}
+		if err := s.restoreSim(ctx); err != nil {
 			return err
 		}
-		restore := make([]sim.StoredPhone, len(stored))
-		for i, p := range stored {
-			restore[i] = sim.StoredPhone{Number: p.Number, Name: p.Name, About: p.About}
+		if !s.clusterOn() {
+			s.engine = s.sim
+			return nil
 		}
-		devices, err := s.store.LinkedDevices(ctx)
-		if err != nil {
-			return err
-		}
-		s.sim.Restore(restore, devices)
+		// Cluster mode: the network is the leader's; channels reach it
+		// wherever it is.
+		remote := simremote.New(simremote.Options{Host: s.simHost.where, Log: s.log, Sign: func(r *http.Request) {
+			if n := s.cnode.Load(); n != nil {
+				n.Sign(r)
+			}
+		}})
+		s.engine, s.simPhones, s.simHost.remote = remote, remotePhones{e: remote}, remote
 		return nil
 	case config.EngineWhatsmeow:
 		wo := o.Whatsmeow

@@ -273,7 +273,17 @@ func testDeliveryFaultsSim(t *testing.T, b storetest.Backend) {
 	// answered from the database.
 	sent := s.call(200, "POST", "/messages/text", c.tok, map[string]any{"to": bob, "body": "please retry"})
 	id := sent["message"].(map[string]any)["id"].(string)
+	connects := func() int {
+		return int(s.call(200, "GET", "/admin/sim/channels/"+c.id, adminToken, nil)["connects"].(float64))
+	}
+	before := connects()
 	s.call(200, "POST", "/partner/channels/"+c.id+"/restart", c.ptok, nil)
+	// The restart is applied after the answer: wait for its connection.
+	for deadline := time.Now().Add(10 * time.Second); connects() == before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the restart made no new connection")
+		}
+	}
 	c.state("online")
 	r := s.call(200, "POST", "/admin/sim/channels/"+c.id+"/faults", adminToken, map[string]any{"kind": "retry_receipt", "id": id})
 	if r["answered"] != true {

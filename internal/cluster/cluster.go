@@ -95,6 +95,10 @@ type Options struct {
 	// dead node are due at Now).
 	Now     func() time.Time
 	Handler Handler
+	// BeforeLeave runs in Shutdown once the node's shards are handed over
+	// and before it gives up the leader lease (the sim network's host saves
+	// it there).
+	BeforeLeave func(ctx context.Context)
 }
 
 // Node is this process's membership in the cluster.
@@ -117,7 +121,9 @@ type Node struct {
 	validUntil time.Time
 	leader     bool
 	leaderTerm int64
-	lastErr    error
+	// leaderID is the lease holder at the last refresh ("" when none).
+	leaderID string
+	lastErr  error
 
 	// channel is the NOTIFY channel of this database and schema.
 	channel string
@@ -175,6 +181,31 @@ func New(o Options) (*Node, error) {
 
 // ID is the node's ID.
 func (n *Node) ID() string { return n.o.NodeID }
+
+// URL is where the other nodes reach this one.
+func (n *Node) URL() string { return n.o.URL }
+
+// Incarnation is this run's random ID (a restart gets a new one).
+func (n *Node) Incarnation() string { return n.inc }
+
+// Leading reports whether this node holds the leader lease and still
+// trusts its heartbeat.
+func (n *Node) Leading() bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.leader && time.Now().Before(n.validUntil)
+}
+
+// LeaderURL is the internal URL of the leader at the last refresh ("" when
+// no live node leads).
+func (n *Node) LeaderURL() string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if nd, ok := n.nodes[n.leaderID]; ok {
+		return nd.URL
+	}
+	return ""
+}
 
 // ShardOf is the shard of a channel.
 func (n *Node) ShardOf(channelID string) int { return ShardOf(channelID, n.o.Shards) }
@@ -326,6 +357,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	n.releaseAll(bg, "shutting down")
+	if n.o.BeforeLeave != nil {
+		n.o.BeforeLeave(bg)
+	}
 	if n.isLeader() {
 		_ = st.ReleaseLeader(bg, n.inc)
 	}

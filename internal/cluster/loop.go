@@ -107,7 +107,11 @@ func (n *Node) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes, _, err := n.o.Store.Nodes(ctx)
+	nodes, now, err := n.o.Store.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	l, err := n.o.Store.Leader(ctx)
 	if err != nil {
 		return err
 	}
@@ -115,8 +119,12 @@ func (n *Node) refresh(ctx context.Context) error {
 	for _, nd := range nodes {
 		byID[nd.ID] = nd
 	}
+	leader := ""
+	if l.ExpiresAt.After(now) {
+		leader = l.Node
+	}
 	n.mu.Lock()
-	n.shards, n.nodes = shards, byID
+	n.shards, n.nodes, n.leaderID = shards, byID, leader
 	n.mu.Unlock()
 	return nil
 }

@@ -134,7 +134,7 @@ type Content struct {
 // holds them when the engine already has them, else Fetch downloads them.
 type Media struct {
 	Data     []byte
-	Fetch    func(ctx context.Context) ([]byte, error)
+	Fetch    func(ctx context.Context) ([]byte, error) `json:"-"`
 	MimeType string
 	FileName string
 	Size     int64

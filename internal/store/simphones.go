@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -40,4 +42,40 @@ func (s *Store) SimPhones(ctx context.Context) ([]SimPhone, error) {
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// SaveSimState stores the sim network's snapshot. With a non-empty
+// leaderIncarnation (cluster mode) it is written only while that
+// incarnation holds the leader lease (ErrFenced otherwise): a node that
+// stopped hosting never overwrites the new host's state.
+func (s *Store) SaveSimState(ctx context.Context, data []byte, node, leaderIncarnation string, at time.Time) error {
+	query := `INSERT INTO sim_state (id, data, node, saved_at) SELECT 1, ?, ?, ?`
+	args := []any{data, node, ms(at)}
+	if leaderIncarnation != "" {
+		query += " WHERE EXISTS (SELECT 1 FROM cluster_leader WHERE id = 1 AND incarnation = ? AND expires_at > " + s.dbNow() + ")"
+		args = append(args, leaderIncarnation)
+	}
+	query += " ON CONFLICT (id) DO UPDATE SET data = excluded.data, node = excluded.node, saved_at = excluded.saved_at"
+	res, err := s.exec(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: save sim state: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrFenced
+	}
+	return nil
+}
+
+// SimState is the sim network's last snapshot (nil when none was saved).
+func (s *Store) SimState(ctx context.Context) ([]byte, time.Time, error) {
+	var data []byte
+	var at int64
+	err := s.db.QueryRowContext(ctx, "SELECT data, saved_at FROM sim_state WHERE id = 1").Scan(&data, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("store: read sim state: %w", err)
+	}
+	return data, fromMS(at), nil
 }

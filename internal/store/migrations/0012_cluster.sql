@@ -66,3 +66,13 @@ CREATE TABLE channel_health (
 -- Which node holds a webhook delivery's claim, so that a dead node's
 -- claims go back to the queue when its heartbeat expires.
 ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+
+-- The sim engine's network (phones' inboxes, devices' queues, messages,
+-- groups), saved every few seconds by the node that hosts it, so that it
+-- survives restarts and moves to another node with the leader. One row.
+CREATE TABLE sim_state (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    data     {{BLOB}} NOT NULL,
+    node     TEXT   NOT NULL DEFAULT '',
+    saved_at BIGINT NOT NULL
+);
