@@ -414,4 +414,10 @@ func testSimPhones(t *testing.T, e *env) {
 		t.Fatalf("sim channel = %v", st)
 	}
 	e.ok(200, "POST", "/admin/sim/channels/"+id+"/faults", adminToken, map[string]any{"kind": "clear"})
+	ss := e.ok(200, "GET", "/admin/sim/sessions", adminToken, nil)
+	for _, x := range ss["sessions"].([]any) {
+		if m := x.(map[string]any); m["open"] != float64(1) {
+			t.Errorf("a channel has %v sessions open: %v", m["open"], m)
+		}
+	}
 }

@@ -39,6 +39,14 @@ type childSpec struct {
 	// IngestDelay holds every incoming message this long after it is
 	// stored, before whatsmeow may acknowledge it.
 	IngestDelay time.Duration `json:"ingest_delay"`
+	// Engine is "sim" for the simulated network (no fake WhatsApp server);
+	// empty: whatsmeow.
+	Engine string `json:"engine,omitempty"`
+	// NodeID, ClusterTTL and ExpiryInterval tune the node (cluster tests);
+	// zero: the defaults below.
+	NodeID         string        `json:"node_id,omitempty"`
+	ClusterTTL     time.Duration `json:"cluster_ttl,omitempty"`
+	ExpiryInterval time.Duration `json:"expiry_interval,omitempty"`
 }
 
 // runWAChild serves until stdin closes; it prints "ADDR <host:port>".
@@ -48,21 +56,24 @@ func runWAChild() int {
 		fmt.Fprintln(os.Stderr, "child server spec:", err)
 		return 2
 	}
-	remote, err := fakewa.Attach(spec.Endpoint)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "attach:", err)
-		return 2
+	if spec.NodeID == "" {
+		spec.NodeID = "sigkill-node"
+	}
+	if spec.ClusterTTL == 0 {
+		spec.ClusterTTL = 3 * time.Second
+	}
+	if spec.ExpiryInterval == 0 {
+		spec.ExpiryInterval = time.Second
 	}
 	cfg := config.Config{
 		Addr: "127.0.0.1:0", DataDir: spec.DataDir, DatabaseURL: spec.DatabaseURL, AdminToken: adminToken,
 		PublicURL: "https://wa.example.test", Engine: config.EngineWhatsmeow, LogLevel: slog.LevelError, LogFormat: "text",
-		ExpiryInterval: time.Second, ShutdownTimeout: 5 * time.Second, WebhookAllowPrivate: true,
-		// On PostgreSQL the restart is the same cluster node: it takes the
+		ExpiryInterval: spec.ExpiryInterval, ShutdownTimeout: 10 * time.Second, WebhookAllowPrivate: true,
+		// On PostgreSQL a restart is the same cluster node: it takes the
 		// killed run's place once that one's heartbeat expired.
-		NodeID: "sigkill-node",
+		NodeID: spec.NodeID,
 	}
-	o := app.Options{BcryptCost: 4, ClusterTTL: 3 * time.Second,
-		Whatsmeow: whatsmeow.Options{ClientHook: remote.Configure, HTTPClient: remote.HTTPClient(), VersionRefresh: -1},
+	o := app.Options{BcryptCost: 4, ClusterTTL: spec.ClusterTTL,
 		WrapIngest: func(next app.IngestFunc) app.IngestFunc {
 			return func(ctx context.Context, channelID string, ev engine.Event) error {
 				err := next(ctx, channelID, ev)
@@ -72,6 +83,17 @@ func runWAChild() int {
 				return err
 			}
 		}}
+	if spec.Engine == config.EngineSim {
+		cfg.Engine = config.EngineSim
+		cfg.MediaAllowPrivate, cfg.ProxyAllowPrivate = true, true
+	} else {
+		remote, err := fakewa.Attach(spec.Endpoint)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "attach:", err)
+			return 2
+		}
+		o.Whatsmeow = whatsmeow.Options{ClientHook: remote.Configure, HTTPClient: remote.HTTPClient(), VersionRefresh: -1}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	srv, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), o)

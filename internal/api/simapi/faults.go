@@ -104,3 +104,22 @@ func (h *handler) channelStats(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
 }
+
+type sessionInfo struct {
+	ChannelID string `json:"channel_id"`
+	Open      int    `json:"open"`
+	Connected bool   `json:"connected"`
+	Device    string `json:"device,omitempty"`
+}
+
+// sessions lists the channels with a session open on the network: what
+// runs where it should (in a cluster, never two sessions of one channel).
+func (h *handler) sessions(w http.ResponseWriter, r *http.Request) error {
+	list := h.net.Sessions()
+	out := make([]sessionInfo, len(list))
+	for i, s := range list {
+		out[i] = sessionInfo{ChannelID: s.ChannelID, Open: s.Open, Connected: s.Connected, Device: s.Device}
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"sessions": out, "count": len(out)})
+	return nil
+}

@@ -55,6 +55,7 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("POST /admin/sim/phones/{phone}/groups/{group}/participants", small, h.participants)
 	route("POST /admin/sim/channels/{ChannelID}/faults", small, h.injectFault)
 	route("GET /admin/sim/channels/{ChannelID}", small, h.channelStats)
+	route("GET /admin/sim/sessions", small, h.sessions)
 }
 
 type handler struct {

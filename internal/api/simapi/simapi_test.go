@@ -305,6 +305,22 @@ func TestSimAPI(t *testing.T) {
 	if st := e.call(200, "GET", faults, nil); st["connects"] != float64(1) {
 		t.Errorf("sim channel: %v", st)
 	}
+	// One open session for the channel, disconnected and linked.
+	ss := e.call(200, "GET", "/admin/sim/sessions", nil)
+	list := ss["sessions"].([]any)
+	found := false
+	for _, x := range list {
+		m := x.(map[string]any)
+		if strings.HasSuffix(faults, "/"+m["channel_id"].(string)) {
+			found = true
+			if m["open"] != float64(1) || m["connected"] != false || m["device"] == "" {
+				t.Errorf("session of the faulted channel: %v", m)
+			}
+		}
+	}
+	if !found || ss["count"] != float64(len(list)) {
+		t.Errorf("sessions: %v", ss)
+	}
 	if err := c1.s.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -475,4 +476,42 @@ func (n *Network) requeue(d *device, ev engine.Event) {
 	}
 	d.queue = slices.Insert(d.queue, i, ev)
 	d.requeued++
+}
+
+// ChannelSessions is one channel's sessions on the network.
+type ChannelSessions struct {
+	ChannelID string
+	// Open counts the channel's open sessions (more than one: two
+	// processes run the channel at once).
+	Open int
+	// Connected: one of them is connected (or in a login flow).
+	Connected bool
+	// Device is the linked device, when one is.
+	Device string
+}
+
+// Sessions lists the channels with an open session, by channel ID.
+func (n *Network) Sessions() []ChannelSessions {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	by := map[string]*ChannelSessions{}
+	for s := range n.open {
+		si := by[s.channelID]
+		if si == nil {
+			si = &ChannelSessions{ChannelID: s.channelID}
+			by[s.channelID] = si
+		}
+		si.Open++
+		if s.connected || s.flow != nil {
+			si.Connected = true
+		}
+		if s.dev != nil {
+			si.Device = s.dev.id
+		}
+	}
+	out := make([]ChannelSessions, 0, len(by))
+	for _, id := range slices.Sorted(maps.Keys(by)) {
+		out = append(out, *by[id])
+	}
+	return out
 }

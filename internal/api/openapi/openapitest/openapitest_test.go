@@ -161,6 +161,7 @@ var wantOperations = []string{
 	"GET /admin/sim/phones/{phone}",
 	"GET /admin/sim/phones/{phone}/groups",
 	"GET /admin/sim/phones/{phone}/messages",
+	"GET /admin/sim/sessions",
 	"GET /chats",
 	"GET /chats/{ChatID}",
 	"GET /contacts",
