@@ -178,7 +178,10 @@ func (s *Server) clusterRoutes(next http.Handler) http.Handler {
 					return
 				}
 				w.Header().Del(cluster.NodeHeader)
-				node.Forward(w, r, cluster.Route{URL: url, Node: "sim host"})
+				node.Forward(w, r, cluster.Route{URL: url, Node: "sim host"}, func() bool {
+					now, local := s.simHost.where()
+					return local == nil && now == url
+				})
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -195,7 +198,10 @@ func (s *Server) clusterRoutes(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Del(cluster.NodeHeader) // the owner sets its own
-		node.Forward(w, r, route)
+		node.Forward(w, r, route, func() bool {
+			now := node.RouteOf(id)
+			return !now.Unavailable && now.Node == route.Node
+		})
 	})
 }
 

@@ -184,6 +184,20 @@ func (c *waChild) kill() {
 	<-c.done
 }
 
+// terminate shuts the child down cleanly (it serves until its stdin
+// closes) and waits for it, up to 30 s.
+func (c *waChild) terminate() error {
+	_ = c.stdin.Close()
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+		<-c.done
+		return fmt.Errorf("the child did not stop within 30 s")
+	}
+	return c.cmd.Wait()
+}
+
 func (c *waChild) output() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -123,7 +123,10 @@ type Node struct {
 	leaderTerm int64
 	// leaderID is the lease holder at the last refresh ("" when none).
 	leaderID string
-	lastErr  error
+	// viewDB and viewLocal are the database's and this node's clocks at
+	// the last refresh: how old the members' heartbeats are.
+	viewDB, viewLocal time.Time
+	lastErr           error
 
 	// channel is the NOTIFY channel of this database and schema.
 	channel string
@@ -436,6 +439,13 @@ func (n *Node) RouteOf(channelID string) Route {
 	if sh.Owner == "" || sh.Owner == n.o.NodeID || !ok || owner.URL == "" {
 		// Ours on the table but not running here (being acquired or
 		// fenced), or no owner.
+		r.Unavailable = true
+		return r
+	}
+	// An owner whose heartbeat stopped (paused, cut off) would hold the
+	// request until the client gives up: it is unavailable well before
+	// the leader moves its shards.
+	if age := n.viewDB.Sub(owner.HeartbeatAt) + time.Since(n.viewLocal); age > 3*n.o.Heartbeat+500*time.Millisecond {
 		r.Unavailable = true
 		return r
 	}

@@ -89,6 +89,8 @@ func (n *Node) proxy() *httputil.ReverseProxy {
 			MaxIdleConns:        256,
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     90 * time.Second,
+			// The longest answer is a send of a large file to WhatsApp.
+			ResponseHeaderTimeout: 2 * time.Minute,
 		}
 		n.rproxy = &httputil.ReverseProxy{
 			Transport: tr,
@@ -115,18 +117,44 @@ func contextWithTarget(ctx context.Context, u *url.URL) context.Context {
 	return context.WithValue(ctx, targetKey{}, u)
 }
 
-// Forward sends r to the node rt names and relays its answer.
-func (n *Node) Forward(w http.ResponseWriter, r *http.Request, rt Route) {
+// errOwnerStale ends a forwarded request whose target stopped renewing its
+// heartbeat (paused, cut off) before it answered.
+var errOwnerStale = errors.New("the node that runs this channel stopped answering")
+
+// Forward sends r to the node rt names and relays its answer. still,
+// asked every 250 ms while the answer is awaited, says whether that node
+// is still the right one and alive; when it says no, the request ends with
+// 503 (a paused node cannot apply it later: its ownership is fenced).
+func (n *Node) Forward(w http.ResponseWriter, r *http.Request, rt Route, still func() bool) {
 	target, err := url.Parse(rt.URL)
 	if err != nil || target.Host == "" {
 		httpx.WriteError(w, r, n.o.Log, httpx.Errorf(http.StatusServiceUnavailable,
 			"the node that runs this channel (%s) has no usable internal URL; try again", rt.Node))
 		return
 	}
-	ctx := r.Context()
-	r = r.WithContext(contextWithTarget(ctx, target))
+	ctx, cancel := context.WithCancelCause(contextWithTarget(r.Context(), target))
+	defer cancel(nil)
+	if still != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					if !still() {
+						cancel(errOwnerStale)
+						return
+					}
+				}
+			}
+		}()
+	}
 	n.forwards.Add(1)
-	n.proxy().ServeHTTP(w, r)
+	n.proxy().ServeHTTP(w, r.WithContext(ctx))
 }
 
 // forwardError answers a request the owner did not answer: 503 when it
@@ -146,7 +174,14 @@ func (n *Node) forwardError(w http.ResponseWriter, r *http.Request, err error) {
 			Message: "the node that runs this channel cannot be reached right now; try again", Details: "node " + host})
 		return
 	}
-	if errors.Is(r.Context().Err(), err) || r.Context().Err() != nil {
+	if errors.Is(context.Cause(r.Context()), errOwnerStale) {
+		n.o.Log.Warn("cluster: owner node stopped answering a forwarded request", "node", host, "path", r.URL.Path)
+		httpx.WriteError(w, r, n.o.Log, &httpx.Error{Status: http.StatusServiceUnavailable,
+			Message: "the node that runs this channel stopped answering; its channels are moving to another node: try again",
+			Details: "node " + host})
+		return
+	}
+	if r.Context().Err() != nil {
 		return // the client went away
 	}
 	n.o.Log.Warn("cluster: forwarded request failed", "node", host, "path", r.URL.Path, "error", err)

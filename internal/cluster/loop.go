@@ -125,6 +125,7 @@ func (n *Node) refresh(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	n.shards, n.nodes, n.leaderID = shards, byID, leader
+	n.viewDB, n.viewLocal = now, time.Now()
 	n.mu.Unlock()
 	return nil
 }

@@ -285,11 +285,15 @@ func (c *Conn) login() {
 		return
 	}
 	s.attempt(Attempt{Time: c.started, Device: d.JID(), Result: "login"})
-	if old := d.goOnline(c); old != nil {
+	old := d.goOnline(c)
+	if old != nil {
 		old.play(Replaced(), false)
 	}
 	s.mu.Lock()
 	s.stats.Logins++
+	if old != nil {
+		s.stats.Replaced++
+	}
 	s.mu.Unlock()
 	s.events.notify()
 }

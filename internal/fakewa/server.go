@@ -155,6 +155,10 @@ type Stats struct {
 	Online    int // devices logged in now
 	Delivered int // stanzas written to devices (redeliveries included)
 	Received  int // nodes received from clients
+	// Replaced counts logins that took a device over from another open
+	// connection (the old one got "stream replaced"): two clients ran the
+	// same device.
+	Replaced int
 	// Of the whole process, after a garbage collection: the goroutines and
 	// the live heap (clients included when they share the process).
 	Goroutines int

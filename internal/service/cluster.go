@@ -18,6 +18,7 @@ import (
 type Cluster interface {
 	Holds(channelID string) (store.Fence, bool)
 	ShardOf(channelID string) int
+	RouteOf(channelID string) cluster.Route
 	Status(ctx context.Context) (cluster.Status, error)
 }
 
@@ -265,6 +266,9 @@ func (s *Service) remoteHealth(ctx context.Context, ch model.Channel) runtime.He
 	}
 	rows, err := s.store.ChannelHealths(ctx, []string{ch.ID})
 	r, ok := rows[ch.ID]
+	if c := s.clusterOf(); c != nil && c.RouteOf(ch.ID).Unavailable {
+		ok = false // its node died or stopped answering: what it wrote is stale
+	}
 	if err != nil || !ok {
 		h.Status, h.State, h.Error = runtime.StatusLaunch, runtime.StateMoving, "the channel is starting on another node"
 		return h

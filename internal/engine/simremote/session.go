@@ -14,8 +14,14 @@ import (
 )
 
 // ErrHostUnreachable: the node hosting the sim network did not answer (or
-// none does right now).
-var ErrHostUnreachable = errors.New("simremote: the sim network's host cannot be reached")
+// none does right now). It is also engine.ErrNotConnected: the channel
+// cannot reach its WhatsApp until the host is back.
+var ErrHostUnreachable error = hostUnreachable{}
+
+type hostUnreachable struct{}
+
+func (hostUnreachable) Error() string        { return "simremote: the sim network's host cannot be reached" }
+func (hostUnreachable) Is(target error) bool { return target == engine.ErrNotConnected }
 
 // defaultCallTimeout bounds calls whose context has no deadline.
 const defaultCallTimeout = 30 * time.Second
