@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,9 +176,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		Reconnect:   o.Reconnect, Outdated: o.Outdated, Ban: o.Ban, KeepAliveGrace: o.KeepAliveGrace,
 	})
 	s.rtReady.Store(s.rt)
-	mediaDir := ""
-	if cfg.DataDir != "" {
-		mediaDir = filepath.Join(cfg.DataDir, "media")
+	media, mediaDir, err := s.openMedia(ctx)
+	if err != nil {
+		s.engine.Close()
+		st.Close()
+		return nil, fmt.Errorf("media store: %w", err)
 	}
 	hooks, err := webhook.New(webhook.Options{Store: st, Log: log, Now: o.Now, AllowPrivate: cfg.WebhookAllowPrivate, Node: s.nodeID})
 	if err != nil {
@@ -198,7 +199,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 			return c
 		},
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
-		MediaDir: mediaDir, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
+		MediaDir: mediaDir, Media: media, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
 		SentRetention:       cfg.SentRetention,
 		AllowPrivateProxies: cfg.ProxyAllowPrivate, LookupHost: o.LookupHost,
 	})

@@ -413,6 +413,26 @@ func TestClusterSim(t *testing.T) {
 		c.must(200, leader, "PATCH", "/settings", ch.tok, map[string]any{"webhooks": []any{map[string]any{"url": hooks.srv.URL + "/h",
 			"events": []any{map[string]any{"type": "messages", "method": "post"}}}}})
 	}
+	// A file stored by the leader, read after it died: media live in the
+	// shared store (the database by default on PostgreSQL).
+	file := bytes.Repeat([]byte("wagate cluster media "), 50_000)
+	req, _ := http.NewRequest("POST", "http://"+c.node(leader).addr+"/media", bytes.NewReader(file))
+	req.Header.Set("Authorization", "Bearer "+victims[0].tok)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var media map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&media)
+	resp.Body.Close()
+	var mediaID string
+	if list, ok := media["media"].([]any); ok && len(list) == 1 {
+		mediaID, _ = list[0].(map[string]any)["id"].(string)
+	}
+	if resp.StatusCode != 200 || mediaID == "" {
+		t.Fatalf("upload: %d %v", resp.StatusCode, media)
+	}
 	hooks.setHold(true)
 	for i, ch := range victims {
 		c.must(201, leader, "POST", "/admin/sim/phones/"+peer+"/messages", adminToken, map[string]any{"to": ch.phone, "body": fmt.Sprintf("held %d", i)})
@@ -455,6 +475,19 @@ func TestClusterSim(t *testing.T) {
 		}
 	}
 	survivors := c.live()
+	for _, via := range survivors {
+		req, _ := http.NewRequest("GET", "http://"+c.node(via).addr+"/media/"+mediaID, nil)
+		req.Header.Set("Authorization", "Bearer "+victims[0].tok)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Equal(got, file) {
+			t.Fatalf("media %s through %s after its node died: %d, %d bytes", mediaID, via, resp.StatusCode, len(got))
+		}
+	}
 	for _, ch := range chs[:20] {
 		for _, via := range survivors {
 			if code, m, _ := c.do(via, "POST", "/messages/text", ch.tok, map[string]any{"to": peer, "body": "after the kill"}); code != 200 {

@@ -65,9 +65,9 @@ type Handler interface {
 	// Acquire starts the channels of a shard this node now owns (it
 	// returns without waiting for them to connect).
 	Acquire(ctx context.Context, f store.Fence)
-	// Release closes the sessions of a shard's channels (logins kept) and
-	// returns once they are closed, or when ctx ends.
-	Release(ctx context.Context, shard int)
+	// Release closes the sessions of the shards' channels (logins kept),
+	// all at once, and returns once they are closed, or when ctx ends.
+	Release(ctx context.Context, shards []int)
 	// Changed is a change another node announced: drop copies, and apply
 	// it when the channel is this node's. It must return quickly (it runs
 	// on the announcement listener).

@@ -52,6 +52,7 @@ func (n *Node) lead(ctx context.Context) error {
 		n.o.Log.Warn("cluster: node is dead (heartbeat expired)", "node_id", d.ID, "last_heartbeat", d.HeartbeatAt,
 			"webhook_claims_released", released)
 	}
+	var assign []store.ShardAssignment
 	for _, sh := range shards {
 		switch {
 		case !a.isLive(sh.Owner):
@@ -63,14 +64,8 @@ func (n *Node) lead(ctx context.Context) error {
 			if sh.Owner != "" {
 				reason = "owner " + sh.Owner + " is dead"
 			}
-			if _, err := st.AssignShard(ctx, sh.ID, sh.Owner, sh.Epoch, to, reason); err != nil {
-				if errors.Is(err, store.ErrShardChanged) {
-					continue
-				}
-				return err
-			}
+			assign = append(assign, store.ShardAssignment{ID: sh.ID, From: sh.Owner, Epoch: sh.Epoch, To: to, Reason: reason})
 			a.take(sh.Owner, to)
-			changed = true
 		case sh.Target != "" && !a.isTarget(sh.Target):
 			// The target died or is leaving: cancel the move.
 			if err := st.SetShardTarget(ctx, sh.ID, sh.Owner, sh.Epoch, ""); err != nil && !errors.Is(err, store.ErrShardChanged) {
@@ -78,6 +73,23 @@ func (n *Node) lead(ctx context.Context) error {
 			}
 			a.cancel(sh.Owner, sh.Target)
 			changed = true
+		}
+	}
+	// Unowned shards and a dead node's, in one transaction.
+	if len(assign) > 0 {
+		done, err := st.AssignShards(ctx, assign)
+		if err != nil {
+			return err
+		}
+		if len(done) > 0 {
+			changed = true
+			n.o.Log.Info("cluster: shards assigned", "count", len(done), "first_reason", done[0].Reason)
+		}
+		if len(done) < len(assign) {
+			// Some changed meanwhile: this pass's view is stale.
+			n.notify.publishShards(ctx)
+			n.kick()
+			return nil
 		}
 	}
 	// Moves: a leaving node's shards first, then balance.

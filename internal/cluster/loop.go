@@ -157,7 +157,7 @@ func (n *Node) follow(ctx context.Context) {
 		switch {
 		case running && (!mine || sh.Epoch != epoch):
 			// Taken from us (we were thought dead) or moved and back.
-			n.release(ctx, sh.ID, "the shard moved to "+sh.Owner)
+			n.release(ctx, "the shard moved to "+sh.Owner, sh.ID)
 			lost = append(lost, sh.ID)
 			if mine {
 				n.acquire(ctx, sh)
@@ -165,7 +165,7 @@ func (n *Node) follow(ctx context.Context) {
 			}
 		case mine && sh.Target != "":
 			if running {
-				n.release(ctx, sh.ID, "handing over to "+sh.Target)
+				n.release(ctx, "handing over to "+sh.Target, sh.ID)
 				lost = append(lost, sh.ID)
 			}
 			if _, err := n.o.Store.HandOff(ctx, sh.ID, n.o.NodeID, sh.Epoch, sh.Target); err != nil {
@@ -191,18 +191,24 @@ func (n *Node) acquire(ctx context.Context, sh store.Shard) {
 	n.o.Handler.Acquire(ctx, store.Fence{Shard: sh.ID, Node: n.o.NodeID, Epoch: sh.Epoch})
 }
 
-// release stops running a shard: it is no longer Holds-true from the
-// start, and its sessions are closed before release returns.
-func (n *Node) release(ctx context.Context, shard int, why string) {
+// release stops running shards: they are no longer Holds-true from the
+// start, and their sessions are closed (all at once) before release
+// returns.
+func (n *Node) release(ctx context.Context, why string, shards ...int) {
 	n.mu.Lock()
-	_, ok := n.owned[shard]
-	delete(n.owned, shard)
+	var gone []int
+	for _, shard := range shards {
+		if _, ok := n.owned[shard]; ok {
+			delete(n.owned, shard)
+			gone = append(gone, shard)
+		}
+	}
 	n.mu.Unlock()
-	if !ok {
+	if len(gone) == 0 {
 		return
 	}
-	n.o.Log.Debug("cluster: shard released", "shard", shard, "reason", why)
-	n.o.Handler.Release(ctx, shard)
+	n.o.Log.Debug("cluster: shards released", "shards", gone, "reason", why)
+	n.o.Handler.Release(ctx, gone)
 }
 
 // releaseAll stops every shard this node runs.
@@ -214,9 +220,7 @@ func (n *Node) releaseAll(ctx context.Context, why string) {
 	}
 	n.mu.RUnlock()
 	slices.Sort(ids)
-	for _, id := range ids {
-		n.release(ctx, id, why)
-	}
+	n.release(ctx, why, ids...)
 }
 
 // watchdog closes every session once the node can no longer trust its

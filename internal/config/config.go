@@ -71,6 +71,14 @@ type Config struct {
 	// InternalURL is where the other nodes reach this one (cluster mode);
 	// empty: derived from the listen address.
 	InternalURL string
+	// MediaStore is where media files are kept: "dir" (the data dir's
+	// media folder), "database" (in the database: what a cluster's nodes
+	// share) or an s3:// URL (S3-compatible object storage). Empty: dir on
+	// SQLite, database on PostgreSQL.
+	MediaStore string
+	// S3AccessKey and S3SecretKey are the S3 store's credentials when its
+	// URL has none (environment only).
+	S3AccessKey, S3SecretKey string
 	// ClusterTTL is how long a node's heartbeat lasts (cluster mode): a
 	// node silent that long is dead and its channels move. Heartbeats go
 	// out every ClusterTTL/6.
@@ -126,10 +134,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	sentRetention := fs.String("sent-retention", env("WAGATE_SENT_RETENTION", "168h"), "how long sent messages are kept to answer recipients' retry requests (WAGATE_SENT_RETENTION)")
 	fs.StringVar(&c.NodeID, "node-id", env("WAGATE_NODE_ID", ""), "this node's ID in a cluster (PostgreSQL); empty: host name and port (WAGATE_NODE_ID)")
 	fs.StringVar(&c.InternalURL, "internal-url", env("WAGATE_INTERNAL_URL", ""), "where the other nodes of a cluster reach this one; empty: derived from the listen address (WAGATE_INTERNAL_URL)")
+	fs.StringVar(&c.MediaStore, "media-store", env("WAGATE_MEDIA_STORE", ""), "where media files are kept: dir, database or s3://host[:port]/bucket[/prefix]?region=..; empty: dir on SQLite, database on PostgreSQL (WAGATE_MEDIA_STORE)")
 	clusterTTL := fs.String("cluster-ttl", env("WAGATE_CLUSTER_TTL", "6s"), "how long a node's heartbeat lasts in a cluster; its channels move after that (WAGATE_CLUSTER_TTL)")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")
 	// The admin token comes from the environment only: a flag would show in `ps`.
 	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
+	c.S3AccessKey, c.S3SecretKey = getenv("WAGATE_S3_ACCESS_KEY"), getenv("WAGATE_S3_SECRET_KEY")
 	c.ShutdownTimeout = 15 * time.Second
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -204,6 +214,12 @@ func (c Config) Validate() error {
 	}
 	if c.ClusterTTL != 0 && (c.ClusterTTL < 3*time.Second || c.ClusterTTL > 5*time.Minute) {
 		errs = append(errs, errors.New("cluster TTL: from 3s to 5m"))
+	}
+	if m := c.MediaStore; m != "" && m != "dir" && m != "database" && !strings.HasPrefix(m, "s3://") {
+		errs = append(errs, fmt.Errorf("media store %q: want dir, database or an s3:// URL", m))
+	}
+	if c.MediaStore == "dir" && c.DataDir == "" {
+		errs = append(errs, errors.New("media store dir: needs a data dir"))
 	}
 	if c.NodeID != "" && !nodeID.MatchString(c.NodeID) {
 		errs = append(errs, fmt.Errorf("node ID %q: 1 to 64 letters, digits, '.', '_' or '-'", c.NodeID))

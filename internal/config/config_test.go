@@ -139,6 +139,7 @@ func TestLoadErrors(t *testing.T) {
 		{"internal URL with a path", []string{"--internal-url", "http://10.0.0.5:9000/api"}, nil, "internal URL"},
 		{"short cluster TTL", []string{"--cluster-ttl", "1s"}, nil, "cluster TTL: from 3s"},
 		{"bad cluster TTL", []string{"--cluster-ttl", "soon"}, nil, "cluster TTL"},
+		{"bad media store", []string{"--media-store", "ftp://x"}, nil, "media store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.args, envMap(tc.env), io.Discard)

@@ -125,19 +125,24 @@ func (s *Service) Acquire(ctx context.Context, f store.Fence) {
 	s.log.DebugContext(ctx, "cluster: shard's channels started", "shard", f.Shard, "epoch", f.Epoch, "channels", n)
 }
 
-// Release closes the sessions of a shard's channels (logins kept).
-func (s *Service) Release(ctx context.Context, shard int) {
+// Release closes the sessions of the shards' channels, all at once
+// (logins kept).
+func (s *Service) Release(ctx context.Context, shards []int) {
 	if s.rt == nil {
 		return
 	}
+	set := map[int]bool{}
+	for _, sh := range shards {
+		set[sh] = true
+	}
 	var ids []string
 	for _, id := range s.rt.Running() {
-		if s.clusterOf().ShardOf(id) == shard {
+		if set[s.clusterOf().ShardOf(id)] {
 			ids = append(ids, id)
 		}
 	}
 	if err := s.rt.Release(ctx, ids); err != nil {
-		s.log.ErrorContext(ctx, "cluster: sessions of a released shard did not close in time", "shard", shard, "error", err)
+		s.log.ErrorContext(ctx, "cluster: sessions of released shards did not close in time", "shards", shards, "error", err)
 	}
 }
 

@@ -1,12 +1,14 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wagate/wagate/internal/blob"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
@@ -156,14 +159,15 @@ func validMediaID(id string) bool {
 // ValidMediaID reports whether id has the form of a media ID.
 func ValidMediaID(id string) bool { return validMediaID(id) }
 
-func (s *Service) mediaPath(channelID, id string) (string, error) {
-	if s.mediaDir == "" {
+// mediaKey is where a channel's file is kept in the media store.
+func (s *Service) mediaKey(channelID, id string) (string, error) {
+	if s.blobs == nil {
 		return "", fmt.Errorf("media storage is not configured: %w", model.ErrUnavailable)
 	}
 	if !ValidMediaID(id) {
 		return "", fmt.Errorf("media %w", model.ErrNotFound)
 	}
-	return filepath.Join(s.mediaDir, channelID, id), nil
+	return channelID + "/" + id, nil
 }
 
 // SaveMedia stores a file for a channel and returns its record. kind, when
@@ -204,25 +208,20 @@ func checkUpload(kind string, up Upload) (Upload, error) {
 func (s *Service) saveChecked(ctx context.Context, ch model.Channel, up Upload) (model.MediaFile, error) {
 	mt := up.MimeType
 	id := mediaID(mt)
-	path, err := s.mediaPath(ch.ID, id)
+	key, err := s.mediaKey(ch.ID, id)
 	if err != nil {
 		return model.MediaFile{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return model.MediaFile{}, fmt.Errorf("media dir: %w", err)
-	}
 	var digest string
 	if up.File != nil {
-		// Spooled in the media directory: moved into place, never copied.
-		if err := os.Rename(up.File.path, path); err != nil {
+		// Spooled: moved into place when the store is the same disk.
+		if err := s.putSpooled(ctx, key, up.File, mt); err != nil {
 			return model.MediaFile{}, fmt.Errorf("store media: %w", err)
 		}
-		_ = os.Chmod(path, 0o640)
-		up.File.closed = true
 		digest = up.File.sum
 	} else {
-		if err := os.WriteFile(path, up.Data, 0o640); err != nil {
-			return model.MediaFile{}, fmt.Errorf("write media: %w", err)
+		if err := s.blobs.Put(ctx, key, bytes.NewReader(up.Data), int64(len(up.Data)), mt); err != nil {
+			return model.MediaFile{}, fmt.Errorf("store media: %w", err)
 		}
 		sum := sha256.Sum256(up.Data)
 		digest = hex.EncodeToString(sum[:])
@@ -231,10 +230,29 @@ func (s *Service) saveChecked(ctx context.Context, ch model.Channel, up Upload) 
 	f := model.MediaFile{ChannelID: ch.ID, ID: id, MimeType: mt, FileName: cleanFileName(up.FileName), Size: up.size(),
 		SHA256: digest, CreatedAt: now, ExpiresAt: now.Add(s.mediaTTL)}
 	if err := s.store.InsertMedia(ctx, f); err != nil {
-		_ = os.Remove(path)
+		_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
 		return model.MediaFile{}, err
 	}
 	return f, nil
+}
+
+// putSpooled stores a spooled upload: moved into place on the same disk,
+// read and uploaded otherwise; the spool file is gone afterwards.
+func (s *Service) putSpooled(ctx context.Context, key string, f *Spooled, mimeType string) error {
+	if fp, ok := s.blobs.(blob.FilePutter); ok {
+		if err := fp.PutFile(ctx, key, f.path); err != nil {
+			return err
+		}
+		f.closed = true
+		return nil
+	}
+	defer f.Close()
+	r, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return s.blobs.Put(ctx, key, r, f.size, mimeType)
 }
 
 func kindName(kind string) string {
@@ -270,25 +288,19 @@ func cleanFileName(name string) string {
 
 // Media reads a stored file of a channel: its record and bytes.
 func (s *Service) Media(ctx context.Context, ch model.Channel, id string) (model.MediaFile, []byte, error) {
-	path, err := s.mediaPath(ch.ID, id)
-	if err != nil {
-		return model.MediaFile{}, nil, err
-	}
-	f, err := s.store.Media(ctx, ch.ID, id)
+	f, obj, err := s.OpenMedia(ctx, ch, id)
 	if err != nil {
 		return f, nil, err
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return f, nil, fmt.Errorf("media file is gone: %w", model.ErrNotFound)
-	}
+	defer obj.Close()
+	data, err := io.ReadAll(obj)
 	return f, data, err
 }
 
 // OpenMedia opens a stored file of a channel for reading, so it can be
 // sent without being held in memory; the caller closes it.
-func (s *Service) OpenMedia(ctx context.Context, ch model.Channel, id string) (model.MediaFile, *os.File, error) {
-	path, err := s.mediaPath(ch.ID, id)
+func (s *Service) OpenMedia(ctx context.Context, ch model.Channel, id string) (model.MediaFile, blob.Object, error) {
+	key, err := s.mediaKey(ch.ID, id)
 	if err != nil {
 		return model.MediaFile{}, nil, err
 	}
@@ -296,11 +308,11 @@ func (s *Service) OpenMedia(ctx context.Context, ch model.Channel, id string) (m
 	if err != nil {
 		return f, nil, err
 	}
-	file, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	obj, err := s.blobs.Open(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
 		return f, nil, fmt.Errorf("media file is gone: %w", model.ErrNotFound)
 	}
-	return f, file, err
+	return f, obj, err
 }
 
 // MediaList lists a channel's stored files.
@@ -310,14 +322,14 @@ func (s *Service) MediaList(ctx context.Context, ch model.Channel, p Page) ([]mo
 
 // DeleteMedia removes a stored file.
 func (s *Service) DeleteMedia(ctx context.Context, ch model.Channel, id string) error {
-	path, err := s.mediaPath(ch.ID, id)
+	key, err := s.mediaKey(ch.ID, id)
 	if err != nil {
 		return err
 	}
 	if err := s.store.DeleteMedia(ctx, ch.ID, id); err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := s.blobs.Delete(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "could not remove a media file", "channel_id", ch.ID, "media_id", id, "error", err)
 	}
 	return nil
@@ -338,8 +350,10 @@ func (s *Service) ExpireMedia(ctx context.Context) (int, error) {
 			if err := s.store.DeleteMedia(ctx, f.ChannelID, f.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
 				return n, err
 			}
-			if path, err := s.mediaPath(f.ChannelID, f.ID); err == nil {
-				_ = os.Remove(path)
+			if key, err := s.mediaKey(f.ChannelID, f.ID); err == nil {
+				if err := s.blobs.Delete(ctx, key); err != nil {
+					s.log.WarnContext(ctx, "an expired media file could not be removed", "media_id", f.ID, "error", err)
+				}
 			}
 			n++
 		}

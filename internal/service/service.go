@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wagate/wagate/internal/blob"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
@@ -42,6 +43,7 @@ type Service struct {
 	probeProxy func(ctx context.Context, proxyURL string) error
 
 	mediaDir     string
+	blobs        blob.Store // where media files are kept
 	mediaTTL     time.Duration
 	fetch        *http.Client
 	early        earlyReceipts
@@ -92,6 +94,9 @@ type Options struct {
 	// MediaDir holds media files (uploads and received media); media calls
 	// fail without it.
 	MediaDir string
+	// Media is where media files are kept; nil: in MediaDir (uploads are
+	// spooled in MediaDir in any case).
+	Media blob.Store
 	// MediaTTL is how long media files are kept (30 days by default).
 	MediaTTL time.Duration
 	// AllowPrivateURLs lets media be fetched from private, loopback and
@@ -147,6 +152,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
 	if s.lookupHost == nil {
 		s.lookupHost = net.DefaultResolver.LookupHost
+	}
+	s.blobs = o.Media
+	if s.blobs == nil && o.MediaDir != "" {
+		s.blobs = blob.NewDir(o.MediaDir)
 	}
 	s.cache = newReadCache(s.now)
 	s.applyQueue = newIDQueue()

@@ -275,6 +275,49 @@ func (s *Store) AssignShard(ctx context.Context, id int, from string, epoch int6
 	return s.moveShard(ctx, id, from, epoch, to, reason)
 }
 
+// ShardAssignment is one shard the leader gives to a node: if it is still
+// owned by From at Epoch.
+type ShardAssignment struct {
+	ID     int
+	From   string
+	Epoch  int64
+	To     string
+	Reason string
+}
+
+// AssignShards makes several assignments in one transaction and returns
+// those that took (a shard that changed meanwhile is skipped).
+func (s *Store) AssignShards(ctx context.Context, as []ShardAssignment) ([]ShardAssignment, error) {
+	if len(as) == 0 {
+		return nil, nil
+	}
+	now := s.dbNow()
+	var done []ShardAssignment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		done = done[:0]
+		for _, a := range as {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE cluster_shards SET owner = ?, epoch = epoch + 1, target = '', moved_at = `+now+`
+				WHERE id = ? AND owner = ? AND epoch = ?`), a.To, a.ID, a.From, a.Epoch)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cluster_moves (shard, from_node, to_node, epoch, reason, at)
+				VALUES (?, ?, ?, ?, ?, `+now+`)`), a.ID, a.From, a.To, a.Epoch+1, a.Reason); err != nil {
+				return err
+			}
+			done = append(done, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: assign shards: %w", err)
+	}
+	return done, nil
+}
+
 // HandOff is the owner giving a shard to its move target, once it closed
 // the shard's sessions.
 func (s *Store) HandOff(ctx context.Context, id int, owner string, epoch int64, target string) (Shard, error) {

@@ -97,12 +97,8 @@ func (h *handler) getMedia(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return err
-	}
 	w.Header().Set("Content-Type", f.MimeType)
-	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	w.Header().Set("Content-Length", strconv.FormatInt(file.Size(), 10))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "sandbox")
 	disp := "attachment"

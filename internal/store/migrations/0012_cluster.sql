@@ -76,3 +76,20 @@ CREATE TABLE sim_state (
     node     TEXT   NOT NULL DEFAULT '',
     saved_at BIGINT NOT NULL
 );
+
+-- Media files kept in the database (WAGATE_MEDIA_STORE=postgres, the
+-- default on PostgreSQL), so that every node of a cluster reads what any
+-- node stored: chunks of at most 1 MiB, read one at a time.
+CREATE TABLE media_blobs (
+    key          TEXT   PRIMARY KEY,
+    size         BIGINT NOT NULL,
+    content_type TEXT   NOT NULL DEFAULT '',
+    created_at   BIGINT NOT NULL
+);
+
+CREATE TABLE media_chunks (
+    key  TEXT    NOT NULL REFERENCES media_blobs (key) ON DELETE CASCADE,
+    seq  INTEGER NOT NULL,
+    data {{BLOB}} NOT NULL,
+    PRIMARY KEY (key, seq)
+);
