@@ -60,12 +60,35 @@ func (s *Server) startCluster(ctx context.Context) error {
 	if s.simHost != nil {
 		s.simHost.start(ctx)
 	}
-	s.workers.Add(1)
+	s.workers.Add(2)
 	go func() {
 		defer s.workers.Done()
 		s.svc.RunApplier(s.clusterCtx)
 	}()
+	go func() {
+		defer s.workers.Done()
+		s.sweepOrphans(s.clusterCtx, node)
+	}()
 	return nil
+}
+
+// sweepOrphans removes, on the leader, the engine's devices no channel has
+// owned for a while (a single node does it at start instead).
+func (s *Server) sweepOrphans(ctx context.Context, node *cluster.Node) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if node.Leading() {
+			sctx, cancel := context.WithTimeout(ctx, time.Minute)
+			s.svc.SweepOrphans(sctx)
+			cancel()
+		}
+	}
 }
 
 // nodeIdentity is the configured node ID and internal URL, or ones derived

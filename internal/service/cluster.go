@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/cluster"
+	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/store"
@@ -322,5 +323,70 @@ func (q *idQueue) next(ctx context.Context) (string, bool) {
 			return "", false
 		case <-q.wake:
 		}
+	}
+}
+
+// orphanGrace is how long an engine device no channel owns is left alone
+// in cluster mode: a node may be linking it (the device exists a moment
+// before the channel's row names it).
+const orphanGrace = 10 * time.Minute
+
+// orphanSweep remembers when each unowned device was first seen.
+type orphanSweep struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// SweepOrphans removes the engine's devices that no channel has owned for
+// orphanGrace (cluster mode, on the leader, every few minutes; a single
+// node removes them at start).
+func (s *Service) SweepOrphans(ctx context.Context) {
+	if s.rt == nil {
+		return
+	}
+	r, ok := s.rt.Engine().(engine.Reconciler)
+	if !ok {
+		return
+	}
+	all, err := r.Devices(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "orphaned devices not checked", "error", err)
+		return
+	}
+	linked, err := s.store.LinkedDevices(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "orphaned devices not checked", "error", err)
+		return
+	}
+	owned := map[string]bool{}
+	for _, d := range linked {
+		owned[d] = true
+	}
+	keep := slices.Clone(linked)
+	now := s.now()
+	s.sweep.mu.Lock()
+	seen := map[string]time.Time{}
+	for _, d := range all {
+		if owned[d] {
+			continue
+		}
+		first, ok := s.sweep.seen[d]
+		if !ok {
+			first = now
+		}
+		seen[d] = first
+		if now.Sub(first) < orphanGrace {
+			keep = append(keep, d)
+		}
+	}
+	s.sweep.seen = seen
+	s.sweep.mu.Unlock()
+	removed, err := s.rt.RemoveOrphans(ctx, keep)
+	if err != nil {
+		s.log.WarnContext(ctx, "some orphaned devices could not be removed", "error", err)
+	}
+	s.orphans.Add(int64(len(removed)))
+	if len(removed) > 0 {
+		s.log.WarnContext(ctx, "removed engine devices that no channel has owned for 10 minutes", "count", len(removed), "devices", removed)
 	}
 }

@@ -75,6 +75,7 @@ type Service struct {
 	cluster      atomic.Pointer[Cluster]
 	clusterStart func(context.Context) error
 	runnable     runnableCache
+	sweep        orphanSweep
 	applyQueue   *idQueue
 }
 
