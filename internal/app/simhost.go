@@ -43,16 +43,18 @@ type simHost struct {
 }
 
 // loadSimState puts the last saved network in s.sim (before phones and
-// devices are restored from their tables).
+// devices are restored from their tables). A network closed when this node
+// stopped hosting it serves again afterwards.
 func (s *Server) loadSimState(ctx context.Context) error {
 	data, at, err := s.store.SimState(ctx)
-	if err != nil || data == nil {
+	if err != nil {
 		return err
 	}
 	s.simHost.mu.Lock()
-	fresh := !at.IsZero() && at.Equal(s.simHost.known)
+	fresh := data == nil || (!at.IsZero() && at.Equal(s.simHost.known))
 	s.simHost.mu.Unlock()
 	if fresh {
+		s.sim.Reopen()
 		return nil // what this process has
 	}
 	defer func() {
@@ -138,15 +140,18 @@ func (h *simHost) start(ctx context.Context) {
 	})
 }
 
-// stop saves the network and stops hosting it (shutdown).
+// stop stops hosting the network and saves it (shutdown): the network is
+// closed first, so that nothing changes it after its last snapshot (a call
+// under way finishes first and is in it; later ones fail and are tried
+// again on the next host).
 func (h *simHost) stop(ctx context.Context) {
 	if !h.active.Load() {
 		return
 	}
+	h.deactivate()
 	if err := h.save(ctx); err != nil {
 		h.s.log.Warn("sim network not saved at shutdown", "error", err)
 	}
-	h.deactivate()
 }
 
 // run hosts the network while this node leads (always on a single node),
@@ -219,6 +224,7 @@ func (h *simHost) deactivate() {
 	if host := h.host.Swap(nil); host != nil {
 		host.Close()
 	}
+	_ = h.s.sim.Close() // nobody changes a network another node may host now
 	h.mu.Lock()
 	h.lastSaved = [32]byte{}
 	h.mu.Unlock()

@@ -92,9 +92,10 @@ func (n *Node) lead(ctx context.Context) error {
 			return nil
 		}
 	}
-	// Moves: a leaving node's shards first, then balance.
-	for a.moving < n.o.MoveLimit {
-		sh, to, ok := a.nextMove(shards)
+	// Moves: a leaving node's shards all at once (they must go), then
+	// balance, MoveLimit at a time.
+	for {
+		sh, to, ok := a.nextMove(shards, a.moving < n.o.MoveLimit)
 		if !ok {
 			break
 		}
@@ -203,9 +204,10 @@ func (a *assignment) start(shard int, to string) {
 	a.load[to]++
 }
 
-// nextMove picks the next shard to move: one of a leaving node's, else one
-// of the busiest node's when it has two or more above the least busy.
-func (a *assignment) nextMove(shards []store.Shard) (store.Shard, string, bool) {
+// nextMove picks the next shard to move: one of a leaving node's, else,
+// when balance is set, one of the busiest node's when it has two or more
+// above the least busy.
+func (a *assignment) nextMove(shards []store.Shard, balance bool) (store.Shard, string, bool) {
 	if len(a.live) == 0 {
 		return store.Shard{}, "", false
 	}
@@ -217,6 +219,9 @@ func (a *assignment) nextMove(shards []store.Shard) (store.Shard, string, bool) 
 		if to := a.least(""); to != "" {
 			return sh, to, true
 		}
+	}
+	if !balance {
+		return store.Shard{}, "", false
 	}
 	busiest, most := "", -1
 	ids := make([]string, 0, len(a.load))

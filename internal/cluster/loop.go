@@ -176,6 +176,7 @@ func (n *Node) follow(ctx context.Context) {
 			}
 			n.o.Log.Info("cluster: shard handed over", "shard", sh.ID, "to", sh.Target, "epoch", sh.Epoch+1)
 			n.notify.publishShards(ctx)
+			n.kick() // the leader may be this node: its next moves now
 		case mine && !running:
 			n.acquire(ctx, sh)
 			got = append(got, sh.ID)

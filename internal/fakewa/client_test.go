@@ -25,7 +25,7 @@ import (
 // Tests here never call t.Log (see main_test.go: under -race its lines
 // would read as failures).
 
-const wait = 8 * time.Second
+const wait = 20 * time.Second
 
 // options are the server options of the tests: logs to stderr with
 // FAKEWA_DEBUG set.

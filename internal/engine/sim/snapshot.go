@@ -142,8 +142,9 @@ func (n *Network) Snapshot() Snapshot {
 	return s
 }
 
-// Load replaces the network's state with a snapshot's. Open sessions are
-// closed first (they belong to the state being replaced). Phones, messages
+// Load replaces the network's state with a snapshot's, and reopens a closed
+// network. Open sessions are closed first (they belong to the state being
+// replaced). Phones, messages
 // and groups the snapshot refers to but lacks are skipped.
 func (n *Network) Load(s Snapshot) {
 	n.mu.Lock()
@@ -157,6 +158,7 @@ func (n *Network) Load(s Snapshot) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.closed = false // a network closed to take its last snapshot serves again
 	n.phones, n.devices, n.revoked = map[string]*phone{}, map[string]*device{}, map[string]bool{}
 	n.msgs, n.groups, n.invites = map[string]*msg{}, map[string]*group{}, map[string]*group{}
 	n.subs = map[string]subSet{}
@@ -215,6 +217,20 @@ func (n *Network) Load(s Snapshot) {
 			n.invites[g.invite] = g
 		}
 	}
+}
+
+// Reopen makes a closed network serve again with the state it had.
+func (n *Network) Reopen() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closed = false
+}
+
+// Closed reports whether the network was closed (and not reopened).
+func (n *Network) Closed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
 }
 
 // CheckProxy says whether the sim engine accepts a proxy URL (what

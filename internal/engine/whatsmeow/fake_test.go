@@ -19,7 +19,7 @@ import (
 // t.Log: the parent reads every "xxx_test.go:NN:" line as a failure.
 
 // wait bounds every wait for something the server or a client does.
-const wait = 10 * time.Second
+const wait = 30 * time.Second
 
 // quiet is how long a test watches for something that must not happen (a
 // reconnect, a late event). whatsmeow's own reconnect, were it on, would
