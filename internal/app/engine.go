@@ -48,6 +48,8 @@ func (s *Server) openEngine(ctx context.Context, o Options) error {
 	case config.EngineWhatsmeow:
 		wo := o.Whatsmeow
 		wo.WAVersion, wo.DeviceName, wo.Versions = s.cfg.WAVersion, s.cfg.DeviceName, s.store
+		wo.ProxyAllowPrivate = s.cfg.ProxyAllowPrivate
+		wo.TrustedProxy = s.poolProxy
 		spread := retrySpread
 		if o.OutdatedSpread != 0 {
 			spread = max(o.OutdatedSpread, 0)
@@ -77,4 +79,23 @@ func (p simPhones) SavePhone(sp sim.StoredPhone) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return p.st.SaveSimPhone(ctx, store.SimPhone{Number: sp.Number, Name: sp.Name, About: sp.About}, time.Now())
+}
+
+// poolProxy says whether proxy is in the operator's pool (which may hold
+// private addresses; the engine checks other proxies' addresses when it
+// dials them).
+func (s *Server) poolProxy(proxy string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pool, err := s.store.Proxies(ctx)
+	if err != nil {
+		s.log.Warn("proxy pool unreadable: the channel's proxy is checked as a partner's", "error", err)
+		return false
+	}
+	for _, p := range pool {
+		if p.URL == proxy {
+			return true
+		}
+	}
+	return false
 }

@@ -94,6 +94,12 @@ const (
 	DefaultVersionRefresh = 6 * time.Hour
 )
 
+// proxyMayBePrivate says whether the connections to proxy p skip the dial
+// time address check.
+func (o *Options) proxyMayBePrivate(p string) bool {
+	return o.ProxyAllowPrivate || o.TrustedProxy != nil && o.TrustedProxy(p)
+}
+
 // ErrClosed is returned by an engine or session used after Close.
 var ErrClosed = errors.New("whatsmeow: closed")
 
@@ -125,6 +131,15 @@ type Options struct {
 	// nil: a client with a 20 s timeout. Through a channel's proxy when the
 	// direct route fails.
 	HTTPClient *http.Client
+	// ProxyAllowPrivate lets channel proxies be reached at loopback, private
+	// and link-local addresses (WAGATE_PROXY_ALLOW_PRIVATE). Otherwise each
+	// connection to a proxy is refused when the proxy's address, resolved
+	// at that moment, is not public.
+	ProxyAllowPrivate bool
+	// TrustedProxy says whether a proxy is the operator's own (its pool may
+	// hold private addresses): such a proxy is not checked when dialed.
+	// nil: none is.
+	TrustedProxy func(proxy string) bool
 	// ClientHook, when set, adjusts every new whatsmeow client after its
 	// proxy is applied (to point it at a fake WhatsApp server: tests and
 	// wagate bench only; never set by wagate serve).

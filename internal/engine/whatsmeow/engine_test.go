@@ -57,6 +57,9 @@ func newEngine(t testing.TB, st *wstore.Store, opts Options) *Engine {
 	if opts.VersionRefresh == 0 {
 		opts.VersionRefresh = -1 // never ask the real WhatsApp
 	}
+	// The tests' proxies listen on loopback (TestProxyDialGuard checks the
+	// guard with an engine of its own).
+	opts.ProxyAllowPrivate = true
 	e, err := New(context.Background(), st.DB(), string(st.Dialect()), testLog(), opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)

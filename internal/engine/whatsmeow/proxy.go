@@ -2,12 +2,17 @@ package whatsmeow
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	wm "go.mau.fi/whatsmeow"
+	"golang.org/x/net/proxy"
 
 	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/netguard"
 )
 
 // checkProxy validates a proxy URL the way whatsmeow's SetProxyAddress will
@@ -49,14 +54,45 @@ func checkProxy(p string) error {
 // applyProxy sets a checked proxy on a client that is not connected. A direct
 // channel gets SetProxy(nil): by default whatsmeow follows HTTPS_PROXY from
 // the environment, which would send every channel through one proxy.
-func applyProxy(cli *wm.Client, p string) error {
+//
+// Unless allowPrivate, the proxy's address is checked again when each
+// connection to it is made (netguard.Control on the dialer that reaches the
+// proxy): the service checks a proxy's host when it is set, but a name can
+// resolve to a loopback or private address later (DNS rebinding), and the
+// engine must not become a way into the operator's network.
+func applyProxy(cli *wm.Client, p string, allowPrivate bool) error {
 	if p == "" {
 		cli.SetProxy(nil)
 		return nil
 	}
-	if err := cli.SetProxyAddress(p); err != nil {
-		// Not %v: url and proxy errors quote the URL, credentials included.
-		return fmt.Errorf("%w: rejected by whatsmeow", engine.ErrBadProxy)
+	if allowPrivate {
+		if err := cli.SetProxyAddress(p); err != nil {
+			// Not %v: url and proxy errors quote the URL, credentials included.
+			return fmt.Errorf("%w: rejected by whatsmeow", engine.ErrBadProxy)
+		}
+		return nil
 	}
+	u, err := url.Parse(p)
+	if err != nil {
+		return fmt.Errorf("%w: unparsable", engine.ErrBadProxy)
+	}
+	// The timeouts of whatsmeow's own SetProxyAddress.
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.Control}
+	if u.Scheme == "socks5" {
+		px, err := proxy.FromURL(u, dialer)
+		if err != nil {
+			return fmt.Errorf("%w: rejected by the SOCKS5 dialer", engine.ErrBadProxy)
+		}
+		cli.SetSOCKSProxy(px)
+		return nil
+	}
+	// http and https: with a proxy every connection the transport makes
+	// goes to the proxy, so its dialer sees only the proxy's address.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = http.ProxyURL(u)
+	transport.DialContext = dialer.DialContext
+	cli.SetPreLoginHTTPClient(&http.Client{Transport: transport})
+	cli.SetWebsocketHTTPClient(&http.Client{Transport: transport})
+	cli.SetMediaHTTPClient(&http.Client{Transport: transport})
 	return nil
 }

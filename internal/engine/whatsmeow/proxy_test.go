@@ -221,3 +221,47 @@ func directChild(t *testing.T) {
 		t.Fatal("plain client connected through a proxy that hangs up")
 	}
 }
+
+// TestProxyDialGuard: a proxy whose name resolves to a loopback address when
+// the connection is made (it was public when set: DNS rebinding) is refused
+// at dial time, named as such, and the listener there sees nothing.
+func TestProxyDialGuard(t *testing.T) {
+	st := storetest.Open(t, storetest.Backends(t)[0])
+	e, err := New(context.Background(), st.DB(), string(st.Dialect()), testLog(), Options{WAVersion: testVersion, VersionRefresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	fp := newFakeProxy(t)
+	_, port, _ := net.SplitHostPort(fp.addr())
+	for _, p := range []string{"socks5://localhost:" + port, "http://localhost:" + port, "https://u:secret@localhost:" + port} {
+		s, err := e.Open(context.Background(), engine.SessionConfig{Proxy: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = s.Connect(ctx)
+		cancel()
+		s.Close()
+		if !errors.Is(err, engine.ErrProxyUnreachable) || !strings.Contains(err.Error(), "not public") {
+			t.Fatalf("Connect through %s: %v, want the proxy refused as not public", p, err)
+		}
+		if strings.Contains(err.Error(), port) || strings.Contains(err.Error(), "secret") {
+			t.Fatalf("the error names the proxy: %v", err)
+		}
+	}
+	if got := fp.received(); len(got) != 0 || len(fp.got) != 0 {
+		t.Fatalf("the loopback proxy saw %d connections: %q", len(got), got)
+	}
+
+	// The operator's pool may hold private proxies: those are dialed.
+	e2, err := New(context.Background(), st.DB(), string(st.Dialect()), testLog(), Options{
+		WAVersion: testVersion, VersionRefresh: -1, TrustedProxy: func(p string) bool { return strings.HasPrefix(p, "socks5://127.0.0.1:") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e2.Close() })
+	if got := connectThrough(t, e2, "socks5://ADDR", false); len(got) < 3 || got[0] != 5 {
+		t.Fatalf("the pool's socks5 proxy got %q", got)
+	}
+}

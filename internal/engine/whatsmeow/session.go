@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/internal/engine"
+	"github.com/wagate/wagate/internal/netguard"
 )
 
 // Pairing-code client shown on the phone while the code is being entered.
@@ -156,7 +157,7 @@ func (s *Session) newClient(dev *store.Device, gen uint64) (*client, error) {
 	// companion is "online" the phone stops getting notifications.
 	cli.SetForceActiveDeliveryReceipts(true)
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool { return s.handle(c, evt) })
-	if err := applyProxy(cli, s.proxy); err != nil {
+	if err := applyProxy(cli, s.proxy, s.eng.opts.proxyMayBePrivate(s.proxy)); err != nil {
 		return nil, err
 	}
 	if h := s.eng.opts.ClientHook; h != nil {
@@ -305,6 +306,11 @@ func (s *Session) Connect(ctx context.Context) error {
 // debug: it could tell what answered on the proxy's side.
 func (s *Session) dialError(proxy string, err error) error {
 	msg := err.Error()
+	var ne *netguard.Error
+	if proxy != "" && errors.As(err, &ne) {
+		s.log.Warn("whatsmeow: the proxy's address is not public now; connection refused")
+		return fmt.Errorf("whatsmeow: connect: %w: its address is %s, not public (refused when dialing)", engine.ErrProxyUnreachable, ne.Class)
+	}
 	if proxy != "" && !strings.Contains(msg, "noise handshake") && !strings.Contains(msg, "status code") {
 		s.log.Debug("whatsmeow: connect through the proxy failed", slog.Any("error", err))
 		return fmt.Errorf("whatsmeow: connect: %w", engine.ErrProxyUnreachable)
@@ -390,7 +396,7 @@ func (s *Session) SetProxy(proxy string) error {
 	s.proxy = proxy
 	if !s.used && !s.connecting {
 		// The client never connected: nothing else touches it yet.
-		if err := applyProxy(s.cli.Client, proxy); err != nil {
+		if err := applyProxy(s.cli.Client, proxy, s.eng.opts.proxyMayBePrivate(proxy)); err != nil {
 			return err
 		}
 		s.cli.proxy = proxy
