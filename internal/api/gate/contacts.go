@@ -15,7 +15,7 @@ func (h *handler) contactRoutes(route func(pattern string, running bool, fn http
 	route("POST /contacts", true, h.checkContacts)
 	route("GET /contacts/{ContactID}", true, h.contact)
 	route("HEAD /contacts/{ContactID}", true, h.contactExists)
-	route("GET /contacts/{ContactID}/profile", true, h.contactProfile)
+	// GET /contacts/{ContactID}/profile: contactSub (extras.go).
 }
 
 type contactsPage struct {

@@ -18,7 +18,7 @@ import (
 // network's snapshot (SnapExtra).
 
 // ErrBlocked: the account blocked the user it sends to (unblock first).
-var ErrBlocked = errors.New("sim: you blocked this user; unblock them to send")
+var ErrBlocked = engine.ErrBlocked
 
 // ErrJoinRequested: the group needs an admin's approval to join; the
 // request waits for it.
