@@ -46,5 +46,11 @@ type GroupAdmin interface {
 	GroupPhoto(ctx context.Context, group string) ([]byte, error)
 }
 
-// ErrNoPhoto: the group or user has no picture (or hides it).
-var ErrNoPhoto = errors.New("engine: no picture")
+// Errors of GroupAdmin and of joins.
+var (
+	// ErrNoPhoto: the group or user has no picture (or hides it).
+	ErrNoPhoto = errors.New("engine: no picture")
+	// ErrJoinRequested: the group needs an admin's approval to join; the
+	// request was sent and waits for it.
+	ErrJoinRequested = errors.New("engine: the group admins must approve joining; the request was sent")
+)

@@ -43,6 +43,8 @@ func (s *Service) capError(ch model.Channel, err error) error {
 		return fmt.Errorf("no picture is set: %w", model.ErrNotFound)
 	case errors.Is(err, engine.ErrBlocked):
 		return fmt.Errorf("the channel blocked this user; unblock them first (DELETE /blacklist/{ContactID}): %w", model.ErrConflict)
+	case errors.Is(err, engine.ErrJoinRequested):
+		return fmt.Errorf("the group's admins must approve joining: the request was sent (GET /groups/{GroupID}/applications lists it): %w", model.ErrConflict)
 	case errors.Is(err, engine.ErrInvalidPhone):
 		return invalid("ContactID", "%v", err)
 	}

@@ -43,6 +43,9 @@ func (h *handler) contacts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) contact(w http.ResponseWriter, r *http.Request) error {
+	if r.PathValue("ContactID") == "lids" { // GET /contacts/lids (extras.go): HEAD /contacts/{ContactID} forbids its own pattern
+		return h.lids(w, r)
+	}
 	c, err := h.svc.Contact(r.Context(), channelOf(r), r.PathValue("ContactID"))
 	if err != nil {
 		return err

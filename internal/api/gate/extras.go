@@ -22,7 +22,7 @@ func (h *handler) extraRoutes(route func(pattern string, running bool, fn httpx.
 	route("GET /blacklist", true, h.blocklist)
 	route("PUT /blacklist/{ContactID}", true, h.block(true))
 	route("DELETE /blacklist/{ContactID}", true, h.block(false))
-	route("GET /contacts/lids", true, h.lids)
+	// GET /contacts/lids: contact (contacts.go).
 	route("PUT /contacts", true, h.addContact)
 	route("PATCH /contacts/{ContactID}", true, h.editContact)
 	route("DELETE /contacts/{ContactID}", true, h.deleteContact)

@@ -48,7 +48,7 @@ func decodeBody(r *http.Request, dst any, required bool) error {
 				return multipartError(r, err)
 			}
 			if p.FileName() != "" {
-				return httpx.Errorf(http.StatusBadRequest, "%s: this operation takes no file", p.FormName())
+				return httpx.Errorf(http.StatusUnsupportedMediaType, "%s: this operation takes no file, only form fields", p.FormName())
 			}
 			v, err := io.ReadAll(io.LimitReader(p, 64<<10))
 			if err != nil {

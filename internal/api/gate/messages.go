@@ -93,10 +93,13 @@ func (h *handler) send(kind string) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req service.SendRequest
 		switch {
-		case isMultipart(r):
-			if !engine.IsMedia(kind) {
-				return httpx.Errorf(http.StatusUnsupportedMediaType, "%s messages take a JSON body", kind)
+		case isMultipart(r) && !engine.IsMedia(kind): // form fields only (forms.go)
+			var b sendBody
+			if err := decodeBody(r, &b, true); err != nil {
+				return err
 			}
+			req = b.request(kind)
+		case isMultipart(r):
 			b, up, err := h.readMultipart(r, service.MediaLimit(kind), "the "+kind+" file")
 			if err != nil {
 				return err

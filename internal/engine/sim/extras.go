@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,7 +21,7 @@ var ErrBlocked = engine.ErrBlocked
 
 // ErrJoinRequested: the group needs an admin's approval to join; the
 // request waits for it.
-var ErrJoinRequested = errors.New("sim: the group admins must approve joining; the request was sent")
+var ErrJoinRequested = engine.ErrJoinRequested
 
 // extras is the network's extra state (under Network.mu).
 type extras struct {

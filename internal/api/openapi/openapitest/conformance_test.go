@@ -28,6 +28,8 @@ type apiClient struct {
 	base string
 	http *http.Client
 	seen map[string]bool // "METHOD path-as-sent STATUS", for the log
+	// lastList is the last answer when it was a JSON array.
+	lastList []any
 }
 
 // call sends body (nil: none; string or []byte: raw; else JSON) with token
@@ -71,7 +73,21 @@ func (c *apiClient) call(want int, method, path, token string, body any) map[str
 	c.seen[method+" "+path+" "+resp.Status] = true
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
+	c.lastList = nil
+	_ = json.Unmarshal(raw, &c.lastList)
 	return out
+}
+
+// callList is call for an answer that is a JSON array.
+func (c *apiClient) callList(want int, method, path, token string, body ...any) []any {
+	c.t.Helper()
+	var b any
+	if len(body) > 0 {
+		b = body[0]
+	}
+	req := c.call(want, method, path, token, b)
+	_ = req
+	return c.lastList
 }
 
 func str(m map[string]any, key string) string {
@@ -294,6 +310,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	testGate(t, c, big, acmeToken, str(ch2, "token"))
 	testMessagesChatsMedia(t, c, acmeToken, str(ch2, "token"))
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
+	testExtras(t, c, acmeToken, str(ch2, "token"))
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
