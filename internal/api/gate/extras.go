@@ -119,8 +119,8 @@ func (h *handler) contactSub(w http.ResponseWriter, r *http.Request) error {
 }
 
 type contactRequest struct {
-	Phone flexID `json:"phone"`
-	Name  *string        `json:"name"`
+	Phone flexID  `json:"phone"`
+	Name  *string `json:"name"`
 }
 
 func (h *handler) addContact(w http.ResponseWriter, r *http.Request) error {
