@@ -98,6 +98,9 @@ func (s *Service) wake() {
 
 // messageHooks are the deliveries of a new message (messages.post).
 func (s *Service) messageHooks(ctx context.Context, ch model.Channel, m model.Message) []model.WebhookDelivery {
+	if m.FromMe && m.Source == "api" && !s.passThrough(ctx, ch) {
+		return nil // pass_through false: the API's own sends stay out of messages.post
+	}
 	return s.deliveries(ctx, ch, wire.TypeMessages, wire.MethodPost, m.ChatID, func() ([]byte, error) {
 		return wire.MessagesEvent(ch.ID, wire.MethodPost, []model.Message{m})
 	})

@@ -324,6 +324,7 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if _, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m)), Payload: sent.Payload}); err != nil {
 		return m, err
 	}
+	s.sentStatus(ctx, ch, m) // settings: sent_status
 	if st, ok := s.early.take(ch.ID, m.ID); ok {
 		// With the receipts that arrive meanwhile, in one write.
 		if _, err := s.receipts.set(ctx, s.store, store.StatusChange{ChannelID: ch.ID, IDs: []string{m.ID}, Status: st,
