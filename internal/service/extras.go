@@ -423,3 +423,39 @@ func (s *Service) SendGroupInvite(ctx context.Context, ch model.Channel, code st
 		Quoted: r.Quoted, Mentions: r.Mentions, TypingTime: r.TypingTime, Preview: r.Preview}
 	return s.Send(ctx, ch, send)
 }
+
+// SetProfileIcon changes the account's picture: media is a URL, a data
+// URI, base64 or a media ID of a JPEG or PNG picture, cut to a centred
+// square JPEG like group icons.
+func (s *Service) SetProfileIcon(ctx context.Context, ch model.Channel, media string) error {
+	if strings.TrimSpace(media) == "" {
+		return invalid("icon", "is required: a URL, a base64 data URI, base64 or a media ID of a JPEG or PNG picture")
+	}
+	setter, err := capability[engine.ProfilePhotoSetter](s, ch, "change the profile picture")
+	if err != nil {
+		return err
+	}
+	up, err := s.resolveMedia(ctx, ch, engine.KindImage, media, nil, "")
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.Field = "icon"
+		}
+		return err
+	}
+	if up.File != nil {
+		defer up.File.Close()
+	}
+	if err := up.load(); err != nil {
+		return err
+	}
+	pic, err := groupIconJPEG(up.Data)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.Field = "icon"
+		}
+		return err
+	}
+	return s.capError(ch, setter.SetProfilePhoto(ctx, pic))
+}

@@ -26,6 +26,8 @@ func bodyLimit(pattern string) httpx.LimitFunc {
 	case "POST /contacts", "POST /groups", "POST /groups/{GroupID}/{Sub}", "DELETE /groups/{GroupID}/participants",
 		"PATCH /groups/{GroupID}/admins", "DELETE /groups/{GroupID}/admins":
 		return httpx.Limit(listBody)
+	case "PATCH /users/profile": // an icon as base64
+		return httpx.Limit((service.MaxGroupIconSize+2)/3*4 + httpx.SmallBody)
 	case "PUT /groups/{GroupID}/icon":
 		return httpx.Limit(maxIconBody)
 	case "POST /messages/{MessageID}/{Sub}": // POST /messages/media/{MediaMessageType}: the file itself

@@ -31,11 +31,13 @@ type extras struct {
 	approve   map[string]bool              // by group JID: joining needs an admin's approval
 	addAnyone map[string]bool              // by group JID: any member adds participants (else admins only)
 	requests  map[string][]SnapJoinRequest // by group JID, oldest first
+	photos    map[string][]byte            // by account number: its profile picture (JPEG)
 }
 
 func newExtras() *extras {
 	return &extras{blocked: map[string]map[string]bool{}, book: map[string]map[string]string{}, pins: map[string]time.Time{},
-		approve: map[string]bool{}, addAnyone: map[string]bool{}, requests: map[string][]SnapJoinRequest{}}
+		approve: map[string]bool{}, addAnyone: map[string]bool{}, requests: map[string][]SnapJoinRequest{},
+		photos: map[string][]byte{}}
 }
 
 // SnapExtra is extras in a Snapshot.
@@ -46,6 +48,7 @@ type SnapExtra struct {
 	Approve   []string                     `json:"approve,omitempty"`
 	AddAnyone []string                     `json:"add_anyone,omitempty"`
 	Requests  map[string][]SnapJoinRequest `json:"requests,omitempty"`
+	Photos    map[string][]byte            `json:"photos,omitempty"`
 }
 
 // SnapJoinRequest is a request to join a group.
@@ -57,7 +60,7 @@ type SnapJoinRequest struct {
 
 func (x *extras) snapshot() SnapExtra {
 	s := SnapExtra{Blocked: map[string][]string{}, Book: map[string]map[string]string{}, Pins: maps.Clone(x.pins),
-		Requests: map[string][]SnapJoinRequest{}}
+		Requests: map[string][]SnapJoinRequest{}, Photos: maps.Clone(x.photos)}
 	for num, set := range x.blocked {
 		if len(set) > 0 {
 			s.Blocked[num] = slices.Sorted(maps.Keys(set))
@@ -110,6 +113,7 @@ func loadExtras(s SnapExtra) *extras {
 	for g, rs := range s.Requests {
 		x.requests[g] = slices.Clone(rs)
 	}
+	maps.Copy(x.photos, s.Photos)
 	return x
 }
 
@@ -384,10 +388,35 @@ func (s *session) GroupPhoto(ctx context.Context, group string) ([]byte, error) 
 	return out, err
 }
 
+// SetProfilePhoto sets (or, nil, removes) the account's picture.
+func (s *session) SetProfilePhoto(ctx context.Context, jpeg []byte) error {
+	if jpeg != nil {
+		if err := checkPhoto(jpeg); err != nil {
+			return err
+		}
+	}
+	return s.do(ctx, func(a actor) error {
+		if jpeg == nil {
+			delete(s.net.extra.photos, a.p.number)
+		} else {
+			s.net.extra.photos[a.p.number] = slices.Clone(jpeg)
+		}
+		return nil
+	})
+}
+
+// ProfilePhoto is a phone's picture (nil: none), for the phone-side view.
+func (n *Network) ProfilePhoto(number string) []byte {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.extra.photos[number])
+}
+
 var (
-	_ engine.Blocker     = (*session)(nil)
-	_ engine.LIDLookup   = (*session)(nil)
-	_ engine.ContactBook = (*session)(nil)
-	_ engine.Pinner      = (*session)(nil)
-	_ engine.GroupAdmin  = (*session)(nil)
+	_ engine.ProfilePhotoSetter = (*session)(nil)
+	_ engine.Blocker            = (*session)(nil)
+	_ engine.LIDLookup          = (*session)(nil)
+	_ engine.ContactBook        = (*session)(nil)
+	_ engine.Pinner             = (*session)(nil)
+	_ engine.GroupAdmin         = (*session)(nil)
 )

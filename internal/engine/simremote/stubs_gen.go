@@ -155,13 +155,14 @@ var sentinels = []struct {
 }
 
 var (
-	_ engine.Actor       = (*Session)(nil)
-	_ engine.Blocker     = (*Session)(nil)
-	_ engine.ContactBook = (*Session)(nil)
-	_ engine.GroupAdmin  = (*Session)(nil)
-	_ engine.LIDLookup   = (*Session)(nil)
-	_ engine.Pinner      = (*Session)(nil)
-	_ engine.Session     = (*Session)(nil)
+	_ engine.Actor              = (*Session)(nil)
+	_ engine.Blocker            = (*Session)(nil)
+	_ engine.ContactBook        = (*Session)(nil)
+	_ engine.GroupAdmin         = (*Session)(nil)
+	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.Pinner             = (*Session)(nil)
+	_ engine.ProfilePhotoSetter = (*Session)(nil)
+	_ engine.Session            = (*Session)(nil)
 )
 
 // AnswerGroupRequests is engine.GroupAdmin's, played on the sim network's host.
@@ -364,6 +365,11 @@ func (s *Session) SetPresence(ctx context.Context, p1 bool) error {
 // SetProfile is engine.Session's, played on the sim network's host.
 func (s *Session) SetProfile(ctx context.Context, p1 engine.ProfileUpdate) error {
 	return s.call(ctx, "SetProfile", []any{p1})
+}
+
+// SetProfilePhoto is engine.ProfilePhotoSetter's, played on the sim network's host.
+func (s *Session) SetProfilePhoto(ctx context.Context, p1 []byte) error {
+	return s.call(ctx, "SetProfilePhoto", []any{p1})
 }
 
 // SubscribePresence is engine.Actor's, played on the sim network's host.

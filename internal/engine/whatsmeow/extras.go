@@ -26,17 +26,37 @@ import (
 // pictures.
 
 var (
-	_ engine.Blocker     = (*Session)(nil)
-	_ engine.LIDLookup   = (*Session)(nil)
-	_ engine.ContactBook = (*Session)(nil)
-	_ engine.Pinner      = (*Session)(nil)
-	_ engine.GroupAdmin  = (*Session)(nil)
+	_ engine.ProfilePhotoSetter = (*Session)(nil)
+	_ engine.Blocker            = (*Session)(nil)
+	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.ContactBook        = (*Session)(nil)
+	_ engine.Pinner             = (*Session)(nil)
+	_ engine.GroupAdmin         = (*Session)(nil)
 )
 
 // ErrCannotRemoveContact: whatsmeow writes app state entries with SET
 // mutations only, and removing an address-book entry takes a REMOVE
 // mutation; a device on whatsmeow cannot delete a saved contact.
 var ErrCannotRemoveContact = fmt.Errorf("%w: deleting a saved contact needs an app state REMOVE mutation, which whatsmeow cannot send (it writes SET mutations only); delete it on the phone", engine.ErrUnsupported)
+
+// SetProfilePhoto sets the account's picture: the profile picture IQ
+// without a target is the account's own.
+func (s *Session) SetProfilePhoto(ctx context.Context, jpeg []byte) error {
+	cli, _, _, err := s.online()
+	if err != nil {
+		return err
+	}
+	if len(jpeg) == 0 {
+		jpeg = nil
+	}
+	if _, err := cli.SetGroupPhoto(ctx, types.EmptyJID, jpeg); err != nil {
+		if errors.Is(err, wm.ErrInvalidImageFormat) {
+			return fmt.Errorf("whatsmeow: set profile photo: %w: %w", ErrInvalidContent, err)
+		}
+		return fmt.Errorf("whatsmeow: set profile photo: %w", mapSendErr(err))
+	}
+	return nil
+}
 
 // Blocklist asks WhatsApp for the account's blocklist.
 func (s *Session) Blocklist(ctx context.Context) ([]string, error) {

@@ -154,3 +154,13 @@ func testExtras(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	c.call(404, "POST", "/groups/link/AAAAAAAAAAAAAAAAAAAAAA", tok, map[string]any{"to": member})
 	c.call(400, "POST", "/groups/link/"+code, tok, map[string]any{})
 }
+
+// onePixelPNG is a small PNG picture.
+func onePixelPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 8, 8))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
