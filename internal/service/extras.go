@@ -459,3 +459,27 @@ func (s *Service) SetProfileIcon(ctx context.Context, ch model.Channel, media st
 	}
 	return s.capError(ch, setter.SetProfilePhoto(ctx, pic))
 }
+
+// Disappearing periods (Whapi's ephemeral).
+var ephemeralPeriods = map[string]time.Duration{"none": 0, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour, "quarter": 90 * 24 * time.Hour}
+
+// SetChatEphemeral turns disappearing messages of a chat the channel has
+// on ("day", "week", "quarter") or off ("none").
+func (s *Service) SetChatEphemeral(ctx context.Context, ch model.Channel, raw, period string) error {
+	d, ok := ephemeralPeriods[period]
+	if !ok {
+		return invalid("ephemeral", "must be none, day, week or quarter")
+	}
+	id, err := ChatID("ChatID", raw)
+	if err != nil {
+		return fmt.Errorf("chat %q %w", raw, model.ErrNotFound)
+	}
+	if _, err := s.store.Chat(ctx, ch.ID, id); err != nil {
+		return err
+	}
+	setter, err := capability[engine.DisappearingSetter](s, ch, "change disappearing messages")
+	if err != nil {
+		return err
+	}
+	return s.capError(ch, setter.SetDisappearing(ctx, id, d))
+}

@@ -32,12 +32,13 @@ type extras struct {
 	addAnyone map[string]bool              // by group JID: any member adds participants (else admins only)
 	requests  map[string][]SnapJoinRequest // by group JID, oldest first
 	photos    map[string][]byte            // by account number: its profile picture (JPEG)
+	ephemeral map[string]time.Duration     // by chat JID (groups) or "number|number" (users): disappearing after
 }
 
 func newExtras() *extras {
 	return &extras{blocked: map[string]map[string]bool{}, book: map[string]map[string]string{}, pins: map[string]time.Time{},
 		approve: map[string]bool{}, addAnyone: map[string]bool{}, requests: map[string][]SnapJoinRequest{},
-		photos: map[string][]byte{}}
+		photos: map[string][]byte{}, ephemeral: map[string]time.Duration{}}
 }
 
 // SnapExtra is extras in a Snapshot.
@@ -49,6 +50,7 @@ type SnapExtra struct {
 	AddAnyone []string                     `json:"add_anyone,omitempty"`
 	Requests  map[string][]SnapJoinRequest `json:"requests,omitempty"`
 	Photos    map[string][]byte            `json:"photos,omitempty"`
+	Ephemeral map[string]time.Duration     `json:"ephemeral,omitempty"`
 }
 
 // SnapJoinRequest is a request to join a group.
@@ -60,7 +62,8 @@ type SnapJoinRequest struct {
 
 func (x *extras) snapshot() SnapExtra {
 	s := SnapExtra{Blocked: map[string][]string{}, Book: map[string]map[string]string{}, Pins: maps.Clone(x.pins),
-		Requests: map[string][]SnapJoinRequest{}, Photos: maps.Clone(x.photos)}
+		Requests: map[string][]SnapJoinRequest{}, Photos: maps.Clone(x.photos),
+		Ephemeral: maps.Clone(x.ephemeral)}
 	for num, set := range x.blocked {
 		if len(set) > 0 {
 			s.Blocked[num] = slices.Sorted(maps.Keys(set))
@@ -114,6 +117,7 @@ func loadExtras(s SnapExtra) *extras {
 		x.requests[g] = slices.Clone(rs)
 	}
 	maps.Copy(x.photos, s.Photos)
+	maps.Copy(x.ephemeral, s.Ephemeral)
 	return x
 }
 
@@ -405,6 +409,55 @@ func (s *session) SetProfilePhoto(ctx context.Context, jpeg []byte) error {
 	})
 }
 
+// ephemeralKey is the key of a chat's disappearing setting: the group's
+// JID, or both users' numbers in order (the setting is the chat's, for
+// both sides).
+func ephemeralKey(a actor, t target) string {
+	if t.group != nil {
+		return t.group.jid
+	}
+	x, y := a.p.number, t.user.number
+	if y < x {
+		x, y = y, x
+	}
+	return x + "|" + y
+}
+
+// SetDisappearing sets a chat's disappearing messages (in a group where
+// only admins edit the info, admins only).
+func (s *session) SetDisappearing(ctx context.Context, chat string, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%w: negative duration", engine.ErrInvalidContent)
+	}
+	return s.doChat(ctx, chat, func(a actor, t target) error {
+		if g := t.group; g != nil && g.locked && !g.members[a.p.number].admin {
+			return fmt.Errorf("%w: only admins change %s", engine.ErrNotAdmin, g.jid)
+		}
+		key := ephemeralKey(a, t)
+		if d == 0 {
+			delete(s.net.extra.ephemeral, key)
+		} else {
+			s.net.extra.ephemeral[key] = d
+		}
+		return nil
+	})
+}
+
+// Disappearing reports a chat's disappearing setting between a phone and
+// a user number or group JID (0: off), for the phone-side view.
+func (n *Network) Disappearing(number, chat string) time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if strings.HasSuffix(chat, "@g.us") {
+		return n.extra.ephemeral[chat]
+	}
+	x, y := number, strings.TrimSuffix(chat, "@s.whatsapp.net")
+	if y < x {
+		x, y = y, x
+	}
+	return n.extra.ephemeral[x+"|"+y]
+}
+
 // ProfilePhoto is a phone's picture (nil: none), for the phone-side view.
 func (n *Network) ProfilePhoto(number string) []byte {
 	n.mu.Lock()
@@ -414,6 +467,7 @@ func (n *Network) ProfilePhoto(number string) []byte {
 
 var (
 	_ engine.ProfilePhotoSetter = (*session)(nil)
+	_ engine.DisappearingSetter = (*session)(nil)
 	_ engine.Blocker            = (*session)(nil)
 	_ engine.LIDLookup          = (*session)(nil)
 	_ engine.ContactBook        = (*session)(nil)

@@ -158,6 +158,7 @@ var (
 	_ engine.Actor              = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
+	_ engine.DisappearingSetter = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
 	_ engine.Pinner             = (*Session)(nil)
@@ -335,6 +336,11 @@ func (s *Session) SendText(ctx context.Context, p1 string, p2 string) (engine.Se
 // SetBlocked is engine.Blocker's, played on the sim network's host.
 func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
 	return s.call(ctx, "SetBlocked", []any{p1, p2})
+}
+
+// SetDisappearing is engine.DisappearingSetter's, played on the sim network's host.
+func (s *Session) SetDisappearing(ctx context.Context, p1 string, p2 time.Duration) error {
+	return s.call(ctx, "SetDisappearing", []any{p1, p2})
 }
 
 // SetGroupDescription is engine.Actor's, played on the sim network's host.

@@ -27,6 +27,7 @@ import (
 
 var (
 	_ engine.ProfilePhotoSetter = (*Session)(nil)
+	_ engine.DisappearingSetter = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
@@ -54,6 +55,26 @@ func (s *Session) SetProfilePhoto(ctx context.Context, jpeg []byte) error {
 			return fmt.Errorf("whatsmeow: set profile photo: %w: %w", ErrInvalidContent, err)
 		}
 		return fmt.Errorf("whatsmeow: set profile photo: %w", mapSendErr(err))
+	}
+	return nil
+}
+
+// SetDisappearing sets a chat's disappearing timer (a protocol message to
+// a user, a group setting IQ for a group).
+func (s *Session) SetDisappearing(ctx context.Context, chat string, d time.Duration) error {
+	jid, err := parseChat(chat)
+	if err != nil {
+		return err
+	}
+	cli, _, _, err := s.online()
+	if err != nil {
+		return err
+	}
+	if err := cli.SetDisappearingTimer(ctx, jid, d, time.Now()); err != nil {
+		if jid.Server == types.GroupServer {
+			return fmt.Errorf("whatsmeow: disappearing timer: %w", adminErr(ctx, cli, jid, err))
+		}
+		return fmt.Errorf("whatsmeow: disappearing timer: %w", sendErr(err))
 	}
 	return nil
 }

@@ -128,6 +128,12 @@ func testExtras(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	_ = mw.Close()
 	c.raw(200, "POST", "/messages/text", tok, mw.FormDataContentType(), form.Bytes())
 
+	// Disappearing messages.
+	c.call(200, "PATCH", "/chats/"+member+"@s.whatsapp.net", tok, map[string]any{"ephemeral": "week"})
+	c.call(200, "PATCH", "/chats/"+member+"@s.whatsapp.net", tok, map[string]any{"ephemeral": "none", "pin": true})
+	c.call(400, "PATCH", "/chats/"+member+"@s.whatsapp.net", tok, map[string]any{"ephemeral": "year"})
+	c.call(404, "PATCH", "/chats/"+nobody+"@s.whatsapp.net", tok, map[string]any{"ephemeral": "day"})
+
 	// Group settings, join requests, the icon and the invite.
 	g := c.call(200, "POST", "/groups", tok, map[string]any{"subject": "Extras", "participants": []any{member}})
 	gid := str(g, "id")
