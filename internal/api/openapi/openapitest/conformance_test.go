@@ -262,7 +262,12 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "dev"})
 	c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(400, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{})
-	c.call(400, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "dev_archive"})
+	c.call(400, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "sandbox"})
+	if got := c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "dev_archive"}); str(got["channel"].(map[string]any), "status") != "archived" {
+		t.Errorf("dev_archive: %v", got)
+	}
+	c.call(409, "GET", "/users/profile", str(ch, "token"), nil) // archived: not running
+	c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(404, "PATCH", "/partner/channels/AAAAAA-AAAAA/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(413, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, big)
 
