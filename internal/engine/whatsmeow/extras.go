@@ -367,11 +367,15 @@ func (s *Session) fetchPicture(ctx context.Context, raw string) ([]byte, error) 
 		tr.Proxy = http.ProxyURL(u)
 	}
 	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	if s.eng.opts.ClientHook != nil && s.eng.opts.HTTPClient != nil {
+		hc = s.eng.opts.HTTPClient // clients pointed at a fake WhatsApp server (tests, bench)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("whatsmeow: picture URL: %w", err)
 	}
-	resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("whatsmeow: downloading the picture failed")
 	}
