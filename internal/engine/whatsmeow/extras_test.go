@@ -192,7 +192,9 @@ func TestExtrasOnline(t *testing.T) {
 	if err := o.SetProfilePhoto(ctx, []byte{0xff, 0xd8, 0xff}); err != nil {
 		t.Fatalf("SetProfilePhoto: %v", err)
 	}
-	n = seen(func(n *waBinary.Node) bool { return n.Attrs["xmlns"] == "w:profile:picture" && n.Attrs["type"] == "set" })
+	n = seen(func(n *waBinary.Node) bool {
+		return n.Attrs["xmlns"] == "w:profile:picture" && n.Attrs["type"] == "set"
+	})
 	if _, ok := n.Attrs["target"]; ok || n.GetChildByTag("picture").Attrs["type"] != "image" {
 		t.Fatalf("profile picture stanza %s", n.XMLString())
 	}
