@@ -41,6 +41,8 @@ func bodyLimit(pattern string) httpx.LimitFunc {
 		return httpx.Limit(service.MaxMediaSize + httpx.SmallBody)
 	case "POST /messages/contact":
 		return httpx.Limit(listBody) // a vCard of up to 10,000 characters
+	case "POST /messages/contact_list":
+		return httpx.Limit(httpx.MaxBodyBytes) // up to 100 vCards
 	case "POST /messages/link_preview":
 		return httpx.Limit(httpx.MaxBodyBytes) // with a preview picture
 	}

@@ -81,9 +81,6 @@ var (
 	// Business, Labels, Blacklist and the rest of Users, Messages,
 	// Contacts and Groups.
 	missingBreadth2 = []string{
-		"POST /messages/short",
-		"POST /messages/live_location",
-		"POST /messages/contact_list",
 		"POST /messages/interactive",
 		"POST /messages/carousel",
 		"GET /business",

@@ -291,6 +291,39 @@ func TestExtrasOnline(t *testing.T) {
 		t.Fatalf("requests of an unknown group: %v", err)
 	}
 
+	// The newer kinds, as bob decrypts them.
+	sendBob := func(c engine.Content) *waE2E.Message {
+		t.Helper()
+		sent, err := o.Send(ctx, bob, c)
+		if err != nil {
+			t.Fatalf("Send %s: %v", c.Kind, err)
+		}
+		r, err := bobPeer.Wait(ctx, func(r fakewa.Received) bool { return r.ID == sent.ID })
+		if err != nil || r.Err != nil {
+			t.Fatalf("bob did not decrypt the %s: %v %v", c.Kind, err, r.Err)
+		}
+		return r.Message
+	}
+	m := sendBob(engine.Content{Kind: engine.KindShort, Media: &engine.Media{Data: []byte("mp4 bytes"), MimeType: "video/mp4", Seconds: 3}})
+	if m.GetPtvMessage().GetMimetype() != "video/mp4" || m.GetPtvMessage().GetSeconds() != 3 || m.GetVideoMessage() != nil {
+		t.Fatalf("short = %v", m)
+	}
+	m = sendBob(engine.Content{Kind: engine.KindLiveLocation, LiveLocation: &engine.LiveLocation{Latitude: 52.5, Longitude: 13.4,
+		Accuracy: 10, Degrees: 90, Caption: "On my way", Sequence: 2}})
+	if l := m.GetLiveLocationMessage(); l.GetDegreesLatitude() != 52.5 || l.GetAccuracyInMeters() != 10 ||
+		l.GetDegreesClockwiseFromMagneticNorth() != 90 || l.GetCaption() != "On my way" || l.GetSequenceNumber() != 2 {
+		t.Fatalf("live location = %v", m)
+	}
+	vcard := "BEGIN:VCARD\nVERSION:3.0\nFN:Ann\nEND:VCARD"
+	m = sendBob(engine.Content{Kind: engine.KindContactList, Contacts: []engine.ContactCard{{Name: "Ann", VCard: vcard}, {VCard: vcard}}})
+	if a := m.GetContactsArrayMessage(); len(a.GetContacts()) != 2 || a.GetContacts()[1].GetDisplayName() != "Ann" ||
+		a.GetDisplayName() != "Ann and 1 other contacts" {
+		t.Fatalf("contact list = %v", m)
+	}
+	if _, err := o.Send(ctx, bob, engine.Content{Kind: engine.KindContactList}); !errors.Is(err, engine.ErrInvalidContent) {
+		t.Fatalf("empty contact list: %v", err)
+	}
+
 	// Group picture: the URL WhatsApp gives, downloaded.
 	jpeg := []byte("\xff\xd8\xff\xe0 a picture")
 	w.srv.SetProfilePicture(jpeg)

@@ -128,6 +128,30 @@ func testExtras(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	_ = mw.Close()
 	c.raw(200, "POST", "/messages/text", tok, mw.FormDataContentType(), form.Bytes())
 
+	// The newer kinds: a round video, a live location, a contact list.
+	mp4 := append([]byte("\x00\x00\x00\x18ftypmp42"), make([]byte, 64)...)
+	short := c.call(200, "POST", "/messages/short", tok, map[string]any{"to": member, "media": dataURI("video/mp4", mp4)})
+	if msg, _ := short["message"].(map[string]any); str(msg, "type") != "short" {
+		t.Errorf("short = %v", short)
+	}
+	c.call(415, "POST", "/messages/short", tok, map[string]any{"to": member, "media": dataURI("image/png", onePixelPNG(t))})
+	live := c.call(200, "POST", "/messages/live_location", tok, map[string]any{"to": member, "latitude": 52.5, "longitude": 13.4,
+		"accuracy": 10, "speed": 1.5, "degrees": 90, "caption": "On my way", "sequence_number": 1})
+	if msg, _ := live["message"].(map[string]any); str(msg, "type") != "live_location" {
+		t.Errorf("live_location = %v", live)
+	}
+	c.call(400, "POST", "/messages/live_location", tok, map[string]any{"to": member, "latitude": 95, "longitude": 13.4})
+	c.call(400, "POST", "/messages/live_location", tok, map[string]any{"to": member, "latitude": 52.5, "longitude": 13.4, "degrees": 400})
+	vcard := "BEGIN:VCARD\nVERSION:3.0\nFN:Ann\nTEL;waid=15550001234:+15550001234\nEND:VCARD"
+	list := c.call(200, "POST", "/messages/contact_list", tok, map[string]any{"to": member,
+		"list": []any{map[string]any{"name": "Ann", "vcard": vcard}, map[string]any{"name": "Ann 2", "vcard": vcard}}})
+	if msg, _ := list["message"].(map[string]any); str(msg, "type") != "contact_list" {
+		t.Errorf("contact_list = %v", list)
+	}
+	c.call(400, "POST", "/messages/contact_list", tok, map[string]any{"to": member, "list": []any{}})
+	c.call(400, "POST", "/messages/contact_list", tok, map[string]any{"to": member, "list": []any{map[string]any{"name": "x", "vcard": "nope"}}})
+	c.call(200, "GET", "/messages/list/"+member+"?count=5", tok, nil)
+
 	// Disappearing messages.
 	c.call(200, "PATCH", "/chats/"+member+"@s.whatsapp.net", tok, map[string]any{"ephemeral": "week"})
 	c.call(200, "PATCH", "/chats/"+member+"@s.whatsapp.net", tok, map[string]any{"ephemeral": "none", "pin": true})
