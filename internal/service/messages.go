@@ -71,11 +71,11 @@ type SendRequest struct {
 	Options []string
 	Count   *int
 	// Live location (with Latitude, Longitude, Caption); contact list.
-	Accuracy, Degrees   int
-	Speed               float64
-	Sequence            int64
-	TimeOffset          int
-	List                []engine.ContactCard
+	Accuracy, Degrees int
+	Speed             float64
+	Sequence          int64
+	TimeOffset        int
+	List              []engine.ContactCard
 }
 
 // kindObject is the content of a message as the gate API shows it under its
