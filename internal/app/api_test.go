@@ -44,6 +44,7 @@ func TestAPI(t *testing.T) {
 		{"trial limits", testTrialLimits},
 		{"group messages", testGroupMessages},
 		{"webhook log", testWebhookLog},
+		{"issue 15: blocklist, LIDs, address book, pins, group admin, newer kinds", testExtras},
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -407,7 +408,7 @@ func testBadInput(t *testing.T, e *env) {
 		{"POST", "/partner/channels/" + id + "/stop", `{"saveDays":"yes"}`, 400, "saveDays: must be a boolean"},
 		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{"mode": "turbo"}, 400, "mode"},
 		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{}, 400, "mode: is required"},
-		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{"mode": "dev_archive"}, 400, "mode"},
+		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{"mode": "sandbox"}, 400, "mode"},
 		{"GET", "/partner/channels/list?count=0", nil, 400, "count"},
 		{"GET", "/partner/channels/list?count=501", nil, 400, "count"},
 		{"GET", "/partner/channels/list?offset=-1", nil, 400, "offset"},

@@ -532,7 +532,7 @@ func TestDashboardAccount(t *testing.T) {
 	mustContain(t, "webhook removed", p.body, `class="flash ok"`, "No webhooks")
 	p = b.act("/ui/account/days-limit", "days_limit", "")
 	mustContain(t, "alert removed", p.body, "removed")
-	if s := settings(); !strings.Contains(s, `"days_limit":null`) || strings.Contains(s, "hooks.example.test") {
+	if s := settings(); !strings.Contains(s, `"days_limit":7`) || strings.Contains(s, "hooks.example.test") { // back to the default
 		t.Fatalf("settings after removing all = %s", s)
 	}
 }

@@ -117,3 +117,10 @@ func decodeFields(fields url.Values, dst any, required bool) error {
 	}
 	return httpx.DecodeBytes(raw, dst, required, false)
 }
+
+// isURLEncoded reports a URL-encoded form body (curl -d sends JSON with
+// this type too; decodeBody tells them apart).
+func isURLEncoded(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded"
+}

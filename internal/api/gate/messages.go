@@ -96,7 +96,7 @@ func (h *handler) send(kind string) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req service.SendRequest
 		switch {
-		case isMultipart(r) && !engine.IsMedia(kind): // form fields only (forms.go)
+		case (isMultipart(r) && !engine.IsMedia(kind)) || isURLEncoded(r): // form fields only (forms.go)
 			var b sendBody
 			if err := decodeBody(r, &b, true); err != nil {
 				return err
