@@ -44,6 +44,7 @@ func TestAPI(t *testing.T) {
 		{"trial limits", testTrialLimits},
 		{"group messages", testGroupMessages},
 		{"webhook log", testWebhookLog},
+		{"issue 15: blocklist, LIDs, address book, pins, group admin, newer kinds", testExtras},
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -260,12 +261,12 @@ func testPartnerSettings(t *testing.T, e *env) {
 	_, tok := e.partner("hooks", 0)
 	e.partner("other", 0)
 	got := e.ok(200, "GET", "/partner/partners/hooks/settings", tok, nil)
-	if len(got["webhooks"].([]any)) != 0 || got["days_limit"] != nil {
+	if len(got["webhooks"].([]any)) != 0 || num(got["days_limit"]) != 7 { // Whapi's default, a number
 		t.Fatalf("initial settings = %v", got)
 	}
 	set := e.ok(200, "PATCH", "/partner/partners/hooks/settings", tok, map[string]any{
 		"webhooks":   []any{map[string]any{"url": "https://hooks.example.test/wa"}},
-		"days_limit": 7,
+		"days_limit": 5,
 	})
 	hooks := set["settings"].(map[string]any)["webhooks"].([]any)
 	h := hooks[0].(map[string]any)
@@ -273,7 +274,7 @@ func testPartnerSettings(t *testing.T, e *env) {
 		t.Fatalf("PATCH settings = %v", set)
 	}
 	got = e.ok(200, "GET", "/partner/partners/hooks/settings", tok, nil)
-	if num(got["days_limit"]) != 7 || len(got["webhooks"].([]any)) != 1 {
+	if num(got["days_limit"]) != 5 || len(got["webhooks"].([]any)) != 1 {
 		t.Fatalf("settings after PATCH = %v", got)
 	}
 	e.fail(403, "own partner settings", "GET", "/partner/partners/other/settings", tok, nil)
@@ -282,13 +283,13 @@ func testPartnerSettings(t *testing.T, e *env) {
 		"webhooks": []any{map[string]any{"url": "ftp://x"}}})
 	e.fail(400, "webhooks[0].events[0].type", "PATCH", "/partner/partners/hooks/settings", tok, map[string]any{
 		"webhooks": []any{map[string]any{"url": "https://x.test", "events": []any{map[string]any{"type": "nope"}}}}})
-	if got := e.ok(200, "GET", "/partner/partners/hooks/settings", tok, nil); num(got["days_limit"]) != 7 {
+	if got := e.ok(200, "GET", "/partner/partners/hooks/settings", tok, nil); num(got["days_limit"]) != 5 {
 		t.Fatalf("rejected PATCH changed settings: %v", got)
 	}
 	e.fail(400, "days_limit: must be a whole number", "PATCH", "/partner/partners/hooks/settings", tok, `{"days_limit":"7"}`)
-	// null removes the limit; absent fields stay.
+	// null puts back the default (7); absent fields stay.
 	got = e.ok(200, "PATCH", "/partner/partners/hooks/settings", tok, map[string]any{"days_limit": nil})
-	if s := got["settings"].(map[string]any); s["days_limit"] != nil || len(s["webhooks"].([]any)) != 1 {
+	if s := got["settings"].(map[string]any); num(s["days_limit"]) != 7 || len(s["webhooks"].([]any)) != 1 { // back to the default
 		t.Fatalf("days_limit null = %v", got)
 	}
 }
@@ -407,7 +408,7 @@ func testBadInput(t *testing.T, e *env) {
 		{"POST", "/partner/channels/" + id + "/stop", `{"saveDays":"yes"}`, 400, "saveDays: must be a boolean"},
 		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{"mode": "turbo"}, 400, "mode"},
 		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{}, 400, "mode: is required"},
-		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{"mode": "dev_archive"}, 400, "mode"},
+		{"PATCH", "/partner/channels/" + id + "/mode", map[string]any{"mode": "sandbox"}, 400, "mode"},
 		{"GET", "/partner/channels/list?count=0", nil, 400, "count"},
 		{"GET", "/partner/channels/list?count=501", nil, 400, "count"},
 		{"GET", "/partner/channels/list?offset=-1", nil, 400, "offset"},

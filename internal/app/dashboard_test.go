@@ -370,7 +370,7 @@ func TestDashboardChannelActions(t *testing.T) {
 	p = b.act("/ui/channels/"+id+"/extend", "days", "10", "comment", "invoice 1")
 	mustContain(t, "extend", p.body, "extended by 10 days", "Balance: 30 days", "Balance: <strong>30 days</strong>")
 	p = b.act("/ui/channels/"+id+"/mode", "mode", "gold")
-	mustContain(t, "bad mode", p.body, "Mode must be one of trial, dev, live.")
+	mustContain(t, "bad mode", p.body, "Mode must be one of trial, dev, dev_archive, live.")
 	p = b.act("/ui/channels/"+id+"/mode", "mode", "live")
 	mustContain(t, "live", p.body, "now in Live mode")
 	if got := e.ok(200, "GET", "/partner/channels/"+id, ptok, nil); got["mode"] != "live" {
@@ -532,7 +532,7 @@ func TestDashboardAccount(t *testing.T) {
 	mustContain(t, "webhook removed", p.body, `class="flash ok"`, "No webhooks")
 	p = b.act("/ui/account/days-limit", "days_limit", "")
 	mustContain(t, "alert removed", p.body, "removed")
-	if s := settings(); !strings.Contains(s, `"days_limit":null`) || strings.Contains(s, "hooks.example.test") {
+	if s := settings(); !strings.Contains(s, `"days_limit":7`) || strings.Contains(s, "hooks.example.test") { // back to the default
 		t.Fatalf("settings after removing all = %s", s)
 	}
 }

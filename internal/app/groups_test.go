@@ -193,10 +193,14 @@ func testGroups(t *testing.T, e *env) {
 		t.Fatalf("Ann's view of the group = %v", sg)
 	}
 
-	// Settings: checked, then 501 (no engine changes them).
+	// Settings: checked, then changed.
 	e.fail(400, "setting: must be one of", "PATCH", "/groups/"+gid, tok, map[string]any{"setting": "colour", "policy": "admins"})
 	e.fail(400, "policy: must be one of", "PATCH", "/groups/"+gid, tok, map[string]any{"setting": "send_messages"})
-	e.fail(501, "not supported", "PATCH", "/groups/"+gid, tok, map[string]any{"setting": "send_messages", "policy": "admins"})
+	e.ok(200, "PATCH", "/groups/"+gid, tok, map[string]any{"setting": "send_messages", "policy": "admins"})
+	if g := e.ok(200, "GET", "/groups/"+gid, tok, nil); g["announcements"] != true {
+		t.Fatalf("group after send_messages: admins = %v", g)
+	}
+	e.ok(200, "PATCH", "/groups/"+gid, tok, map[string]any{"setting": "send_messages", "policy": "anyone"})
 
 	// Invite links: read, preview, revoke; a second channel joins by link.
 	inv := e.ok(200, "GET", "/groups/"+gid+"/invite", tok, nil)

@@ -92,7 +92,7 @@ func Reclaim(ch model.Channel, now time.Time) (model.Channel, int64) {
 // never grant new free time.
 func ChangeMode(ch model.Channel, to model.Mode, now time.Time) (model.Channel, error) {
 	if !to.Valid() {
-		return ch, fmt.Errorf("mode: must be one of trial, dev, live (got %q): %w", to, model.ErrInvalid)
+		return ch, fmt.Errorf("mode: must be one of trial, dev, dev_archive, live (got %q): %w", to, model.ErrInvalid)
 	}
 	if to == model.ModeLive && ch.TrialUntil.After(now) {
 		free := ch.TrialUntil.Sub(now)

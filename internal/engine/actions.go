@@ -92,7 +92,7 @@ const (
 // IsMedia reports whether a kind carries a file.
 func IsMedia(kind string) bool {
 	switch kind {
-	case KindImage, KindVideo, KindGIF, KindAudio, KindVoice, KindDocument, KindSticker:
+	case KindImage, KindVideo, KindGIF, KindAudio, KindVoice, KindDocument, KindSticker, KindShort:
 		return true
 	}
 	return false
@@ -110,6 +110,9 @@ type Content struct {
 	Contact     *ContactCard
 	LinkPreview *LinkPreview
 	Poll        *Poll
+	// LiveLocation is a live_location's; Contacts a contact_list's (kinds.go).
+	LiveLocation *LiveLocation
+	Contacts     []ContactCard
 	// QuotedID and QuotedSender make the message a reply.
 	QuotedID     string
 	QuotedSender string

@@ -163,3 +163,7 @@ func (s *Server) serveWebPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>WhatsApp</title><script>self.__SERVER_CONFIG={"server_revision":%d,"client_revision":%d,"hsi":"fakewa"};</script></head><body></body></html>`, rev, rev)
 }
+
+// SetProfilePicture makes the picture every profile picture answer points
+// at (https://mmg.whatsapp.net/v/pic.jpg) serve data.
+func (s *Server) SetProfilePicture(data []byte) { s.putMedia("pic.jpg", data) }

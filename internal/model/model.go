@@ -65,12 +65,17 @@ const (
 	ModeTrial Mode = "trial"
 	ModeDev   Mode = "dev"
 	ModeLive  Mode = "live"
+	// ModeDevArchive is a Sandbox channel put away: it keeps its data,
+	// settings and WhatsApp link but does not run (no connection, gate
+	// calls that need it are 409) until it is switched back to another
+	// mode. Its days run on as they do for a stopped channel.
+	ModeDevArchive Mode = "dev_archive"
 )
 
 // Valid reports whether m is one of the modes wagate accepts.
 func (m Mode) Valid() bool {
 	switch m {
-	case ModeTrial, ModeDev, ModeLive:
+	case ModeTrial, ModeDev, ModeLive, ModeDevArchive:
 		return true
 	}
 	return false
@@ -85,6 +90,8 @@ func (m Mode) BillingLabel() string {
 		return "Sandbox (dev)"
 	case ModeLive:
 		return "Live"
+	case ModeDevArchive:
+		return "Sandbox (archived)"
 	}
 	return string(m)
 }
@@ -147,7 +154,9 @@ func (c *Channel) Linked() bool { return c.Device != "" }
 func (c *Channel) Expired(now time.Time) bool { return !now.Before(c.ActiveTill) }
 
 // Running reports whether the channel should be connected at now.
-func (c *Channel) Running(now time.Time) bool { return !c.Stopped && !c.Expired(now) }
+func (c *Channel) Running(now time.Time) bool {
+	return !c.Stopped && !c.Expired(now) && c.Mode != ModeDevArchive
+}
 
 // Status is the channel's billing state as shown in the partner API.
 func (c *Channel) Status(now time.Time) string {
@@ -156,6 +165,8 @@ func (c *Channel) Status(now time.Time) string {
 		return "expired"
 	case c.Stopped:
 		return "stopped"
+	case c.Mode == ModeDevArchive:
+		return "archived"
 	}
 	return "active"
 }
@@ -217,6 +228,19 @@ type WebhookEvent struct {
 type PartnerSettings struct {
 	Webhooks  []PartnerWebhook `json:"webhooks"`
 	DaysLimit *int64           `json:"days_limit,omitempty"`
+}
+
+// DefaultDaysLimit is the days_limit of a partner that set none: Whapi's
+// "days" event fires when fewer than 7 days remain.
+const DefaultDaysLimit int64 = 7
+
+// EffectiveDaysLimit is the partner's days_limit, or DefaultDaysLimit when
+// it set none.
+func (s PartnerSettings) EffectiveDaysLimit() int64 {
+	if s.DaysLimit != nil {
+		return *s.DaysLimit
+	}
+	return DefaultDaysLimit
 }
 
 // OperatorSettings are the operator's knobs, stored in the database.

@@ -12,7 +12,24 @@ type ChannelSettings struct {
 	Proxy                     string           `json:"proxy"`
 	OfflineMode               bool             `json:"offline_mode"`
 	FullHistory               bool             `json:"full_history"`
+	// OnCallPager is a user (a phone number) told by a text message of
+	// every call the channel misses; "" for none.
+	OnCallPager string `json:"on_call_pager"`
+	// PassThrough: messages the channel sends through the API come back to
+	// the webhooks as messages.post too (nil: wagate's default, true).
+	PassThrough *bool `json:"pass_through,omitempty"`
+	// SentStatus: a statuses.post event with status "sent" as soon as
+	// WhatsApp took a message sent through the API.
+	SentStatus bool `json:"sent_status"`
 }
+
+// DeliversOwnMessages reports whether messages sent through the API are
+// delivered to webhooks as messages.post (pass_through, default true).
+func (s ChannelSettings) DeliversOwnMessages() bool { return s.PassThrough == nil || *s.PassThrough }
+
+// EventTypeAliases are the older webhook event type names Whapi still
+// accepts, with the current names they stand for.
+var EventTypeAliases = map[string]string{"message": "messages", "ack": "statuses", "chat": "chats", "status": "channel"}
 
 // MediaSettings say which media wagate downloads by itself.
 type MediaSettings struct {

@@ -277,14 +277,15 @@ func (s *Service) RestartChannel(ctx context.Context, partnerID, channelID strin
 	return ch, nil
 }
 
-// ChangeMode switches a channel between trial, dev and live. Going live
-// forfeits the unused free trial time.
+// ChangeMode switches a channel between trial, dev, dev_archive and live.
+// Going live forfeits the unused free trial time; dev_archive puts the
+// channel away (it disconnects, keeping its link) until another mode.
 func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, mode model.Mode) (model.Channel, error) {
 	if err := CheckChannelID(channelID); err != nil {
 		return model.Channel{}, err
 	}
 	if !mode.Valid() {
-		return model.Channel{}, invalid("mode", "must be one of trial, dev, live")
+		return model.Channel{}, invalid("mode", "must be one of trial, dev, dev_archive, live")
 	}
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.ChangeMode(ch, mode, s.now())

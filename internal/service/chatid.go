@@ -126,6 +126,8 @@ func (s *Service) actionError(ch model.Channel, err error) error {
 			"(WhatsApp's error 463); write to contacts the account already talks with, or try again later: %w", model.ErrForbidden)
 	case errors.Is(err, engine.ErrUnsupported):
 		return fmt.Errorf("the %s engine does not support this: %w", s.EngineName(), model.ErrNotImplemented)
+	case errors.Is(err, engine.ErrBlocked), errors.Is(err, engine.ErrJoinRequested):
+		return s.capError(ch, err)
 	}
 	return s.runtimeError(ch, err)
 }

@@ -98,6 +98,9 @@ func (s *Service) wake() {
 
 // messageHooks are the deliveries of a new message (messages.post).
 func (s *Service) messageHooks(ctx context.Context, ch model.Channel, m model.Message) []model.WebhookDelivery {
+	if m.FromMe && m.Source == "api" && !s.passThrough(ctx, ch) {
+		return nil // pass_through false: the API's own sends stay out of messages.post
+	}
 	return s.deliveries(ctx, ch, wire.TypeMessages, wire.MethodPost, m.ChatID, func() ([]byte, error) {
 		return wire.MessagesEvent(ch.ID, wire.MethodPost, []model.Message{m})
 	})
@@ -370,8 +373,8 @@ func (o *partnerOutbox) days(before, after int64) []model.WebhookDelivery {
 	if o == nil || o.s.partnerView == nil {
 		return nil
 	}
-	limit := o.settings.DaysLimit
-	if limit == nil || after > *limit || before <= *limit {
+	limit := o.settings.EffectiveDaysLimit()
+	if after > limit || before <= limit {
 		return nil
 	}
 	p, err := o.s.store.Partner(o.ctx, o.partnerID)
@@ -382,7 +385,7 @@ func (o *partnerOutbox) days(before, after int64) []model.WebhookDelivery {
 	p.Balance = after
 	now := o.s.now()
 	payload, err := wire.PartnerDaysEvent(wire.PartnerDays{PartnerID: o.partnerID, Partner: o.s.partnerView(p),
-		Balance: after, DaysLimit: *limit, Time: now})
+		Balance: after, DaysLimit: limit, Time: now})
 	if err != nil {
 		o.s.log.ErrorContext(o.ctx, "webhooks: cannot build the days payload", "partner_id", o.partnerID, "error", err)
 		return nil

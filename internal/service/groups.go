@@ -441,19 +441,7 @@ var (
 // UpdateGroupSetting changes who may send or edit a group. The input is
 // checked, but no engine can change group settings yet: 501.
 func (s *Service) UpdateGroupSetting(ctx context.Context, ch model.Channel, rawID, setting, policy string) error {
-	if _, err := GroupID("GroupID", rawID); err != nil {
-		return err
-	}
-	if !slices.Contains(groupSettings, setting) {
-		return invalid("setting", "must be one of %s", strings.Join(groupSettings, ", "))
-	}
-	if !slices.Contains(groupPolicies, policy) {
-		return invalid("policy", "must be one of %s", strings.Join(groupPolicies, ", "))
-	}
-	if _, err := s.session(ch); err != nil {
-		return err
-	}
-	return fmt.Errorf("changing group settings (%s) is not supported yet: wagate's engines cannot change them: %w", setting, model.ErrNotImplemented)
+	return s.ApplyGroupSetting(ctx, ch, rawID, setting, policy)
 }
 
 // LeaveGroup leaves a group; the channel forgets it.

@@ -58,6 +58,7 @@ var acceptedTypes = map[string][]string{
 	engine.KindAudio:   {"audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/wav", "audio/x-wav", "audio/webm"},
 	engine.KindVoice:   {"audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/webm"},
 	engine.KindSticker: {"image/webp", "image/png"},
+	engine.KindShort:   {"video/mp4"},
 }
 
 // checkMediaType refuses a file whose type does not fit kind (415).

@@ -70,6 +70,12 @@ type SendRequest struct {
 	// Poll.
 	Options []string
 	Count   *int
+	// Live location (with Latitude, Longitude, Caption); contact list.
+	Accuracy, Degrees int
+	Speed             float64
+	Sequence          int64
+	TimeOffset        int
+	List              []engine.ContactCard
 }
 
 // kindObject is the content of a message as the gate API shows it under its
@@ -105,7 +111,11 @@ func checkSend(r SendRequest) (string, engine.Content, error) {
 			return "", c, err
 		}
 		c.Text = r.Body
-	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindDocument:
+	case engine.KindLiveLocation, engine.KindContactList:
+		if err := checkSendExtra(r, &c); err != nil {
+			return "", c, err
+		}
+	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindDocument, engine.KindShort:
 		if err := text("caption", r.Caption, false, MaxCaptionLength); err != nil {
 			return "", c, err
 		}
@@ -324,6 +334,7 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if _, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m)), Payload: sent.Payload}); err != nil {
 		return m, err
 	}
+	s.sentStatus(ctx, ch, m) // settings: sent_status
 	if st, ok := s.early.take(ch.ID, m.ID); ok {
 		// With the receipts that arrive meanwhile, in one write.
 		if _, err := s.receipts.set(ctx, s.store, store.StatusChange{ChannelID: ch.ID, IDs: []string{m.ID}, Status: st,
@@ -458,6 +469,8 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 		if c.LinkPreview.Description != "" {
 			obj["description"] = c.LinkPreview.Description
 		}
+	case kind == engine.KindLiveLocation || kind == engine.KindContactList:
+		extraContent(obj, c)
 	case kind == engine.KindPoll && c.Poll != nil:
 		results := make([]map[string]any, len(c.Poll.Options))
 		for i, o := range c.Poll.Options {
@@ -562,7 +575,11 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 // concurrency, when the channel's settings ask for its kind.
 func (s *Service) downloadLater(ch model.Channel, msgID string, c engine.Content) {
 	settings, err := s.ChannelSettings(context.Background(), ch)
-	if err != nil || !slices.Contains(settings.Media.AutoDownload, c.Kind) {
+	kind := c.Kind
+	if kind == engine.KindShort { // a round video: downloaded with the videos
+		kind = engine.KindVideo
+	}
+	if err != nil || !slices.Contains(settings.Media.AutoDownload, kind) {
 		return
 	}
 	go func() {

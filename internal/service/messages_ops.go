@@ -33,6 +33,9 @@ func (s *Service) Messages(ctx context.Context, ch model.Channel, f MessageFilte
 			return nil, 0, fmt.Errorf("chat %q %w", f.ChatID, model.ErrNotFound)
 		}
 		q.ChatID = chat
+		if _, err := s.store.Chat(ctx, ch.ID, chat); err != nil { // an unknown chat is 404, as Whapi documents
+			return nil, 0, err
+		}
 	}
 	if f.TimeFrom != nil && f.TimeTo != nil && f.TimeTo.Before(*f.TimeFrom) {
 		return nil, 0, invalid("time_to", "must not be before time_from")

@@ -101,6 +101,8 @@ func (s *Service) CheckRunning(ch model.Channel) error {
 		return fmt.Errorf("channel %s has no active days left; its partner must extend it: %w", ch.ID, model.ErrExpired)
 	case ch.Stopped:
 		return fmt.Errorf("channel %s is stopped; its partner must start it: %w", ch.ID, model.ErrStopped)
+	case ch.Mode == model.ModeDevArchive:
+		return fmt.Errorf("channel %s is archived (mode dev_archive); its partner must switch it back to dev to use it: %w", ch.ID, model.ErrStopped)
 	}
 	return nil
 }

@@ -48,6 +48,12 @@ type ChannelSettingsPatch struct {
 	Proxy                     *string                 `json:"proxy"`
 	OfflineMode               *bool                   `json:"offline_mode"`
 	FullHistory               *bool                   `json:"full_history"`
+	OnCallPager               *string                 `json:"on_call_pager"`
+	PassThrough               *bool                   `json:"pass_through"`
+	SentStatus                *bool                   `json:"sent_status"`
+	// MobileProxy is Whapi's beta-only setting, ignored in production
+	// (Whapi's words): accepted and ignored.
+	MobileProxy *string `json:"mobile_proxy"`
 }
 
 // SettingsChange reports a settings update.
@@ -147,6 +153,24 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 	if v := p.FullHistory; v != nil {
 		next.FullHistory = *v
 	}
+	if v := p.OnCallPager; v != nil {
+		pager := strings.TrimSpace(*v)
+		if pager != "" {
+			jid, err := UserID("on_call_pager", pager)
+			if err != nil {
+				return cur, err
+			}
+			pager = PhoneOf(jid)
+		}
+		next.OnCallPager = pager
+	}
+	if v := p.PassThrough; v != nil {
+		b := *v
+		next.PassThrough = &b
+	}
+	if v := p.SentStatus; v != nil {
+		next.SentStatus = *v
+	}
 	if v := p.Media; v != nil {
 		m := model.MediaSettings{AutoDownload: []string{}, InitAvatars: v.InitAvatars}
 		for i, t := range v.AutoDownload {
@@ -210,6 +234,9 @@ func checkChannelWebhooks(in, stored []model.ChannelWebhook, allowPrivate bool) 
 		}
 		for j, e := range h.Events {
 			ef := fmt.Sprintf("%s.events[%d]", field, j)
+			if cur, ok := model.EventTypeAliases[e.Type]; ok { // Whapi's older names
+				e.Type = cur
+			}
 			if !slices.Contains(model.ChannelEventTypes, e.Type) {
 				return nil, invalid(ef+".type", "must be one of %s", strings.Join(model.ChannelEventTypes, ", "))
 			}

@@ -91,5 +91,34 @@ func NewMessage(m model.Message) Message {
 		out.Reactions = append(out.Reactions, *r)
 	}
 	sort.Slice(out.Reactions, func(i, j int) bool { return out.Reactions[i].Emoji < out.Reactions[j].Emoji })
+	out.Content = withMediaTimestamp(m.Type, out.Content, out.Timestamp)
+	return out
+}
+
+// mediaTypes are the message types whose content is a file (Whapi's
+// MediaFile, which requires a timestamp).
+var mediaTypes = map[string]bool{"image": true, "video": true, "gif": true, "audio": true, "voice": true,
+	"document": true, "sticker": true, "short": true}
+
+// withMediaTimestamp adds "timestamp" to a media message's content object
+// when it lacks one.
+func withMediaTimestamp(typ string, content json.RawMessage, ts int64) json.RawMessage {
+	if !mediaTypes[typ] {
+		return content
+	}
+	obj := map[string]json.RawMessage{}
+	if len(content) > 0 {
+		if err := json.Unmarshal(content, &obj); err != nil {
+			return content
+		}
+	}
+	if _, ok := obj["timestamp"]; ok {
+		return content
+	}
+	obj["timestamp"], _ = json.Marshal(ts)
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return content
+	}
 	return out
 }

@@ -77,12 +77,22 @@ func (h *handler) archiveChat(w http.ResponseWriter, r *http.Request) error {
 
 func (h *handler) patchChat(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
-		Pin        *bool  `json:"pin"`
-		MuteUntil  *int64 `json:"mute_until"`
-		MarkUnread *bool  `json:"mark_unread"`
+		Pin        *bool   `json:"pin"`
+		MuteUntil  *int64  `json:"mute_until"`
+		MarkUnread *bool   `json:"mark_unread"`
+		Ephemeral  *string `json:"ephemeral"`
 	}
 	if err := httpx.Decode(r, &b, true); err != nil {
 		return err
+	}
+	if b.Ephemeral != nil {
+		if err := h.svc.SetChatEphemeral(r.Context(), channelOf(r), r.PathValue("ChatID"), *b.Ephemeral); err != nil {
+			return err
+		}
+		if b.Pin == nil && b.MuteUntil == nil && b.MarkUnread == nil {
+			httpx.JSON(w, http.StatusOK, success{Success: true})
+			return nil
+		}
 	}
 	p := service.ChatPatch{Pin: b.Pin}
 	if b.MarkUnread != nil {

@@ -15,7 +15,7 @@ func (h *handler) contactRoutes(route func(pattern string, running bool, fn http
 	route("POST /contacts", true, h.checkContacts)
 	route("GET /contacts/{ContactID}", true, h.contact)
 	route("HEAD /contacts/{ContactID}", true, h.contactExists)
-	route("GET /contacts/{ContactID}/profile", true, h.contactProfile)
+	// GET /contacts/{ContactID}/profile: contactSub (extras.go).
 }
 
 type contactsPage struct {
@@ -43,6 +43,9 @@ func (h *handler) contacts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) contact(w http.ResponseWriter, r *http.Request) error {
+	if r.PathValue("ContactID") == "lids" { // GET /contacts/lids (extras.go): HEAD /contacts/{ContactID} forbids its own pattern
+		return h.lids(w, r)
+	}
 	c, err := h.svc.Contact(r.Context(), channelOf(r), r.PathValue("ContactID"))
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ func (h *handler) groupRoutes(route func(pattern string, running bool, fn httpx.
 	// (/groups/link/invite), which ServeMux refuses: one pattern serves both.
 	route("GET /groups/{GroupID}/{Sub}", true, h.groupGet)
 	route("DELETE /groups/{GroupID}/invite", true, h.revokeGroupInvite)
-	route("POST /groups/{GroupID}/participants", true, h.participants(engine.ParticipantAdd))
+	// POST /groups/{GroupID}/participants: groupPost (extras.go).
 	route("DELETE /groups/{GroupID}/participants", true, h.participants(engine.ParticipantRemove))
 	route("PATCH /groups/{GroupID}/admins", true, h.participants(engine.ParticipantPromote))
 	route("DELETE /groups/{GroupID}/admins", true, h.participants(engine.ParticipantDemote))
@@ -230,8 +230,12 @@ func (h *handler) groupGet(w http.ResponseWriter, r *http.Request) error {
 		return h.groupByInvite(w, r, sub)
 	case sub == "invite":
 		return h.groupInvite(w, r, id)
-	case sub == "participants" || sub == "admins" || sub == "icon":
-		allow := map[string]string{"participants": "POST, DELETE", "admins": "PATCH, DELETE", "icon": "PUT, DELETE"}[sub]
+	case sub == "icon":
+		return h.groupIcon(w, r, id)
+	case sub == "applications":
+		return h.groupApplications(w, r, id)
+	case sub == "participants" || sub == "admins":
+		allow := map[string]string{"participants": "POST, DELETE", "admins": "PATCH, DELETE"}[sub]
 		w.Header().Set("Allow", allow)
 		return httpx.Errorf(http.StatusMethodNotAllowed, "method GET is not allowed on %s; allowed: %s", r.URL.Path, allow)
 	}

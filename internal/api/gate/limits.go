@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/wagate/wagate/internal/engine"
@@ -22,15 +23,26 @@ func bodyLimit(pattern string) httpx.LimitFunc {
 		return httpx.Limit(httpx.MaxBodyBytes) // 10 webhooks with 20 headers of 4 KiB
 	case "POST /settings/webhook_test":
 		return httpx.Limit(listBody)
-	case "POST /contacts", "POST /groups", "POST /groups/{GroupID}/participants", "DELETE /groups/{GroupID}/participants",
+	case "POST /contacts", "POST /groups", "POST /groups/{GroupID}/{Sub}", "DELETE /groups/{GroupID}/participants",
 		"PATCH /groups/{GroupID}/admins", "DELETE /groups/{GroupID}/admins":
 		return httpx.Limit(listBody)
+	case "PATCH /users/profile": // an icon as base64
+		return httpx.Limit((service.MaxGroupIconSize+2)/3*4 + httpx.SmallBody)
 	case "PUT /groups/{GroupID}/icon":
 		return httpx.Limit(maxIconBody)
+	case "POST /messages/{MessageID}/{Sub}": // POST /messages/media/{MediaMessageType}: the file itself
+		return func(r *http.Request) int64 {
+			if r.PathValue("MessageID") != "media" {
+				return httpx.SmallBody
+			}
+			return service.MediaLimit(r.PathValue("Sub")) + httpx.SmallBody
+		}
 	case "POST /media":
 		return httpx.Limit(service.MaxMediaSize + httpx.SmallBody)
 	case "POST /messages/contact":
 		return httpx.Limit(listBody) // a vCard of up to 10,000 characters
+	case "POST /messages/contact_list":
+		return httpx.Limit(httpx.MaxBodyBytes) // up to 100 vCards
 	case "POST /messages/link_preview":
 		return httpx.Limit(httpx.MaxBodyBytes) // with a preview picture
 	}

@@ -21,6 +21,7 @@ import (
 var sendKinds = []string{
 	engine.KindText, engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice,
 	engine.KindDocument, engine.KindSticker, engine.KindLocation, engine.KindContact, engine.KindLinkPreview, engine.KindPoll,
+	engine.KindShort, engine.KindLiveLocation, engine.KindContactList, // kinds.go
 }
 
 func (h *handler) messageRoutes(route func(string, bool, httpx.HandlerFunc)) {
@@ -74,6 +75,7 @@ type sendBody struct {
 	Preview       string   `json:"preview"`
 	Options       []string `json:"options"`
 	Count         *int     `json:"count"`
+	sendBodyExtra
 }
 
 func (b sendBody) request(kind string) service.SendRequest {
@@ -81,7 +83,8 @@ func (b sendBody) request(kind string) service.SendRequest {
 		FileName: b.Filename, Seconds: b.Seconds, Quoted: b.Quoted, Edit: b.Edit, Mentions: b.Mentions, ViewOnce: b.ViewOnce,
 		NoLinkPreview: b.NoLinkPreview, TypingTime: b.TypingTime, Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name,
 		Address: b.Address, URL: b.URL, VCard: b.VCard, Title: b.Title, Description: b.Description, Canonical: b.Canonical,
-		Preview: b.Preview, Options: b.Options, Count: b.Count}
+		Preview: b.Preview, Options: b.Options, Count: b.Count, Accuracy: b.Accuracy, Speed: b.Speed, Degrees: b.Degrees,
+		Sequence: b.Sequence, TimeOffset: b.TimeOffset, List: b.list()}
 }
 
 type sent struct {
@@ -93,10 +96,13 @@ func (h *handler) send(kind string) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req service.SendRequest
 		switch {
-		case isMultipart(r):
-			if !engine.IsMedia(kind) {
-				return httpx.Errorf(http.StatusUnsupportedMediaType, "%s messages take a JSON body", kind)
+		case (isMultipart(r) && !engine.IsMedia(kind)) || isURLEncoded(r): // form fields only (forms.go)
+			var b sendBody
+			if err := decodeBody(r, &b, true); err != nil {
+				return err
 			}
+			req = b.request(kind)
+		case isMultipart(r):
 			b, up, err := h.readMultipart(r, service.MediaLimit(kind), "the "+kind+" file")
 			if err != nil {
 				return err

@@ -35,14 +35,18 @@ func (h *handler) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(r, &req, true); err != nil {
 		return err
 	}
+	if req.Name == nil && req.About == nil && req.Icon == nil {
+		return httpx.Errorf(http.StatusBadRequest, "nothing to change: send name, about and/or icon")
+	}
+	if req.Name != nil || req.About != nil {
+		if err := h.svc.UpdateProfile(r.Context(), channelOf(r), engine.ProfileUpdate{Name: req.Name, About: req.About}); err != nil {
+			return err
+		}
+	}
 	if req.Icon != nil {
-		return httpx.Errorf(http.StatusBadRequest, "icon: changing the profile picture is not supported yet")
-	}
-	if req.Name == nil && req.About == nil {
-		return httpx.Errorf(http.StatusBadRequest, "nothing to change: send name and/or about")
-	}
-	if err := h.svc.UpdateProfile(r.Context(), channelOf(r), engine.ProfileUpdate{Name: req.Name, About: req.About}); err != nil {
-		return err
+		if err := h.svc.SetProfileIcon(r.Context(), channelOf(r), *req.Icon); err != nil {
+			return err
+		}
 	}
 	httpx.JSON(w, http.StatusOK, success{Success: true})
 	return nil

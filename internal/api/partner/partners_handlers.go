@@ -26,14 +26,14 @@ func ownName(r *http.Request) error {
 
 type settings struct {
 	Webhooks  []model.PartnerWebhook `json:"webhooks"`
-	DaysLimit *int64                 `json:"days_limit"`
+	DaysLimit int64                  `json:"days_limit"`
 }
 
 func newSettings(s model.PartnerSettings) settings {
 	if s.Webhooks == nil {
 		s.Webhooks = []model.PartnerWebhook{}
 	}
-	return settings{Webhooks: s.Webhooks, DaysLimit: s.DaysLimit}
+	return settings{Webhooks: s.Webhooks, DaysLimit: s.EffectiveDaysLimit()}
 }
 
 func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) error {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/wagate/wagate/internal/api/apiutil"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
 )
 
@@ -13,10 +14,16 @@ type project struct {
 	Name       string `json:"name"`
 	CreationTS int64  `json:"creationTS"`
 	Channels   int    `json:"channelsCount"`
+	// OwnerID and Users are Whapi's: the partner owns its projects and is
+	// their only user.
+	OwnerID   string   `json:"ownerId"`
+	Users     []string `json:"users"`
+	IsDefault bool     `json:"isDefault"`
 }
 
 func newProject(p store.ProjectInfo) project {
-	return project{ID: p.ID, Name: p.Name, CreationTS: apiutil.Millis(p.CreatedAt), Channels: p.Channels}
+	return project{ID: p.ID, Name: p.Name, CreationTS: apiutil.Millis(p.CreatedAt), Channels: p.Channels,
+		OwnerID: p.PartnerID, Users: []string{p.PartnerID}, IsDefault: p.ID == model.DefaultProjectID}
 }
 
 type projectRequest struct {

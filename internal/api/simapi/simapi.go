@@ -97,11 +97,14 @@ type Message struct {
 	Contact     *Contact     `json:"contact,omitempty"`
 	LinkPreview *LinkPreview `json:"link_preview,omitempty"`
 	Poll        *Poll        `json:"poll,omitempty"`
-	QuotedID    string       `json:"quoted_id,omitempty"`
-	Mentions    []string     `json:"mentions,omitempty"`
-	Edited      bool         `json:"edited,omitempty"`
-	Revoked     bool         `json:"revoked,omitempty"`
-	Reactions   []Reaction   `json:"reactions,omitempty"`
+	// LiveLocation and Contacts: live_location and contact_list messages.
+	LiveLocation *engine.LiveLocation `json:"live_location,omitempty"`
+	Contacts     []Contact            `json:"contacts,omitempty"`
+	QuotedID     string               `json:"quoted_id,omitempty"`
+	Mentions     []string             `json:"mentions,omitempty"`
+	Edited       bool                 `json:"edited,omitempty"`
+	Revoked      bool                 `json:"revoked,omitempty"`
+	Reactions    []Reaction           `json:"reactions,omitempty"`
 }
 
 // Media describes a message's file on the wire (its bytes are
@@ -182,6 +185,10 @@ func newMessage(m sim.PhoneMessage, withMedia bool) Message {
 	}
 	if p := c.Poll; p != nil {
 		out.Poll = &Poll{Title: p.Title, Options: p.Options, Selectable: p.Selectable}
+	}
+	out.LiveLocation = c.LiveLocation
+	for _, k := range c.Contacts {
+		out.Contacts = append(out.Contacts, Contact{Name: k.Name, VCard: k.VCard})
 	}
 	for _, j := range c.Mentions {
 		out.Mentions = append(out.Mentions, numberOf(j))

@@ -76,6 +76,8 @@ func checkContent(c engine.Content) (engine.Content, error) {
 		kindOf(c.Contact == nil || c.Kind == engine.KindContact, "Contact"),
 		kindOf(c.LinkPreview == nil || c.Kind == engine.KindLinkPreview, "LinkPreview"),
 		kindOf(c.Poll == nil || c.Kind == engine.KindPoll, "Poll"),
+		kindOf(c.LiveLocation == nil || c.Kind == engine.KindLiveLocation, "LiveLocation"),
+		kindOf(c.Contacts == nil || c.Kind == engine.KindContactList, "Contacts"),
 	} {
 		if e != nil {
 			return c, e
@@ -84,7 +86,9 @@ func checkContent(c engine.Content) (engine.Content, error) {
 	switch c.Kind {
 	case engine.KindText:
 		return out, checkText(c.Text)
-	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker:
+	case engine.KindLiveLocation, engine.KindContactList:
+		return checkExtraContent(c, out)
+	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker, engine.KindShort:
 		m, err := checkMedia(c.Kind, c.Media)
 		if err != nil {
 			return c, err
@@ -258,7 +262,7 @@ func checkMedia(kind string, m *engine.Media) (*engine.Media, error) {
 	switch kind {
 	case engine.KindImage:
 		fits = major == "image"
-	case engine.KindVideo:
+	case engine.KindVideo, engine.KindShort:
 		fits = major == "video"
 	case engine.KindGIF:
 		fits = major == "video" || mime == "image/gif"

@@ -260,7 +260,11 @@ func (n *Network) updateParticipants(a actor, jid string, users []string, action
 	case len(users) > MaxGroupSize:
 		return nil, fmt.Errorf("%w: at most %d participants at once", ErrInvalidGroup, MaxGroupSize)
 	}
-	g, err := n.adminGroup(a.p, jid)
+	admin := n.adminGroup
+	if action == engine.ParticipantAdd && n.extra.addAnyone[jid] { // add_participants: anyone
+		admin = n.memberGroup
+	}
+	g, err := admin(a.p, jid)
 	if err != nil {
 		return nil, err
 	}
@@ -402,6 +406,10 @@ func (n *Network) joinGroup(a actor, code string) (string, error) {
 	}
 	if len(g.order) >= MaxGroupSize {
 		return "", fmt.Errorf("%w: %s has %d members", ErrGroupFull, g.jid, len(g.order))
+	}
+	if n.extra.approve[g.jid] {
+		n.requestJoin(a.p, g)
+		return "", fmt.Errorf("%w: %s", ErrJoinRequested, g.jid)
 	}
 	g.addMember(a.p, &member{})
 	n.groupEvent(g, engine.GroupChange{Action: ActionJoin, Actor: a.jid(), Participants: []string{a.jid()}})

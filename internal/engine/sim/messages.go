@@ -79,6 +79,9 @@ func (n *Network) send(a actor, chat chatID, c engine.Content) (sent, error) {
 	if g := t.group; g != nil && g.announce && !g.members[a.p.number].admin {
 		return sent{}, fmt.Errorf("%w: only admins send messages to %s", engine.ErrNotAdmin, g.jid)
 	}
+	if t.user != nil && n.blockedBy(a.p.number, t.user.number) {
+		return sent{}, fmt.Errorf("%w: %s", ErrBlocked, t.user.number)
+	}
 	if c.EditedID != "" {
 		return n.edit(a, t, c)
 	}
@@ -142,11 +145,14 @@ func (n *Network) deliver(a actor, t target, c engine.Content) *msg {
 // the group's members but p.
 func (n *Network) recipients(p *phone, t target) []*phone {
 	if t.group == nil {
+		if n.blockedBy(t.user.number, p.number) { // not delivered to who blocked the sender
+			return nil
+		}
 		return []*phone{t.user}
 	}
 	out := make([]*phone, 0, len(t.group.order))
 	for _, num := range t.group.order {
-		if r := n.phones[num]; r != nil && r != p {
+		if r := n.phones[num]; r != nil && r != p && !n.blockedBy(num, p.number) {
 			out = append(out, r)
 		}
 	}

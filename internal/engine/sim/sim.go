@@ -310,6 +310,7 @@ type Network struct {
 	invites   map[string]*group         // by invite code
 	subs      map[string]subSet         // presence subscribers by the number they watch
 	faults    map[string]*channelFaults // by channel (faults.go)
+	extra     *extras                   // blocklists, address books, pins, join requests (extras.go)
 }
 
 var _ engine.Engine = (*Network)(nil)
@@ -329,6 +330,7 @@ func New(o Options) *Network {
 		groups:   map[string]*group{},
 		invites:  map[string]*group{},
 		subs:     map[string]subSet{},
+		extra:    newExtras(),
 	}
 }
 

@@ -19,6 +19,7 @@ type Snapshot struct {
 	Revoked  []string      `json:"revoked,omitempty"`
 	Messages []SnapMessage `json:"messages"`
 	Groups   []SnapGroup   `json:"groups"`
+	Extra    SnapExtra     `json:"extra"`
 }
 
 // SnapPhone is a phone in a Snapshot.
@@ -139,6 +140,7 @@ func (n *Network) Snapshot() Snapshot {
 		}
 		s.Groups = append(s.Groups, sg)
 	}
+	s.Extra = n.extra.snapshot()
 	return s
 }
 
@@ -163,6 +165,7 @@ func (n *Network) Load(s Snapshot) {
 	n.msgs, n.groups, n.invites = map[string]*msg{}, map[string]*group{}, map[string]*group{}
 	n.subs = map[string]subSet{}
 	n.faults = map[string]*channelFaults{}
+	n.extra = loadExtras(s.Extra)
 	for _, sm := range s.Messages {
 		m := &msg{id: sm.ID, from: sm.From, to: sm.To, group: sm.Group, content: sm.Content, time: sm.Time, status: sm.Status,
 			edited: sm.Edited, revoked: sm.Revoked, reacts: sm.Reacts, unread: sm.Unread, inSent: sm.InSent, rcpts: map[string]*delivery{}}

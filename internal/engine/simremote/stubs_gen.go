@@ -4,6 +4,7 @@ package simremote
 
 import (
 	"context"
+	"time"
 
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
@@ -106,6 +107,7 @@ var sentinels = []struct {
 	err  error
 }{
 	{"sim.ErrBadFault", sim.ErrBadFault},
+	{"sim.ErrBlocked", sim.ErrBlocked},
 	{"sim.ErrClosed", sim.ErrClosed},
 	{"sim.ErrCodeExpired", sim.ErrCodeExpired},
 	{"sim.ErrCodeOtherPhone", sim.ErrCodeOtherPhone},
@@ -117,6 +119,7 @@ var sentinels = []struct {
 	{"sim.ErrInvalidPhone", sim.ErrInvalidPhone},
 	{"sim.ErrInvalidProfile", sim.ErrInvalidProfile},
 	{"sim.ErrInvalidText", sim.ErrInvalidText},
+	{"sim.ErrJoinRequested", sim.ErrJoinRequested},
 	{"sim.ErrMessageNotFound", sim.ErrMessageNotFound},
 	{"sim.ErrNotOnWhatsApp", sim.ErrNotOnWhatsApp},
 	{"sim.ErrOwnNumber", sim.ErrOwnNumber},
@@ -131,12 +134,15 @@ var sentinels = []struct {
 	{"sim.ErrUnreachable", sim.ErrUnreachable},
 	{"engine.ErrAlreadyLinked", engine.ErrAlreadyLinked},
 	{"engine.ErrBadProxy", engine.ErrBadProxy},
+	{"engine.ErrBlocked", engine.ErrBlocked},
 	{"engine.ErrDeviceNotFound", engine.ErrDeviceNotFound},
 	{"engine.ErrGroupNotFound", engine.ErrGroupNotFound},
 	{"engine.ErrInvalidContent", engine.ErrInvalidContent},
 	{"engine.ErrInvalidPhone", engine.ErrInvalidPhone},
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
+	{"engine.ErrJoinRequested", engine.ErrJoinRequested},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
+	{"engine.ErrNoPhoto", engine.ErrNoPhoto},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
 	{"engine.ErrNotConnected", engine.ErrNotConnected},
 	{"engine.ErrNotInLoginFlow", engine.ErrNotInLoginFlow},
@@ -149,9 +155,30 @@ var sentinels = []struct {
 }
 
 var (
-	_ engine.Actor   = (*Session)(nil)
-	_ engine.Session = (*Session)(nil)
+	_ engine.Actor              = (*Session)(nil)
+	_ engine.Blocker            = (*Session)(nil)
+	_ engine.ContactBook        = (*Session)(nil)
+	_ engine.DisappearingSetter = (*Session)(nil)
+	_ engine.GroupAdmin         = (*Session)(nil)
+	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.Pinner             = (*Session)(nil)
+	_ engine.ProfilePhotoSetter = (*Session)(nil)
+	_ engine.Session            = (*Session)(nil)
 )
+
+// AnswerGroupRequests is engine.GroupAdmin's, played on the sim network's host.
+func (s *Session) AnswerGroupRequests(ctx context.Context, p1 string, p2 []string, p3 bool) ([]engine.ParticipantResult, error) {
+	var r0 []engine.ParticipantResult
+	err := s.call(ctx, "AnswerGroupRequests", []any{p1, p2, p3}, &r0)
+	return r0, err
+}
+
+// Blocklist is engine.Blocker's, played on the sim network's host.
+func (s *Session) Blocklist(ctx context.Context) ([]string, error) {
+	var r0 []string
+	err := s.call(ctx, "Blocklist", nil, &r0)
+	return r0, err
+}
 
 // CheckNumbers is engine.Actor's, played on the sim network's host.
 func (s *Session) CheckNumbers(ctx context.Context, p1 []string) ([]engine.NumberCheck, error) {
@@ -170,6 +197,11 @@ func (s *Session) CreateGroup(ctx context.Context, p1 string, p2 []string) (engi
 	var r0 engine.GroupInfo
 	err := s.call(ctx, "CreateGroup", []any{p1, p2}, &r0)
 	return r0, err
+}
+
+// DeleteContact is engine.ContactBook's, played on the sim network's host.
+func (s *Session) DeleteContact(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteContact", []any{p1})
 }
 
 // Forget is engine.Session's, played on the sim network's host.
@@ -198,6 +230,20 @@ func (s *Session) GroupInvite(ctx context.Context, p1 string, p2 bool) (string, 
 	return r0, err
 }
 
+// GroupPhoto is engine.GroupAdmin's, played on the sim network's host.
+func (s *Session) GroupPhoto(ctx context.Context, p1 string) ([]byte, error) {
+	var r0 []byte
+	err := s.call(ctx, "GroupPhoto", []any{p1}, &r0)
+	return r0, err
+}
+
+// GroupRequests is engine.GroupAdmin's, played on the sim network's host.
+func (s *Session) GroupRequests(ctx context.Context, p1 string) ([]engine.JoinRequest, error) {
+	var r0 []engine.JoinRequest
+	err := s.call(ctx, "GroupRequests", []any{p1}, &r0)
+	return r0, err
+}
+
 // Groups is engine.Actor's, played on the sim network's host.
 func (s *Session) Groups(ctx context.Context) ([]engine.GroupInfo, error) {
 	var r0 []engine.GroupInfo
@@ -209,6 +255,13 @@ func (s *Session) Groups(ctx context.Context) ([]engine.GroupInfo, error) {
 func (s *Session) JoinGroup(ctx context.Context, p1 string) (string, error) {
 	var r0 string
 	err := s.call(ctx, "JoinGroup", []any{p1}, &r0)
+	return r0, err
+}
+
+// LIDs is engine.LIDLookup's, played on the sim network's host.
+func (s *Session) LIDs(ctx context.Context, p1 []string) (map[string]string, error) {
+	var r0 map[string]string
+	err := s.call(ctx, "LIDs", []any{p1}, &r0)
 	return r0, err
 }
 
@@ -234,6 +287,11 @@ func (s *Session) PairPhone(ctx context.Context, p1 string) (string, error) {
 	return r0, err
 }
 
+// PinMessage is engine.Pinner's, played on the sim network's host.
+func (s *Session) PinMessage(ctx context.Context, p1 string, p2 string, p3 string, p4 time.Duration) error {
+	return s.call(ctx, "PinMessage", []any{p1, p2, p3, p4})
+}
+
 // Profile is engine.Session's, played on the sim network's host.
 func (s *Session) Profile(ctx context.Context) (engine.Profile, error) {
 	var r0 engine.Profile
@@ -249,6 +307,11 @@ func (s *Session) React(ctx context.Context, p1 string, p2 string, p3 string, p4
 // Revoke is engine.Actor's, played on the sim network's host.
 func (s *Session) Revoke(ctx context.Context, p1 string, p2 string, p3 string) error {
 	return s.call(ctx, "Revoke", []any{p1, p2, p3})
+}
+
+// SaveContact is engine.ContactBook's, played on the sim network's host.
+func (s *Session) SaveContact(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "SaveContact", []any{p1, p2})
 }
 
 // Send is engine.Actor's, played on the sim network's host.
@@ -270,6 +333,16 @@ func (s *Session) SendText(ctx context.Context, p1 string, p2 string) (engine.Se
 	return r0, err
 }
 
+// SetBlocked is engine.Blocker's, played on the sim network's host.
+func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
+	return s.call(ctx, "SetBlocked", []any{p1, p2})
+}
+
+// SetDisappearing is engine.DisappearingSetter's, played on the sim network's host.
+func (s *Session) SetDisappearing(ctx context.Context, p1 string, p2 time.Duration) error {
+	return s.call(ctx, "SetDisappearing", []any{p1, p2})
+}
+
 // SetGroupDescription is engine.Actor's, played on the sim network's host.
 func (s *Session) SetGroupDescription(ctx context.Context, p1 string, p2 string) error {
 	return s.call(ctx, "SetGroupDescription", []any{p1, p2})
@@ -278,6 +351,11 @@ func (s *Session) SetGroupDescription(ctx context.Context, p1 string, p2 string)
 // SetGroupPhoto is engine.Actor's, played on the sim network's host.
 func (s *Session) SetGroupPhoto(ctx context.Context, p1 string, p2 []byte) error {
 	return s.call(ctx, "SetGroupPhoto", []any{p1, p2})
+}
+
+// SetGroupSetting is engine.GroupAdmin's, played on the sim network's host.
+func (s *Session) SetGroupSetting(ctx context.Context, p1 string, p2 engine.GroupSetting, p3 bool) error {
+	return s.call(ctx, "SetGroupSetting", []any{p1, p2, p3})
 }
 
 // SetGroupSubject is engine.Actor's, played on the sim network's host.
@@ -293,6 +371,11 @@ func (s *Session) SetPresence(ctx context.Context, p1 bool) error {
 // SetProfile is engine.Session's, played on the sim network's host.
 func (s *Session) SetProfile(ctx context.Context, p1 engine.ProfileUpdate) error {
 	return s.call(ctx, "SetProfile", []any{p1})
+}
+
+// SetProfilePhoto is engine.ProfilePhotoSetter's, played on the sim network's host.
+func (s *Session) SetProfilePhoto(ctx context.Context, p1 []byte) error {
+	return s.call(ctx, "SetProfilePhoto", []any{p1})
 }
 
 // SubscribePresence is engine.Actor's, played on the sim network's host.

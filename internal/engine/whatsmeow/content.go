@@ -35,6 +35,7 @@ var defaultMime = map[string]string{
 	engine.KindVoice:    "audio/ogg; codecs=opus",
 	engine.KindDocument: "application/octet-stream",
 	engine.KindSticker:  "image/webp",
+	engine.KindShort:    "video/mp4",
 }
 
 // mediaTypeOf is whatsmeow's upload (encryption key) type of a media kind.
@@ -42,7 +43,7 @@ func mediaTypeOf(kind string) wm.MediaType {
 	switch kind {
 	case engine.KindImage, engine.KindSticker:
 		return wm.MediaImage
-	case engine.KindVideo, engine.KindGIF:
+	case engine.KindVideo, engine.KindGIF, engine.KindShort:
 		return wm.MediaVideo
 	case engine.KindAudio, engine.KindVoice:
 		return wm.MediaAudio
@@ -74,7 +75,11 @@ func checkContent(c engine.Content) (outgoing, error) {
 		if strings.TrimSpace(c.Text) == "" {
 			return bad("empty text")
 		}
-	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker:
+	case engine.KindLiveLocation, engine.KindContactList:
+		if err := checkExtra(c); err != nil {
+			return outgoing{}, err
+		}
+	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker, engine.KindShort:
 		if c.Media == nil || len(c.Media.Data) == 0 {
 			return bad("%s without a file", c.Kind)
 		}
@@ -197,7 +202,9 @@ func buildMessage(cli *wm.Client, chat types.JID, o outgoing, up *wm.UploadRespo
 			PreviewType:   waE2E.ExtendedTextMessage_NONE.Enum(),
 			ContextInfo:   ci,
 		}}
-	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker:
+	case engine.KindLiveLocation, engine.KindContactList:
+		msg = extraMessage(o, ci)
+	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker, engine.KindShort:
 		if up == nil {
 			return nil, fmt.Errorf("%w: %s not uploaded", ErrInvalidContent, o.Kind)
 		}
@@ -254,6 +261,13 @@ func mediaMessage(o outgoing, up *wm.UploadResponse, ci *waE2E.ContextInfo) *waE
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 			MediaKeyTimestamp: ts, Mimetype: proto.String(mime), Caption: caption,
 			Width: optUint32(m.Width), Height: optUint32(m.Height), ViewOnce: viewOnce, ContextInfo: ci,
+		}}
+	case engine.KindShort: // a round video note
+		return &waE2E.Message{PtvMessage: &waE2E.VideoMessage{
+			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			MediaKeyTimestamp: ts, Mimetype: proto.String(mime), Caption: caption,
+			Seconds: optUint32(m.Seconds), Width: optUint32(m.Width), Height: optUint32(m.Height), ContextInfo: ci,
 		}}
 	case engine.KindVideo, engine.KindGIF:
 		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{

@@ -316,7 +316,7 @@ func TestDecodeContent(t *testing.T) {
 		{"gif", msgEvent(&waE2E.Message{VideoMessage: &waE2E.VideoMessage{Mimetype: proto.String("video/mp4"), GifPlayback: proto.Bool(true), Seconds: proto.Uint32(2)}}),
 			engine.Content{Kind: engine.KindGIF, Media: &engine.Media{MimeType: "video/mp4", Seconds: 2}}, false},
 		{"video note", msgEvent(&waE2E.Message{PtvMessage: &waE2E.VideoMessage{Mimetype: proto.String("video/mp4"), Seconds: proto.Uint32(5)}}),
-			engine.Content{Kind: engine.KindVideo, Media: &engine.Media{MimeType: "video/mp4", Seconds: 5}}, false},
+			engine.Content{Kind: engine.KindShort, Media: &engine.Media{MimeType: "video/mp4", Seconds: 5}}, false},
 		{"audio", msgEvent(&waE2E.Message{AudioMessage: &waE2E.AudioMessage{Mimetype: proto.String("audio/mpeg"), Seconds: proto.Uint32(180), FileLength: proto.Uint64(5)}}),
 			engine.Content{Kind: engine.KindAudio, Media: &engine.Media{MimeType: "audio/mpeg", Seconds: 180, Size: 5}}, false},
 		{"voice", msgEvent(&waE2E.Message{AudioMessage: &waE2E.AudioMessage{Mimetype: proto.String("audio/ogg; codecs=opus"), Seconds: proto.Uint32(3), PTT: proto.Bool(true)}}),
@@ -333,13 +333,13 @@ func TestDecodeContent(t *testing.T) {
 		}}), engine.Content{Kind: engine.KindLocation, Location: &engine.Location{Latitude: -33.86, Longitude: 151.2, Name: "Opera", Address: "Sydney", URL: "https://o.example"}}, false},
 		{"live location", msgEvent(&waE2E.Message{LiveLocationMessage: &waE2E.LiveLocationMessage{
 			DegreesLatitude: proto.Float64(1.5), DegreesLongitude: proto.Float64(2.5), Caption: proto.String("on my way"),
-		}}), engine.Content{Kind: engine.KindLocation, Text: "on my way", Location: &engine.Location{Latitude: 1.5, Longitude: 2.5}}, false},
+		}}), engine.Content{Kind: engine.KindLiveLocation, Text: "on my way", LiveLocation: &engine.LiveLocation{Latitude: 1.5, Longitude: 2.5, Caption: "on my way"}}, false},
 		{"contact", msgEvent(&waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: proto.String("Carol"), Vcard: proto.String("BEGIN:VCARD\nFN:Carol\nEND:VCARD")}}),
 			engine.Content{Kind: engine.KindContact, Contact: &engine.ContactCard{Name: "Carol", VCard: "BEGIN:VCARD\nFN:Carol\nEND:VCARD"}}, false},
 		{"contacts array", msgEvent(&waE2E.Message{ContactsArrayMessage: &waE2E.ContactsArrayMessage{Contacts: []*waE2E.ContactMessage{
 			{DisplayName: proto.String("A"), Vcard: proto.String("BEGIN:VCARD\nFN:A\nEND:VCARD\n")},
 			{DisplayName: proto.String("B"), Vcard: proto.String("BEGIN:VCARD\nFN:B\nEND:VCARD")},
-		}}}), engine.Content{Kind: engine.KindContact, Contact: &engine.ContactCard{Name: "A", VCard: "BEGIN:VCARD\nFN:A\nEND:VCARD\r\nBEGIN:VCARD\nFN:B\nEND:VCARD"}}, false},
+		}}}), engine.Content{Kind: engine.KindContactList, Contacts: []engine.ContactCard{{Name: "A", VCard: "BEGIN:VCARD\nFN:A\nEND:VCARD\n"}, {Name: "B", VCard: "BEGIN:VCARD\nFN:B\nEND:VCARD"}}}, false},
 		{"poll", msgEvent(&waE2E.Message{PollCreationMessageV3: &waE2E.PollCreationMessage{
 			Name: proto.String("Lunch?"), SelectableOptionsCount: proto.Uint32(1),
 			Options: []*waE2E.PollCreationMessage_Option{{OptionName: proto.String("Pizza")}, {OptionName: proto.String("Sushi")}},

@@ -3,7 +3,6 @@ package whatsmeow
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	wm "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
@@ -69,6 +68,9 @@ func decodeContent(e *events.Message, fetch fetcher) (engine.Content, bool) {
 		if x.GetGifPlayback() {
 			c.Kind = engine.KindGIF
 		}
+		if m.PtvMessage != nil {
+			c.Kind = engine.KindShort
+		}
 		c.Media = received(x, fetch, x.GetMimetype(), "", x.GetFileLength(), x.GetFileSHA256(), x.GetSeconds(), x.GetWidth(), x.GetHeight())
 	case m.AudioMessage != nil:
 		x := m.AudioMessage
@@ -102,30 +104,22 @@ func decodeContent(e *events.Message, fetch fetcher) (engine.Content, bool) {
 	case m.LiveLocationMessage != nil:
 		x := m.LiveLocationMessage
 		ci = x.GetContextInfo()
-		c = engine.Content{Kind: engine.KindLocation, Text: x.GetCaption(), Location: &engine.Location{
-			Latitude: x.GetDegreesLatitude(), Longitude: x.GetDegreesLongitude(),
+		c = engine.Content{Kind: engine.KindLiveLocation, Text: x.GetCaption(), LiveLocation: &engine.LiveLocation{
+			Latitude: x.GetDegreesLatitude(), Longitude: x.GetDegreesLongitude(), Accuracy: int(x.GetAccuracyInMeters()),
+			Speed: float64(x.GetSpeedInMps()), Degrees: int(x.GetDegreesClockwiseFromMagneticNorth()), Caption: x.GetCaption(),
+			Sequence: x.GetSequenceNumber(), TimeOffset: int(x.GetTimeOffset()),
 		}}
 	case m.ContactMessage != nil:
 		x := m.ContactMessage
 		ci = x.GetContextInfo()
 		c = engine.Content{Kind: engine.KindContact, Contact: &engine.ContactCard{Name: x.GetDisplayName(), VCard: x.GetVcard()}}
 	case m.ContactsArrayMessage != nil:
-		// Several contacts: one card holding all vCards, one after another
-		// (a valid vCard file).
 		x := m.ContactsArrayMessage
 		ci = x.GetContextInfo()
-		card := &engine.ContactCard{Name: x.GetDisplayName()}
-		var cards []string
+		c = engine.Content{Kind: engine.KindContactList, Contacts: []engine.ContactCard{}}
 		for _, ct := range x.GetContacts() {
-			if card.Name == "" {
-				card.Name = ct.GetDisplayName()
-			}
-			if v := strings.TrimSpace(ct.GetVcard()); v != "" {
-				cards = append(cards, v)
-			}
+			c.Contacts = append(c.Contacts, engine.ContactCard{Name: ct.GetDisplayName(), VCard: ct.GetVcard()})
 		}
-		card.VCard = strings.Join(cards, "\r\n")
-		c = engine.Content{Kind: engine.KindContact, Contact: card}
 	case pollOf(m) != nil:
 		x := pollOf(m)
 		ci = x.GetContextInfo()

@@ -28,6 +28,8 @@ type apiClient struct {
 	base string
 	http *http.Client
 	seen map[string]bool // "METHOD path-as-sent STATUS", for the log
+	// lastList is the last answer when it was a JSON array.
+	lastList []any
 }
 
 // call sends body (nil: none; string or []byte: raw; else JSON) with token
@@ -71,7 +73,21 @@ func (c *apiClient) call(want int, method, path, token string, body any) map[str
 	c.seen[method+" "+path+" "+resp.Status] = true
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
+	c.lastList = nil
+	_ = json.Unmarshal(raw, &c.lastList)
 	return out
+}
+
+// callList is call for an answer that is a JSON array.
+func (c *apiClient) callList(want int, method, path, token string, body ...any) []any {
+	c.t.Helper()
+	var b any
+	if len(body) > 0 {
+		b = body[0]
+	}
+	req := c.call(want, method, path, token, b)
+	_ = req
+	return c.lastList
 }
 
 func str(m map[string]any, key string) string {
@@ -246,7 +262,12 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "dev"})
 	c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(400, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{})
-	c.call(400, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "dev_archive"})
+	c.call(400, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "sandbox"})
+	if got := c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "dev_archive"}); str(got["channel"].(map[string]any), "status") != "archived" {
+		t.Errorf("dev_archive: %v", got)
+	}
+	c.call(409, "GET", "/users/profile", str(ch, "token"), nil) // archived: not running
+	c.call(200, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(404, "PATCH", "/partner/channels/AAAAAA-AAAAA/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(413, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, big)
 
@@ -294,6 +315,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	testGate(t, c, big, acmeToken, str(ch2, "token"))
 	testMessagesChatsMedia(t, c, acmeToken, str(ch2, "token"))
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
+	testExtras(t, c, acmeToken, str(ch2, "token"))
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
@@ -424,7 +446,9 @@ func testGate(t *testing.T, c *apiClient, big []byte, ptok, expiredToken string)
 	c.call(200, "PATCH", "/users/profile", tok, map[string]any{"about": "Open 9-5", "name": "Alice's shop"})
 	c.call(400, "PATCH", "/users/profile", tok, map[string]any{"name": "Al"})
 	c.call(400, "PATCH", "/users/profile", tok, map[string]any{})
-	c.call(400, "PATCH", "/users/profile", tok, map[string]any{"icon": "https://x.test/a.png"})
+	c.call(400, "PATCH", "/users/profile", tok, map[string]any{"icon": ""})
+	c.call(200, "PATCH", "/users/profile", tok, map[string]any{"icon": dataURI("image/png", onePixelPNG(t))})
+	c.call(415, "PATCH", "/users/profile", tok, map[string]any{"icon": dataURI("image/gif", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))})
 	c.call(400, "PATCH", "/users/profile", tok, nil)
 	c.call(413, "PATCH", "/users/profile", tok, big)
 

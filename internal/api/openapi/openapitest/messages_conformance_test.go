@@ -137,7 +137,7 @@ func testMessagesChatsMedia(t *testing.T, c *apiClient, ptok, expiredToken strin
 	c.call(400, "GET", "/messages/list?time_from=-1", tok, nil)
 	c.call(400, "GET", "/messages/list?time_from=20&time_to=10", tok, nil)
 	c.call(200, "GET", "/messages/list/"+daveChat, tok, nil)
-	c.call(200, "GET", "/messages/list/"+nobody, tok, nil)
+	c.call(404, "GET", "/messages/list/"+nobody, tok, nil) // a chat the channel does not have
 	c.call(404, "GET", "/messages/list/not-a-chat", tok, nil)
 	c.call(200, "GET", "/messages/"+textID, tok, nil)
 	c.call(200, "GET", "/messages/"+imgID, tok, nil)

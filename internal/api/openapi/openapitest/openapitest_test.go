@@ -267,8 +267,9 @@ var wantOperations = []string{
 
 func TestOperations(t *testing.T) {
 	v := openapitest.New(t)
-	if got := v.Operations(); !slices.Equal(got, wantOperations) {
-		t.Errorf("documented operations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantOperations, "\n"))
+	want := slices.Sorted(slices.Values(append(slices.Clone(wantOperations), moreOperations...)))
+	if got := v.Operations(); !slices.Equal(got, want) {
+		t.Errorf("documented operations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -402,7 +403,7 @@ func TestCheckReportsMismatches(t *testing.T) {
 	t.Run("value outside enum", func(t *testing.T) {
 		f := &fakeTB{TB: t}
 		ch := channel()
-		ch["mode"] = "dev_archive"
+		ch["mode"] = "sandbox"
 		v.Check(f, get(), 200, jsonHeader, mustJSON(t, ch))
 		wantReport(t, f, "mode")
 	})
