@@ -310,6 +310,10 @@ type Network struct {
 	invites   map[string]*group         // by invite code
 	subs      map[string]subSet         // presence subscribers by the number they watch
 	faults    map[string]*channelFaults // by channel (faults.go)
+	// communities are the community roles of groups (communities.go),
+	// newsletters the newsletters by JID (newsletters.go).
+	communities map[string]*commMeta
+	newsletters map[string]*newsletter
 }
 
 var _ engine.Engine = (*Network)(nil)
@@ -641,6 +645,9 @@ func (n *Network) SendFromPhone(number, to, body string) (PhoneMessage, error) {
 // ErrInvalidText, ErrInvalidContent, ErrTooLarge, and for edits
 // ErrMessageNotFound and ErrTooLate.
 func (n *Network) SendContent(number, to string, c engine.Content) (PhoneMessage, error) {
+	if strings.TrimSpace(to) == engine.StatusBroadcast { // a story (stories.go)
+		return n.PostStory(number, c, nil)
+	}
 	c, err := checkContent(c)
 	if err != nil {
 		return PhoneMessage{}, err

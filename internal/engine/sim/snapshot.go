@@ -19,6 +19,9 @@ type Snapshot struct {
 	Revoked  []string      `json:"revoked,omitempty"`
 	Messages []SnapMessage `json:"messages"`
 	Groups   []SnapGroup   `json:"groups"`
+	// Communities and Newsletters: communities.go, newsletters.go.
+	Communities []SnapCommunity  `json:"communities,omitempty"`
+	Newsletters []SnapNewsletter `json:"newsletters,omitempty"`
 }
 
 // SnapPhone is a phone in a Snapshot.
@@ -139,6 +142,7 @@ func (n *Network) Snapshot() Snapshot {
 		}
 		s.Groups = append(s.Groups, sg)
 	}
+	n.snapshotExtra(&s)
 	return s
 }
 
@@ -217,6 +221,7 @@ func (n *Network) Load(s Snapshot) {
 			n.invites[g.invite] = g
 		}
 	}
+	n.loadExtra(s)
 }
 
 // Reopen makes a closed network serve again with the state it had.

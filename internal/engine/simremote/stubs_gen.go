@@ -137,7 +137,10 @@ var sentinels = []struct {
 	{"engine.ErrInvalidPhone", engine.ErrInvalidPhone},
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
+	{"engine.ErrNewsletterNotFound", engine.ErrNewsletterNotFound},
+	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
+	{"engine.ErrNotCommunity", engine.ErrNotCommunity},
 	{"engine.ErrNotConnected", engine.ErrNotConnected},
 	{"engine.ErrNotInLoginFlow", engine.ErrNotInLoginFlow},
 	{"engine.ErrNotLinked", engine.ErrNotLinked},
@@ -149,9 +152,17 @@ var sentinels = []struct {
 }
 
 var (
-	_ engine.Actor   = (*Session)(nil)
-	_ engine.Session = (*Session)(nil)
+	_ engine.Actor         = (*Session)(nil)
+	_ engine.Communitarian = (*Session)(nil)
+	_ engine.Newsletterer  = (*Session)(nil)
+	_ engine.Session       = (*Session)(nil)
+	_ engine.Storyteller   = (*Session)(nil)
 )
+
+// AcceptNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) AcceptNewsletterAdmin(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "AcceptNewsletterAdmin", []any{p1, p2})
+}
 
 // CheckNumbers is engine.Actor's, played on the sim network's host.
 func (s *Session) CheckNumbers(ctx context.Context, p1 []string) ([]engine.NumberCheck, error) {
@@ -160,9 +171,37 @@ func (s *Session) CheckNumbers(ctx context.Context, p1 []string) ([]engine.Numbe
 	return r0, err
 }
 
+// Communities is engine.Communitarian's, played on the sim network's host.
+func (s *Session) Communities(ctx context.Context) ([]engine.CommunityInfo, error) {
+	var r0 []engine.CommunityInfo
+	err := s.call(ctx, "Communities", nil, &r0)
+	return r0, err
+}
+
+// Community is engine.Communitarian's, played on the sim network's host.
+func (s *Session) Community(ctx context.Context, p1 string) (engine.CommunityInfo, error) {
+	var r0 engine.CommunityInfo
+	err := s.call(ctx, "Community", []any{p1}, &r0)
+	return r0, err
+}
+
 // Connect is engine.Session's, played on the sim network's host.
 func (s *Session) Connect(ctx context.Context) error {
 	return s.call(ctx, "Connect", nil)
+}
+
+// CreateCommunity is engine.Communitarian's, played on the sim network's host.
+func (s *Session) CreateCommunity(ctx context.Context, p1 string, p2 string) (engine.CommunityInfo, error) {
+	var r0 engine.CommunityInfo
+	err := s.call(ctx, "CreateCommunity", []any{p1, p2}, &r0)
+	return r0, err
+}
+
+// CreateCommunityGroup is engine.Communitarian's, played on the sim network's host.
+func (s *Session) CreateCommunityGroup(ctx context.Context, p1 string, p2 string, p3 []string, p4 bool) (engine.CommunityInfo, error) {
+	var r0 engine.CommunityInfo
+	err := s.call(ctx, "CreateCommunityGroup", []any{p1, p2, p3, p4}, &r0)
+	return r0, err
 }
 
 // CreateGroup is engine.Actor's, played on the sim network's host.
@@ -170,6 +209,40 @@ func (s *Session) CreateGroup(ctx context.Context, p1 string, p2 []string) (engi
 	var r0 engine.GroupInfo
 	err := s.call(ctx, "CreateGroup", []any{p1, p2}, &r0)
 	return r0, err
+}
+
+// CreateNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) CreateNewsletter(ctx context.Context, p1 engine.NewsletterCreate) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "CreateNewsletter", []any{p1}, &r0)
+	return r0, err
+}
+
+// DeactivateCommunity is engine.Communitarian's, played on the sim network's host.
+func (s *Session) DeactivateCommunity(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeactivateCommunity", []any{p1})
+}
+
+// DeleteNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) DeleteNewsletter(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteNewsletter", []any{p1})
+}
+
+// DemoteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) DemoteNewsletterAdmin(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "DemoteNewsletterAdmin", []any{p1, p2})
+}
+
+// FindNewsletters is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) FindNewsletters(ctx context.Context, p1 engine.NewsletterQuery) (engine.NewsletterPage, error) {
+	var r0 engine.NewsletterPage
+	err := s.call(ctx, "FindNewsletters", []any{p1}, &r0)
+	return r0, err
+}
+
+// FollowNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) FollowNewsletter(ctx context.Context, p1 string, p2 bool) error {
+	return s.call(ctx, "FollowNewsletter", []any{p1, p2})
 }
 
 // Forget is engine.Session's, played on the sim network's host.
@@ -205,6 +278,13 @@ func (s *Session) Groups(ctx context.Context) ([]engine.GroupInfo, error) {
 	return r0, err
 }
 
+// InviteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) InviteNewsletterAdmin(ctx context.Context, p1 string, p2 string, p3 string) (engine.SentMessage, error) {
+	var r0 engine.SentMessage
+	err := s.call(ctx, "InviteNewsletterAdmin", []any{p1, p2, p3}, &r0)
+	return r0, err
+}
+
 // JoinGroup is engine.Actor's, played on the sim network's host.
 func (s *Session) JoinGroup(ctx context.Context, p1 string) (string, error) {
 	var r0 string
@@ -212,9 +292,19 @@ func (s *Session) JoinGroup(ctx context.Context, p1 string) (string, error) {
 	return r0, err
 }
 
+// JoinSubGroup is engine.Communitarian's, played on the sim network's host.
+func (s *Session) JoinSubGroup(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "JoinSubGroup", []any{p1, p2})
+}
+
 // LeaveGroup is engine.Actor's, played on the sim network's host.
 func (s *Session) LeaveGroup(ctx context.Context, p1 string) error {
 	return s.call(ctx, "LeaveGroup", []any{p1})
+}
+
+// LinkGroup is engine.Communitarian's, played on the sim network's host.
+func (s *Session) LinkGroup(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "LinkGroup", []any{p1, p2, p3})
 }
 
 // Logout is engine.Session's, played on the sim network's host.
@@ -227,10 +317,45 @@ func (s *Session) MarkRead(ctx context.Context, p1 string, p2 string, p3 []strin
 	return s.call(ctx, "MarkRead", []any{p1, p2, p3})
 }
 
+// Newsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) Newsletter(ctx context.Context, p1 string) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "Newsletter", []any{p1}, &r0)
+	return r0, err
+}
+
+// NewsletterByInvite is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) NewsletterByInvite(ctx context.Context, p1 string) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "NewsletterByInvite", []any{p1}, &r0)
+	return r0, err
+}
+
+// NewsletterMessages is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) NewsletterMessages(ctx context.Context, p1 string, p2 int, p3 int64, p4 int64) ([]engine.NewsletterMessage, error) {
+	var r0 []engine.NewsletterMessage
+	err := s.call(ctx, "NewsletterMessages", []any{p1, p2, p3, p4}, &r0)
+	return r0, err
+}
+
+// Newsletters is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) Newsletters(ctx context.Context) ([]engine.NewsletterInfo, error) {
+	var r0 []engine.NewsletterInfo
+	err := s.call(ctx, "Newsletters", nil, &r0)
+	return r0, err
+}
+
 // PairPhone is engine.Session's, played on the sim network's host.
 func (s *Session) PairPhone(ctx context.Context, p1 string) (string, error) {
 	var r0 string
 	err := s.call(ctx, "PairPhone", []any{p1}, &r0)
+	return r0, err
+}
+
+// PostStory is engine.Storyteller's, played on the sim network's host.
+func (s *Session) PostStory(ctx context.Context, p1 engine.StoryPost) (engine.SentMessage, error) {
+	var r0 engine.SentMessage
+	err := s.call(ctx, "PostStory", []any{p1}, &r0)
 	return r0, err
 }
 
@@ -251,6 +376,11 @@ func (s *Session) Revoke(ctx context.Context, p1 string, p2 string, p3 string) e
 	return s.call(ctx, "Revoke", []any{p1, p2, p3})
 }
 
+// RevokeNewsletterAdminInvite is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) RevokeNewsletterAdminInvite(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "RevokeNewsletterAdminInvite", []any{p1, p2})
+}
+
 // Send is engine.Actor's, played on the sim network's host.
 func (s *Session) Send(ctx context.Context, p1 string, p2 engine.Content) (engine.SentMessage, error) {
 	var r0 engine.SentMessage
@@ -268,6 +398,11 @@ func (s *Session) SendText(ctx context.Context, p1 string, p2 string) (engine.Se
 	var r0 engine.SentMessage
 	err := s.call(ctx, "SendText", []any{p1, p2}, &r0)
 	return r0, err
+}
+
+// SetCommunitySetting is engine.Communitarian's, played on the sim network's host.
+func (s *Session) SetCommunitySetting(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "SetCommunitySetting", []any{p1, p2, p3})
 }
 
 // SetGroupDescription is engine.Actor's, played on the sim network's host.
@@ -295,9 +430,28 @@ func (s *Session) SetProfile(ctx context.Context, p1 engine.ProfileUpdate) error
 	return s.call(ctx, "SetProfile", []any{p1})
 }
 
+// SubGroups is engine.Communitarian's, played on the sim network's host.
+func (s *Session) SubGroups(ctx context.Context, p1 string) ([]engine.SubGroup, error) {
+	var r0 []engine.SubGroup
+	err := s.call(ctx, "SubGroups", []any{p1}, &r0)
+	return r0, err
+}
+
 // SubscribePresence is engine.Actor's, played on the sim network's host.
 func (s *Session) SubscribePresence(ctx context.Context, p1 string) error {
 	return s.call(ctx, "SubscribePresence", []any{p1})
+}
+
+// TrackNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) TrackNewsletter(ctx context.Context, p1 string) error {
+	return s.call(ctx, "TrackNewsletter", []any{p1})
+}
+
+// UpdateNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) UpdateNewsletter(ctx context.Context, p1 string, p2 engine.NewsletterUpdate) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "UpdateNewsletter", []any{p1, p2}, &r0)
+	return r0, err
 }
 
 // UpdateParticipants is engine.Actor's, played on the sim network's host.
