@@ -65,3 +65,20 @@ type Communitarian interface {
 // ErrNotCommunity: a group that is not a community (or not linked to the
 // community given).
 var ErrNotCommunity = errors.New("engine: not a community, or the group is not linked to it")
+
+// KindEvent is an event announced in a chat (a community's group).
+const KindEvent = "event"
+
+// EventInfo is an event to announce.
+type EventInfo struct {
+	Title       string
+	Description string
+	Start, End  time.Time // End zero: none
+	Location    *Location
+}
+
+// EventPoster is a session that announces events in groups.
+type EventPoster interface {
+	// PostEvent announces an event in a group the account is in.
+	PostEvent(ctx context.Context, chat string, e EventInfo) (SentMessage, error)
+}

@@ -277,6 +277,7 @@ func (s *Store) Message(ctx context.Context, channelID, id string) (model.Messag
 type MessageQuery struct {
 	ChatID   string     // "" for all chats
 	FromMe   *bool      // nil for both
+	Sender   string     // "" for any author
 	From, To *time.Time // inclusive bounds, nil for none
 	Count    int
 	Offset   int
@@ -293,6 +294,9 @@ func (s *Store) Messages(ctx context.Context, channelID string, q MessageQuery) 
 	}
 	if q.FromMe != nil {
 		where, args = append(where, "from_me = ?"), append(args, *q.FromMe)
+	}
+	if q.Sender != "" {
+		where, args = append(where, "sender = ?"), append(args, q.Sender)
 	}
 	if q.From != nil {
 		where, args = append(where, "ts >= ?"), append(args, ms(*q.From))

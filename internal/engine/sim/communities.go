@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/wagate/wagate/internal/engine"
 )
@@ -315,4 +317,37 @@ func (n *Network) dissolve(g *group, a actor) {
 	g.order = nil
 	n.groupEvent(g, engine.GroupChange{Action: ActionLeave, Actor: a.jid(), Participants: all}, gone...)
 	n.afterLeave(g)
+}
+
+var _ engine.EventPoster = (*session)(nil)
+
+// PostEvent announces an event in a group the account is in: the members
+// get a message of kind engine.KindEvent whose text is the title (and the
+// description on the next lines), with the place as Location.
+func (s *session) PostEvent(ctx context.Context, chat string, e engine.EventInfo) (engine.SentMessage, error) {
+	if strings.TrimSpace(e.Title) == "" || utf8.RuneCountInString(e.Title) > MaxSubjectLen {
+		return engine.SentMessage{}, fmt.Errorf("%w: an event title is 1 to %d characters", ErrInvalidContent, MaxSubjectLen)
+	}
+	if e.Start.IsZero() || (!e.End.IsZero() && e.End.Before(e.Start)) {
+		return engine.SentMessage{}, fmt.Errorf("%w: an event starts, and ends after it starts", ErrInvalidContent)
+	}
+	text := e.Title
+	if e.Description != "" {
+		text += "\n" + e.Description
+	}
+	c := engine.Content{Kind: engine.KindEvent, Text: text, Location: e.Location}
+	var out engine.SentMessage
+	err := s.doGroup(ctx, chat, func(a actor, jid string) error {
+		g, err := s.net.memberGroup(a.p, jid)
+		if err != nil {
+			return err
+		}
+		if g.announce && !g.members[a.p.number].admin {
+			return fmt.Errorf("%w: only admins post to %s", engine.ErrNotAdmin, jid)
+		}
+		m := s.net.deliver(a, target{group: g}, c)
+		out = engine.SentMessage{ID: m.id, Chat: jid, Time: m.time, Payload: payloadOf(m.id)}
+		return nil
+	})
+	return out, err
 }

@@ -154,6 +154,7 @@ var sentinels = []struct {
 var (
 	_ engine.Actor         = (*Session)(nil)
 	_ engine.Communitarian = (*Session)(nil)
+	_ engine.EventPoster   = (*Session)(nil)
 	_ engine.Newsletterer  = (*Session)(nil)
 	_ engine.Session       = (*Session)(nil)
 	_ engine.Storyteller   = (*Session)(nil)
@@ -349,6 +350,13 @@ func (s *Session) Newsletters(ctx context.Context) ([]engine.NewsletterInfo, err
 func (s *Session) PairPhone(ctx context.Context, p1 string) (string, error) {
 	var r0 string
 	err := s.call(ctx, "PairPhone", []any{p1}, &r0)
+	return r0, err
+}
+
+// PostEvent is engine.EventPoster's, played on the sim network's host.
+func (s *Session) PostEvent(ctx context.Context, p1 string, p2 engine.EventInfo) (engine.SentMessage, error) {
+	var r0 engine.SentMessage
+	err := s.call(ctx, "PostEvent", []any{p1, p2}, &r0)
 	return r0, err
 }
 
