@@ -274,18 +274,14 @@ func (s *Service) NewsletterMessages(ctx context.Context, ch model.Channel, rawI
 }
 
 // newsletterUser checks the ContactID of a newsletter admin operation.
-func newsletterUser(ch model.Channel, raw string) (string, error) {
-	jid, err := UserID("ContactID", raw)
-	if err != nil {
-		return "", fmt.Errorf("contact %q %w (%v)", raw, model.ErrNotFound, err)
-	}
-	return jid, nil
+func newsletterUser(raw string) (string, error) {
+	return UserID("ContactID", raw)
 }
 
 // InviteNewsletterAdmin invites a user to be an admin of a newsletter; it
 // is a message to the user, counted like one.
 func (s *Service) InviteNewsletterAdmin(ctx context.Context, ch model.Channel, rawID, rawUser, text string) (model.Message, error) {
-	user, err := newsletterUser(ch, rawUser)
+	user, err := newsletterUser(rawUser)
 	if err != nil {
 		return model.Message{}, err
 	}
@@ -311,7 +307,7 @@ func (s *Service) InviteNewsletterAdmin(ctx context.Context, ch model.Channel, r
 
 // RevokeNewsletterAdminInvite takes an admin invitation back.
 func (s *Service) RevokeNewsletterAdminInvite(ctx context.Context, ch model.Channel, rawID, rawUser string) error {
-	user, err := newsletterUser(ch, rawUser)
+	user, err := newsletterUser(rawUser)
 	if err != nil {
 		return err
 	}
@@ -322,7 +318,7 @@ func (s *Service) RevokeNewsletterAdminInvite(ctx context.Context, ch model.Chan
 
 // AcceptNewsletterAdmin accepts the channel's admin invitation from user.
 func (s *Service) AcceptNewsletterAdmin(ctx context.Context, ch model.Channel, rawID, rawUser string) error {
-	user, err := newsletterUser(ch, rawUser)
+	user, err := newsletterUser(rawUser)
 	if err != nil {
 		return err
 	}
@@ -333,7 +329,7 @@ func (s *Service) AcceptNewsletterAdmin(ctx context.Context, ch model.Channel, r
 
 // DemoteNewsletterAdmin removes an admin of a newsletter the account owns.
 func (s *Service) DemoteNewsletterAdmin(ctx context.Context, ch model.Channel, rawID, rawUser string) error {
-	user, err := newsletterUser(ch, rawUser)
+	user, err := newsletterUser(rawUser)
 	if err != nil {
 		return err
 	}
