@@ -351,3 +351,37 @@ func (s *session) PostEvent(ctx context.Context, chat string, e engine.EventInfo
 	})
 	return out, err
 }
+
+// mirrorCommunity applies a change of a community's members to its
+// announcement group, as WhatsApp does: members of a community are in it.
+func (n *Network) mirrorCommunity(g *group, action engine.ParticipantAction, users []string) {
+	if m := n.comm(g.jid); m == nil || !m.IsParent || (action != engine.ParticipantAdd && action != engine.ParticipantRemove) {
+		return
+	}
+	for jid, sm := range n.communities {
+		ann := n.groups[jid]
+		if ann == nil || sm.Parent != g.jid || !sm.DefaultSub {
+			continue
+		}
+		var done []string
+		var removed []*phone
+		for _, u := range users {
+			num, err := parseRecipient(u)
+			p := n.phones[num]
+			switch {
+			case err != nil || p == nil:
+			case action == engine.ParticipantAdd && ann.members[num] == nil && len(ann.order) < MaxGroupSize:
+				ann.addMember(p, &member{})
+				done = append(done, u)
+			case action == engine.ParticipantRemove && ann.members[num] != nil && !ann.members[num].super:
+				ann.removeMember(p)
+				removed = append(removed, p)
+				done = append(done, u)
+			}
+		}
+		if len(done) > 0 {
+			n.groupEvent(ann, engine.GroupChange{Action: string(action), Participants: done}, removed...)
+			n.afterLeave(ann)
+		}
+	}
+}

@@ -294,6 +294,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	testGate(t, c, big, acmeToken, str(ch2, "token"))
 	testMessagesChatsMedia(t, c, acmeToken, str(ch2, "token"))
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
+	testStoriesNewslettersCommunities(t, c, acmeToken, str(ch2, "token"))
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
