@@ -46,7 +46,7 @@ func newsletterInfo(m *types.NewsletterMetadata) engine.NewsletterInfo {
 	out := engine.NewsletterInfo{JID: m.ID.String(), Name: t.Name.Text, NameAt: t.Name.UpdateTime.Time,
 		Description: t.Description.Text, DescriptionAt: t.Description.UpdateTime.Time, InviteCode: t.InviteCode,
 		Subscribers: t.SubscriberCount, Verified: t.VerificationState == types.NewsletterVerificationStateVerified,
-		Created: t.CreationTime.Time, Role: engine.NewsletterGuest, Reactions: string(t.Settings.ReactionCodes.Value)}
+		Created: t.CreationTime.Time, Role: engine.NewsletterGuest, Reactions: strings.ToLower(string(t.Settings.ReactionCodes.Value))}
 	if t.Picture != nil {
 		out.Picture = t.Picture.URL
 	} else if t.Preview.URL != "" {
@@ -243,4 +243,3 @@ func (s *Session) AcceptNewsletterAdmin(context.Context, string, string) error {
 func (s *Session) DemoteNewsletterAdmin(context.Context, string, string) error {
 	return unsupported("removing a newsletter admin")
 }
-

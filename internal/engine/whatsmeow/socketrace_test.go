@@ -60,6 +60,7 @@ var socketTests = []string{
 	"TestDisconnectStopsEvents",
 	"TestOnlineActions",
 	"TestActorsOnline",
+	"TestCapabilitiesOnline", // capabilities_test.go
 }
 
 // skippedSockets are the tests needsSocket skipped in this process.

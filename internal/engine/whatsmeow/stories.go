@@ -116,4 +116,3 @@ func (s *Session) PostStory(ctx context.Context, p engine.StoryPost) (engine.Sen
 	payload, _ := proto.Marshal(msg)
 	return engine.SentMessage{ID: resp.ID, Chat: engine.StatusBroadcast, Time: resp.Timestamp, Payload: payload}, nil
 }
-
