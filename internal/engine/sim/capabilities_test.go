@@ -77,7 +77,9 @@ func TestStories(t *testing.T) {
 
 	// A phone's story reaches its contacts' devices (b wrote to a... a wrote to b).
 	ps := val(n.SendContent(b, engine.StatusBroadcast, engine.Content{Kind: engine.KindText, Text: "from b's phone"})).get(t)
-	waitMessage(t, ca, func(m engine.Message) bool { return m.ID == ps.ID && m.Chat == engine.StatusBroadcast && m.Sender == sim.JID(b) })
+	waitMessage(t, ca, func(m engine.Message) bool {
+		return m.ID == ps.ID && m.Chat == engine.StatusBroadcast && m.Sender == sim.JID(b)
+	})
 }
 
 // waitMessage reads a session's events until a message matches.
