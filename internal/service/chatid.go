@@ -13,6 +13,8 @@ import (
 const (
 	UserServer  = "s.whatsapp.net"
 	GroupServer = "g.us"
+	// NewsletterServer: newsletters (WhatsApp channels).
+	NewsletterServer = "newsletter"
 )
 
 // ChatID normalizes a chat given by a client, as Whapi accepts them: a phone
@@ -51,8 +53,13 @@ func ChatID(field, raw string) (string, error) {
 			return "", invalid(field, "%q is not a group ID (digits@g.us)", raw)
 		}
 		return user + "@" + GroupServer, nil
+	case NewsletterServer: // posts of a newsletter the account runs (newsletters.go)
+		if !newsletterIDRE.MatchString(v) {
+			return "", invalid(field, "%q is not a newsletter ID (10-18 digits@newsletter)", raw)
+		}
+		return v, nil
 	}
-	return "", invalid(field, "%q is not a phone number or a chat ID (@s.whatsapp.net or @g.us)", raw)
+	return "", invalid(field, "%q is not a phone number or a chat ID (@s.whatsapp.net, @g.us or @newsletter)", raw)
 }
 
 // UserID is ChatID for a user only (no groups).
@@ -60,6 +67,9 @@ func UserID(field, raw string) (string, error) {
 	jid, err := ChatID(field, raw)
 	if err == nil && IsGroup(jid) {
 		return "", invalid(field, "%q is a group; a user is needed", raw)
+	}
+	if err == nil && strings.HasSuffix(jid, "@"+NewsletterServer) {
+		return "", invalid(field, "%q is a newsletter; a user is needed", raw)
 	}
 	return jid, err
 }

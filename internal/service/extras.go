@@ -17,40 +17,6 @@ import (
 // the blocklist, LIDs, the address book, pins, group settings, join
 // requests and group icons, plus the status text.
 
-// capability returns the channel's session as a T, or a 501 naming what
-// the running engine cannot do.
-func capability[T any](s *Service, ch model.Channel, what string) (T, error) {
-	var zero T
-	sess, err := s.session(ch)
-	if err != nil {
-		return zero, err
-	}
-	c, ok := sess.(T)
-	if !ok {
-		return zero, fmt.Errorf("the %s engine cannot %s: %w", s.EngineName(), what, model.ErrNotImplemented)
-	}
-	return c, nil
-}
-
-// capError maps an engine's errors of the optional capabilities.
-func (s *Service) capError(ch model.Channel, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, engine.ErrUnsupported):
-		return fmt.Errorf("%v: %w", strings.TrimPrefix(err.Error(), "engine: "), model.ErrNotImplemented)
-	case errors.Is(err, engine.ErrNoPhoto):
-		return fmt.Errorf("no picture is set: %w", model.ErrNotFound)
-	case errors.Is(err, engine.ErrBlocked):
-		return fmt.Errorf("the channel blocked this user; unblock them first (DELETE /blacklist/{ContactID}): %w", model.ErrConflict)
-	case errors.Is(err, engine.ErrJoinRequested):
-		return fmt.Errorf("the group's admins must approve joining: the request was sent (GET /groups/{GroupID}/applications lists it): %w", model.ErrConflict)
-	case errors.Is(err, engine.ErrInvalidPhone):
-		return invalid("ContactID", "%v", err)
-	}
-	return s.actionError(ch, err)
-}
-
 // Blocklist lists the users the channel's account blocked (user JIDs).
 func (s *Service) Blocklist(ctx context.Context, ch model.Channel) ([]string, error) {
 	b, err := capability[engine.Blocker](s, ch, "read the blocklist")

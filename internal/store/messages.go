@@ -49,8 +49,13 @@ func rawOr(raw json.RawMessage, def string) string {
 
 // ChatType is the chat type of a chat JID.
 func ChatType(chatID string) string {
-	if strings.HasSuffix(chatID, "@g.us") {
+	switch {
+	case strings.HasSuffix(chatID, "@g.us"):
 		return "group"
+	case strings.HasSuffix(chatID, "@broadcast"): // status@broadcast: stories
+		return "broadcast"
+	case strings.HasSuffix(chatID, "@newsletter"):
+		return "newsletter"
 	}
 	return "contact"
 }
@@ -253,9 +258,9 @@ func (s *Store) insertOrMoveChat(ctx context.Context, tx *sql.Tx, m model.Messag
 }
 
 // chatNameFrom is a new chat's first name: the sender's push name in a
-// one-to-one chat.
+// one-to-one chat, the newsletter's name in a newsletter's.
 func chatNameFrom(m model.Message) string {
-	if m.FromMe || ChatType(m.ChatID) == "group" {
+	if t := ChatType(m.ChatID); m.FromMe || t == "group" || t == "broadcast" {
 		return ""
 	}
 	return m.FromName
@@ -277,6 +282,7 @@ func (s *Store) Message(ctx context.Context, channelID, id string) (model.Messag
 type MessageQuery struct {
 	ChatID   string     // "" for all chats
 	FromMe   *bool      // nil for both
+	Sender   string     // "" for any author
 	From, To *time.Time // inclusive bounds, nil for none
 	Count    int
 	Offset   int
@@ -293,6 +299,9 @@ func (s *Store) Messages(ctx context.Context, channelID string, q MessageQuery) 
 	}
 	if q.FromMe != nil {
 		where, args = append(where, "from_me = ?"), append(args, *q.FromMe)
+	}
+	if q.Sender != "" {
+		where, args = append(where, "sender = ?"), append(args, q.Sender)
 	}
 	if q.From != nil {
 		where, args = append(where, "ts >= ?"), append(args, ms(*q.From))

@@ -40,7 +40,8 @@ func channelOf(r *http.Request) model.Channel {
 // Prefixes are the path prefixes the gate API serves; the app routes them here.
 var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limits", "/messages/", "/chats", "/chats/",
 	"/media", "/media/", "/groups", "/groups/", "/contacts", "/contacts/", "/presences/",
-	"/status", "/blacklist", "/blacklist/"}
+	"/status", "/blacklist", "/blacklist/",
+	"/stories", "/stories/", "/statuses/", "/newsletters", "/newsletters/", "/communities", "/communities/"}
 
 // NewHandler returns the gate API. version is wagate's, shown by /health.
 func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
@@ -72,6 +73,9 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	h.messageRoutes(route)
 	h.directoryRoutes(route)
 	h.extraRoutes(route)
+	h.storyRoutes(route)      // stories.go
+	h.newsletterRoutes(route) // newsletters.go
+	h.communityRoutes(route)  // communities.go
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
 		return context.WithValue(ctx, channelKey, v)
 	})(httpx.JSONMux(mux, log, "gate API"))

@@ -46,6 +46,9 @@ func bodyLimit(pattern string) httpx.LimitFunc {
 	case "POST /messages/link_preview":
 		return httpx.Limit(httpx.MaxBodyBytes) // with a preview picture
 	}
+	if l, ok := storyBodyLimit(pattern); ok { // stories.go
+		return l
+	}
 	if kind, ok := strings.CutPrefix(pattern, "POST /messages/"); ok && engine.IsMedia(kind) {
 		return mediaBodyLimit(kind)
 	}

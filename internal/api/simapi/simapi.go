@@ -632,6 +632,9 @@ func pathPhone(r *http.Request) (string, error) {
 
 // checkChat accepts a number or a group JID ("<digits>@g.us").
 func checkChat(field, v string) error {
+	if v == "status@broadcast" { // a story: the phone's contacts see it
+		return nil
+	}
 	if strings.HasSuffix(v, "@g.us") {
 		if !validGroup(strings.TrimSuffix(v, "@g.us")) {
 			return httpx.Errorf(http.StatusBadRequest, "%s: %q is not a group JID (digits@g.us)", field, v)

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/wagate/wagate/internal/engine"
 )
@@ -77,6 +78,11 @@ func (s *session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	c, err := checkContent(c)
 	if err != nil {
 		return engine.SentMessage{}, err
+	}
+	if IsNewsletter(chat) { // a post (newsletters.go)
+		var out engine.SentMessage
+		err := s.do(ctx, func(a actor) (err error) { out, err = s.net.postNewsletter(a, strings.TrimSpace(chat), c); return err })
+		return out, err
 	}
 	to, err := parseChat(chat)
 	if err != nil {

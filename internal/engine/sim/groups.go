@@ -312,6 +312,7 @@ func (n *Network) updateParticipants(a actor, jid string, users []string, action
 	if len(done) > 0 {
 		n.groupEvent(g, engine.GroupChange{Action: string(action), Actor: a.jid(), Participants: done}, removed...)
 		n.afterLeave(g)
+		n.mirrorCommunity(g, action, done) // communities.go
 	}
 	return results, nil
 }

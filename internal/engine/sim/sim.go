@@ -311,6 +311,10 @@ type Network struct {
 	subs      map[string]subSet         // presence subscribers by the number they watch
 	faults    map[string]*channelFaults // by channel (faults.go)
 	extra     *extras                   // blocklists, address books, pins, join requests (extras.go)
+	// communities are the community roles of groups (communities.go),
+	// newsletters the newsletters by JID (newsletters.go).
+	communities map[string]*commMeta
+	newsletters map[string]*newsletter
 }
 
 var _ engine.Engine = (*Network)(nil)
@@ -643,6 +647,9 @@ func (n *Network) SendFromPhone(number, to, body string) (PhoneMessage, error) {
 // ErrInvalidText, ErrInvalidContent, ErrTooLarge, and for edits
 // ErrMessageNotFound and ErrTooLate.
 func (n *Network) SendContent(number, to string, c engine.Content) (PhoneMessage, error) {
+	if strings.TrimSpace(to) == engine.StatusBroadcast { // a story (stories.go)
+		return n.PostStory(number, c, nil)
+	}
 	c, err := checkContent(c)
 	if err != nil {
 		return PhoneMessage{}, err

@@ -20,6 +20,9 @@ type Snapshot struct {
 	Messages []SnapMessage `json:"messages"`
 	Groups   []SnapGroup   `json:"groups"`
 	Extra    SnapExtra     `json:"extra"`
+	// Communities and Newsletters: communities.go, newsletters.go.
+	Communities []SnapCommunity  `json:"communities,omitempty"`
+	Newsletters []SnapNewsletter `json:"newsletters,omitempty"`
 }
 
 // SnapPhone is a phone in a Snapshot.
@@ -141,6 +144,7 @@ func (n *Network) Snapshot() Snapshot {
 		s.Groups = append(s.Groups, sg)
 	}
 	s.Extra = n.extra.snapshot()
+	n.snapshotExtra(&s)
 	return s
 }
 
@@ -220,6 +224,7 @@ func (n *Network) Load(s Snapshot) {
 			n.invites[g.invite] = g
 		}
 	}
+	n.loadExtra(s)
 }
 
 // Reopen makes a closed network serve again with the state it had.

@@ -156,6 +156,25 @@ func TestRemoteSessionLifecycle(t *testing.T) {
 		t.Fatalf("CreateGroup: %+v %v", g, err)
 	}
 
+	// The capabilities travel too: a story, a newsletter, a community.
+	if st, err := sess.(engine.Storyteller).PostStory(ctx, engine.StoryPost{Content: engine.Content{Kind: engine.KindText, Text: "day"},
+		Style: engine.StoryStyle{Background: "#FF000000"}}); err != nil || st.Chat != engine.StatusBroadcast {
+		t.Fatalf("PostStory: %+v %v", st, err)
+	}
+	nl, err := sess.(engine.Newsletterer).CreateNewsletter(ctx, engine.NewsletterCreate{Name: "Daily"})
+	if err != nil || nl.Role != engine.NewsletterOwner {
+		t.Fatalf("CreateNewsletter: %+v %v", nl, err)
+	}
+	if _, err := sess.(engine.Newsletterer).Newsletter(ctx, "120363000000000000@newsletter"); !errors.Is(err, engine.ErrNewsletterNotFound) {
+		t.Fatalf("unknown newsletter: %v", err)
+	}
+	if c, err := sess.(engine.Communitarian).CreateCommunity(ctx, "Club", ""); err != nil || !c.IsParent {
+		t.Fatalf("CreateCommunity: %+v %v", c, err)
+	}
+	if subs, err := sess.(engine.Communitarian).SubGroups(ctx, g.JID); !errors.Is(err, engine.ErrNotCommunity) {
+		t.Fatalf("SubGroups of a plain group: %+v %v", subs, err)
+	}
+
 	// Data events reach Ingest; a failed store is delivered again.
 	if _, err := net.SendFromPhone("15550002222", "15550001111", "hi there"); err != nil {
 		t.Fatal(err)

@@ -142,8 +142,11 @@ var sentinels = []struct {
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
 	{"engine.ErrJoinRequested", engine.ErrJoinRequested},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
+	{"engine.ErrNewsletterNotFound", engine.ErrNewsletterNotFound},
+	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
 	{"engine.ErrNoPhoto", engine.ErrNoPhoto},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
+	{"engine.ErrNotCommunity", engine.ErrNotCommunity},
 	{"engine.ErrNotConnected", engine.ErrNotConnected},
 	{"engine.ErrNotInLoginFlow", engine.ErrNotInLoginFlow},
 	{"engine.ErrNotLinked", engine.ErrNotLinked},
@@ -157,14 +160,23 @@ var sentinels = []struct {
 var (
 	_ engine.Actor              = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
+	_ engine.Communitarian      = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
 	_ engine.DisappearingSetter = (*Session)(nil)
+	_ engine.EventPoster        = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.Newsletterer       = (*Session)(nil)
 	_ engine.Pinner             = (*Session)(nil)
 	_ engine.ProfilePhotoSetter = (*Session)(nil)
 	_ engine.Session            = (*Session)(nil)
+	_ engine.Storyteller        = (*Session)(nil)
 )
+
+// AcceptNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) AcceptNewsletterAdmin(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "AcceptNewsletterAdmin", []any{p1, p2})
+}
 
 // AnswerGroupRequests is engine.GroupAdmin's, played on the sim network's host.
 func (s *Session) AnswerGroupRequests(ctx context.Context, p1 string, p2 []string, p3 bool) ([]engine.ParticipantResult, error) {
@@ -187,9 +199,37 @@ func (s *Session) CheckNumbers(ctx context.Context, p1 []string) ([]engine.Numbe
 	return r0, err
 }
 
+// Communities is engine.Communitarian's, played on the sim network's host.
+func (s *Session) Communities(ctx context.Context) ([]engine.CommunityInfo, error) {
+	var r0 []engine.CommunityInfo
+	err := s.call(ctx, "Communities", nil, &r0)
+	return r0, err
+}
+
+// Community is engine.Communitarian's, played on the sim network's host.
+func (s *Session) Community(ctx context.Context, p1 string) (engine.CommunityInfo, error) {
+	var r0 engine.CommunityInfo
+	err := s.call(ctx, "Community", []any{p1}, &r0)
+	return r0, err
+}
+
 // Connect is engine.Session's, played on the sim network's host.
 func (s *Session) Connect(ctx context.Context) error {
 	return s.call(ctx, "Connect", nil)
+}
+
+// CreateCommunity is engine.Communitarian's, played on the sim network's host.
+func (s *Session) CreateCommunity(ctx context.Context, p1 string, p2 string) (engine.CommunityInfo, error) {
+	var r0 engine.CommunityInfo
+	err := s.call(ctx, "CreateCommunity", []any{p1, p2}, &r0)
+	return r0, err
+}
+
+// CreateCommunityGroup is engine.Communitarian's, played on the sim network's host.
+func (s *Session) CreateCommunityGroup(ctx context.Context, p1 string, p2 string, p3 []string, p4 bool) (engine.CommunityInfo, error) {
+	var r0 engine.CommunityInfo
+	err := s.call(ctx, "CreateCommunityGroup", []any{p1, p2, p3, p4}, &r0)
+	return r0, err
 }
 
 // CreateGroup is engine.Actor's, played on the sim network's host.
@@ -199,9 +239,43 @@ func (s *Session) CreateGroup(ctx context.Context, p1 string, p2 []string) (engi
 	return r0, err
 }
 
+// CreateNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) CreateNewsletter(ctx context.Context, p1 engine.NewsletterCreate) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "CreateNewsletter", []any{p1}, &r0)
+	return r0, err
+}
+
+// DeactivateCommunity is engine.Communitarian's, played on the sim network's host.
+func (s *Session) DeactivateCommunity(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeactivateCommunity", []any{p1})
+}
+
 // DeleteContact is engine.ContactBook's, played on the sim network's host.
 func (s *Session) DeleteContact(ctx context.Context, p1 string) error {
 	return s.call(ctx, "DeleteContact", []any{p1})
+}
+
+// DeleteNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) DeleteNewsletter(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteNewsletter", []any{p1})
+}
+
+// DemoteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) DemoteNewsletterAdmin(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "DemoteNewsletterAdmin", []any{p1, p2})
+}
+
+// FindNewsletters is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) FindNewsletters(ctx context.Context, p1 engine.NewsletterQuery) (engine.NewsletterPage, error) {
+	var r0 engine.NewsletterPage
+	err := s.call(ctx, "FindNewsletters", []any{p1}, &r0)
+	return r0, err
+}
+
+// FollowNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) FollowNewsletter(ctx context.Context, p1 string, p2 bool) error {
+	return s.call(ctx, "FollowNewsletter", []any{p1, p2})
 }
 
 // Forget is engine.Session's, played on the sim network's host.
@@ -251,11 +325,23 @@ func (s *Session) Groups(ctx context.Context) ([]engine.GroupInfo, error) {
 	return r0, err
 }
 
+// InviteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) InviteNewsletterAdmin(ctx context.Context, p1 string, p2 string, p3 string) (engine.SentMessage, error) {
+	var r0 engine.SentMessage
+	err := s.call(ctx, "InviteNewsletterAdmin", []any{p1, p2, p3}, &r0)
+	return r0, err
+}
+
 // JoinGroup is engine.Actor's, played on the sim network's host.
 func (s *Session) JoinGroup(ctx context.Context, p1 string) (string, error) {
 	var r0 string
 	err := s.call(ctx, "JoinGroup", []any{p1}, &r0)
 	return r0, err
+}
+
+// JoinSubGroup is engine.Communitarian's, played on the sim network's host.
+func (s *Session) JoinSubGroup(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "JoinSubGroup", []any{p1, p2})
 }
 
 // LIDs is engine.LIDLookup's, played on the sim network's host.
@@ -270,6 +356,11 @@ func (s *Session) LeaveGroup(ctx context.Context, p1 string) error {
 	return s.call(ctx, "LeaveGroup", []any{p1})
 }
 
+// LinkGroup is engine.Communitarian's, played on the sim network's host.
+func (s *Session) LinkGroup(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "LinkGroup", []any{p1, p2, p3})
+}
+
 // Logout is engine.Session's, played on the sim network's host.
 func (s *Session) Logout(ctx context.Context) error {
 	return s.call(ctx, "Logout", nil)
@@ -278,6 +369,34 @@ func (s *Session) Logout(ctx context.Context) error {
 // MarkRead is engine.Session's, played on the sim network's host.
 func (s *Session) MarkRead(ctx context.Context, p1 string, p2 string, p3 []string) error {
 	return s.call(ctx, "MarkRead", []any{p1, p2, p3})
+}
+
+// Newsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) Newsletter(ctx context.Context, p1 string) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "Newsletter", []any{p1}, &r0)
+	return r0, err
+}
+
+// NewsletterByInvite is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) NewsletterByInvite(ctx context.Context, p1 string) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "NewsletterByInvite", []any{p1}, &r0)
+	return r0, err
+}
+
+// NewsletterMessages is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) NewsletterMessages(ctx context.Context, p1 string, p2 int, p3 int64, p4 int64) ([]engine.NewsletterMessage, error) {
+	var r0 []engine.NewsletterMessage
+	err := s.call(ctx, "NewsletterMessages", []any{p1, p2, p3, p4}, &r0)
+	return r0, err
+}
+
+// Newsletters is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) Newsletters(ctx context.Context) ([]engine.NewsletterInfo, error) {
+	var r0 []engine.NewsletterInfo
+	err := s.call(ctx, "Newsletters", nil, &r0)
+	return r0, err
 }
 
 // PairPhone is engine.Session's, played on the sim network's host.
@@ -290,6 +409,20 @@ func (s *Session) PairPhone(ctx context.Context, p1 string) (string, error) {
 // PinMessage is engine.Pinner's, played on the sim network's host.
 func (s *Session) PinMessage(ctx context.Context, p1 string, p2 string, p3 string, p4 time.Duration) error {
 	return s.call(ctx, "PinMessage", []any{p1, p2, p3, p4})
+}
+
+// PostEvent is engine.EventPoster's, played on the sim network's host.
+func (s *Session) PostEvent(ctx context.Context, p1 string, p2 engine.EventInfo) (engine.SentMessage, error) {
+	var r0 engine.SentMessage
+	err := s.call(ctx, "PostEvent", []any{p1, p2}, &r0)
+	return r0, err
+}
+
+// PostStory is engine.Storyteller's, played on the sim network's host.
+func (s *Session) PostStory(ctx context.Context, p1 engine.StoryPost) (engine.SentMessage, error) {
+	var r0 engine.SentMessage
+	err := s.call(ctx, "PostStory", []any{p1}, &r0)
+	return r0, err
 }
 
 // Profile is engine.Session's, played on the sim network's host.
@@ -307,6 +440,11 @@ func (s *Session) React(ctx context.Context, p1 string, p2 string, p3 string, p4
 // Revoke is engine.Actor's, played on the sim network's host.
 func (s *Session) Revoke(ctx context.Context, p1 string, p2 string, p3 string) error {
 	return s.call(ctx, "Revoke", []any{p1, p2, p3})
+}
+
+// RevokeNewsletterAdminInvite is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) RevokeNewsletterAdminInvite(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "RevokeNewsletterAdminInvite", []any{p1, p2})
 }
 
 // SaveContact is engine.ContactBook's, played on the sim network's host.
@@ -336,6 +474,11 @@ func (s *Session) SendText(ctx context.Context, p1 string, p2 string) (engine.Se
 // SetBlocked is engine.Blocker's, played on the sim network's host.
 func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
 	return s.call(ctx, "SetBlocked", []any{p1, p2})
+}
+
+// SetCommunitySetting is engine.Communitarian's, played on the sim network's host.
+func (s *Session) SetCommunitySetting(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "SetCommunitySetting", []any{p1, p2, p3})
 }
 
 // SetDisappearing is engine.DisappearingSetter's, played on the sim network's host.
@@ -378,9 +521,28 @@ func (s *Session) SetProfilePhoto(ctx context.Context, p1 []byte) error {
 	return s.call(ctx, "SetProfilePhoto", []any{p1})
 }
 
+// SubGroups is engine.Communitarian's, played on the sim network's host.
+func (s *Session) SubGroups(ctx context.Context, p1 string) ([]engine.SubGroup, error) {
+	var r0 []engine.SubGroup
+	err := s.call(ctx, "SubGroups", []any{p1}, &r0)
+	return r0, err
+}
+
 // SubscribePresence is engine.Actor's, played on the sim network's host.
 func (s *Session) SubscribePresence(ctx context.Context, p1 string) error {
 	return s.call(ctx, "SubscribePresence", []any{p1})
+}
+
+// TrackNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) TrackNewsletter(ctx context.Context, p1 string) error {
+	return s.call(ctx, "TrackNewsletter", []any{p1})
+}
+
+// UpdateNewsletter is engine.Newsletterer's, played on the sim network's host.
+func (s *Session) UpdateNewsletter(ctx context.Context, p1 string, p2 engine.NewsletterUpdate) (engine.NewsletterInfo, error) {
+	var r0 engine.NewsletterInfo
+	err := s.call(ctx, "UpdateNewsletter", []any{p1, p2}, &r0)
+	return r0, err
 }
 
 // UpdateParticipants is engine.Actor's, played on the sim network's host.

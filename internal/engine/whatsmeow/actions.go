@@ -39,7 +39,15 @@ func (s *Session) Send(ctx context.Context, chat string, c engine.Content) (engi
 		return engine.SentMessage{}, err
 	}
 	var up *wm.UploadResponse
-	if engine.IsMedia(o.Kind) {
+	var extra []wm.SendRequestExtra
+	if engine.IsMedia(o.Kind) && jid.Server == types.NewsletterServer {
+		// Newsletter posts are not encrypted: their files neither.
+		r, err := cli.UploadNewsletter(ctx, o.Media.Data, mediaTypeOf(o.Kind))
+		if err != nil {
+			return engine.SentMessage{}, fmt.Errorf("whatsmeow: upload %s to a newsletter: %w", o.Kind, mapSendErr(err))
+		}
+		up, extra = &r, []wm.SendRequestExtra{{MediaHandle: r.Handle}}
+	} else if engine.IsMedia(o.Kind) {
 		r, err := upload(ctx, cli, o.Media.Data, mediaTypeOf(o.Kind))
 		if err != nil {
 			return engine.SentMessage{}, fmt.Errorf("whatsmeow: upload %s: %w", o.Kind, mapSendErr(err))
@@ -56,7 +64,7 @@ func (s *Session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	if err != nil {
 		return engine.SentMessage{}, err
 	}
-	resp, err := cli.SendMessage(ctx, jid, msg)
+	resp, err := cli.SendMessage(ctx, jid, msg, extra...)
 	if err != nil {
 		return engine.SentMessage{}, fmt.Errorf("whatsmeow: send %s: %w", o.Kind, sendErr(err))
 	}

@@ -88,9 +88,10 @@ func mapEvent(evt any, fetch fetcher) []engine.Event {
 func one(e engine.Event) []engine.Event { return []engine.Event{e} }
 
 // mapMessage maps a message with its content (see decodeContent); it
-// drops what decodeContent drops and status broadcasts.
+// drops what decodeContent drops. A status post (a story) keeps its chat,
+// status@broadcast, with its author as Sender.
 func mapMessage(e *events.Message, fetch fetcher) (engine.Message, bool) {
-	if e.Message == nil || e.Info.Chat == types.StatusBroadcastJID {
+	if e.Message == nil {
 		return engine.Message{}, false
 	}
 	c, ok := decodeContent(e, fetch)

@@ -121,9 +121,9 @@ func TestMapEvent(t *testing.T) {
 		{"edit without its protocol message ignored", &events.Message{
 			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: bob, Sender: bob}, ID: "Z"}, Message: text("edited"), IsEdit: true,
 		}, nil},
-		{"status broadcast ignored", &events.Message{
-			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: types.StatusBroadcastJID, Sender: bob}, ID: "S"}, Message: text("story"),
-		}, nil},
+		{"status post is a story", &events.Message{
+			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: types.StatusBroadcastJID, Sender: bob}, ID: "S", PushName: "Bob", Timestamp: ts}, Message: text("story"),
+		}, []engine.Event{engine.Message{ID: "S", Chat: "status@broadcast", Sender: "15557654321@s.whatsapp.net", PushName: "Bob", Text: "story", Time: ts, Content: engine.Content{Kind: engine.KindText, Text: "story"}}}},
 
 		{"receipt delivered", &events.Receipt{
 			MessageSource: types.MessageSource{Chat: bob, Sender: bobDev}, MessageIDs: []string{"A", "B"}, Timestamp: ts, Type: types.ReceiptTypeDelivered,

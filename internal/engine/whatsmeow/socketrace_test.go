@@ -61,6 +61,7 @@ var socketTests = []string{
 	"TestOnlineActions",
 	"TestActorsOnline",
 	"TestExtrasOnline",
+	"TestCapabilitiesOnline", // capabilities_test.go
 }
 
 // skippedSockets are the tests needsSocket skipped in this process.

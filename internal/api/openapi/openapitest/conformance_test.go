@@ -316,6 +316,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	testMessagesChatsMedia(t, c, acmeToken, str(ch2, "token"))
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
 	testExtras(t, c, acmeToken, str(ch2, "token"))
+	testStoriesNewslettersCommunities(t, c, acmeToken, str(ch2, "token"))
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
