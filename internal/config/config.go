@@ -76,6 +76,9 @@ type Config struct {
 	// share) or an s3:// URL (S3-compatible object storage). Empty: dir on
 	// SQLite, database on PostgreSQL.
 	MediaStore string
+	// FFmpeg is the ffmpeg binary that converts sent voice notes, stickers,
+	// GIFs and video thumbnails; empty: "ffmpeg" from PATH; "off": none.
+	FFmpeg string
 	// S3AccessKey and S3SecretKey are the S3 store's credentials when its
 	// URL has none (environment only).
 	S3AccessKey, S3SecretKey string
@@ -134,6 +137,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	sentRetention := fs.String("sent-retention", env("WAGATE_SENT_RETENTION", "168h"), "how long sent messages are kept to answer recipients' retry requests (WAGATE_SENT_RETENTION)")
 	fs.StringVar(&c.NodeID, "node-id", env("WAGATE_NODE_ID", ""), "this node's ID in a cluster (PostgreSQL); empty: host name and port (WAGATE_NODE_ID)")
 	fs.StringVar(&c.InternalURL, "internal-url", env("WAGATE_INTERNAL_URL", ""), "where the other nodes of a cluster reach this one; empty: derived from the listen address (WAGATE_INTERNAL_URL)")
+	fs.StringVar(&c.FFmpeg, "ffmpeg", env("WAGATE_FFMPEG", ""), "the ffmpeg binary that converts sent voice notes (Opus), stickers (WebP), GIFs (MP4) and makes video thumbnails; empty: ffmpeg from PATH; off: no conversions (WAGATE_FFMPEG)")
 	fs.StringVar(&c.MediaStore, "media-store", env("WAGATE_MEDIA_STORE", ""), "where media files are kept: dir, database or s3://host[:port]/bucket[/prefix]?region=..; empty: dir on SQLite, database on PostgreSQL (WAGATE_MEDIA_STORE)")
 	clusterTTL := fs.String("cluster-ttl", env("WAGATE_CLUSTER_TTL", "6s"), "how long a node's heartbeat lasts in a cluster; its channels move after that (WAGATE_CLUSTER_TTL)")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")

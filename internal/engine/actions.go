@@ -52,6 +52,9 @@ type Actor interface {
 	GroupByInvite(ctx context.Context, code string) (GroupInfo, error)
 	// JoinGroup joins the group of an invite code and returns its JID.
 	JoinGroup(ctx context.Context, code string) (string, error)
+
+	// Extras: received files on demand, calls (extras.go).
+	Extras
 }
 
 // Errors of actions.
@@ -83,10 +86,11 @@ const (
 	KindContact     = "contact"
 	KindLinkPreview = "link_preview"
 	KindPoll        = "poll"
-	KindReaction    = "reaction" // incoming only: Content.Reaction
-	KindRevoke      = "revoke"   // incoming only: Content.RevokedID
-	KindEdit        = "edit"     // incoming only: Content.EditedID and Text
-	KindSystem      = "system"   // incoming only: group notices and the like
+	KindReaction    = "reaction"  // incoming only: Content.Reaction
+	KindRevoke      = "revoke"    // incoming only: Content.RevokedID
+	KindEdit        = "edit"      // incoming only: Content.EditedID and Text
+	KindSystem      = "system"    // incoming only: group notices and the like
+	KindPollVote    = "poll_vote" // incoming only: Content.PollVote
 )
 
 // IsMedia reports whether a kind carries a file.
@@ -131,6 +135,7 @@ type Content struct {
 	// Received only.
 	Reaction  *Reaction
 	RevokedID string
+	PollVote  *PollVote
 }
 
 // Media is a message's file. Sending, Data holds the bytes. Received, Data
@@ -145,6 +150,13 @@ type Media struct {
 	Seconds  int // audio and video length
 	Width    int
 	Height   int
+	// Ref (received) is the engine's reference to download the file
+	// later (Extras.DownloadMedia); opaque to the caller, who keeps it.
+	Ref string `json:",omitempty"`
+	// Thumbnail is a small JPEG preview (images, videos, documents) and
+	// Waveform a voice note's 64 loudness samples (0-100), when known.
+	Thumbnail []byte `json:",omitempty"`
+	Waveform  []byte `json:",omitempty"`
 }
 
 // Location is a place.

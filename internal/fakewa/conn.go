@@ -328,6 +328,8 @@ func (c *Conn) handle(node *waBinary.Node) {
 		c.handleMessage(node)
 	case "receipt":
 		c.handleReceipt(node)
+	case "call":
+		c.handleCall(node) // calls.go
 	case "ack":
 		if d := c.onlineDevice(); d != nil {
 			cls, _ := node.Attrs["class"].(string)

@@ -86,6 +86,10 @@ func (c *Conn) handleReceipt(n *waBinary.Node) {
 			}
 		}
 	}
+	if typ == "server-error" { // a media retry request (mediaretry.go)
+		c.handleMediaRetry(d, n)
+		return
+	}
 	if typ != "retry" {
 		for _, id := range ids {
 			d.ack("message", id)

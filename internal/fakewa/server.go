@@ -124,6 +124,7 @@ type Server struct {
 	iqHook   IQHandler
 	media    map[string]*mediaFile
 	stats    Stats
+	extras   extras // media retries and calls (mediaretry.go, calls.go)
 }
 
 const (

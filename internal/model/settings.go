@@ -20,7 +20,15 @@ type ChannelSettings struct {
 	PassThrough *bool `json:"pass_through,omitempty"`
 	// SentStatus: a statuses.post event with status "sent" as soon as
 	// WhatsApp took a message sent through the API.
-	SentStatus bool `json:"sent_status"`
+	SentStatus bool         `json:"sent_status"`
+	Calls      CallSettings `json:"calls"`
+}
+
+// CallSettings say what wagate does with incoming calls: reject them (for
+// the whole account), optionally answering the caller with a text.
+type CallSettings struct {
+	Reject        bool   `json:"reject"`
+	RejectMessage string `json:"reject_message"`
 }
 
 // DeliversOwnMessages reports whether messages sent through the API are

@@ -46,6 +46,8 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 		err = s.ingestGroupChange(ctx, ch, e)
 	case engine.Presence:
 		err = s.ingestPresence(ctx, ch, e)
+	case engine.Call:
+		err = s.ingestCall(ctx, ch, e)
 	}
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
@@ -65,6 +67,8 @@ func eventName(ev engine.Event) string {
 		return "group change"
 	case engine.Presence:
 		return "presence"
+	case engine.Call:
+		return "call"
 	}
 	return "event"
 }

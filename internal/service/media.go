@@ -26,6 +26,7 @@ import (
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/netguard"
+	"github.com/wagate/wagate/internal/store"
 )
 
 // Media size limits, like WhatsApp's.
@@ -207,8 +208,12 @@ func checkUpload(kind string, up Upload) (Upload, error) {
 
 // saveChecked writes a checked file and records it.
 func (s *Service) saveChecked(ctx context.Context, ch model.Channel, up Upload) (model.MediaFile, error) {
+	return s.saveAs(ctx, ch, mediaID(up.MimeType), up)
+}
+
+// saveAs writes a checked file under a given media ID and records it.
+func (s *Service) saveAs(ctx context.Context, ch model.Channel, id string, up Upload) (model.MediaFile, error) {
 	mt := up.MimeType
-	id := mediaID(mt)
 	key, err := s.mediaKey(ch.ID, id)
 	if err != nil {
 		return model.MediaFile{}, err
@@ -306,6 +311,10 @@ func (s *Service) OpenMedia(ctx context.Context, ch model.Channel, id string) (m
 		return model.MediaFile{}, nil, err
 	}
 	f, err := s.store.Media(ctx, ch.ID, id)
+	if errors.Is(err, store.ErrMediaNotFound) {
+		// A received file not fetched yet: fetched now (mediafetch.go).
+		f, err = s.fetchReceived(ctx, ch, id)
+	}
 	if err != nil {
 		return f, nil, err
 	}
@@ -341,6 +350,13 @@ func (s *Service) DeleteMedia(ctx context.Context, ch model.Channel, id string) 
 // went.
 func (s *Service) ExpireMedia(ctx context.Context) (int, error) {
 	s.cleanSpool(time.Hour)
+	// References to files received long ago, and old calls (mediafetch.go, calls.go).
+	if _, err := s.PruneMediaRefs(ctx); err != nil {
+		s.log.WarnContext(ctx, "could not prune media references", "error", err)
+	}
+	if _, err := s.PruneCalls(ctx); err != nil {
+		s.log.WarnContext(ctx, "could not prune calls", "error", err)
+	}
 	n := 0
 	for {
 		files, err := s.store.ExpiredMedia(ctx, s.now(), 500)

@@ -249,7 +249,10 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if err != nil {
 		return model.Message{}, err
 	}
-	var up Upload
+	var (
+		up     Upload
+		extras mediaExtras
+	)
 	if engine.IsMedia(r.Kind) {
 		if up, err = s.resolveMedia(ctx, ch, r.Kind, r.Media, r.Upload, r.MimeType); err != nil {
 			return model.Message{}, err
@@ -262,6 +265,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 			return model.Message{}, err
 		}
 		if err := up.load(); err != nil { // the engine sends bytes
+			return model.Message{}, err
+		}
+		if up, extras, err = s.prepareMedia(ctx, r.Kind, up); err != nil { // convert.go
 			return model.Message{}, err
 		}
 	}
@@ -300,7 +306,11 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 			return model.Message{}, err
 		}
 		media = &f
-		c.Media = &engine.Media{Data: up.Data, MimeType: f.MimeType, FileName: f.FileName, Size: f.Size, Seconds: r.Seconds}
+		c.Media = &engine.Media{Data: up.Data, MimeType: f.MimeType, FileName: f.FileName, Size: f.Size, Seconds: r.Seconds,
+			Width: extras.Width, Height: extras.Height, Waveform: extras.Waveform, Thumbnail: extras.Thumbnail}
+		if c.Media.Seconds == 0 {
+			c.Media.Seconds = extras.Seconds
+		}
 	}
 	if r.TypingTime > 0 {
 		s.simulateTyping(ctx, sess, chat, r.Kind, r.TypingTime)
@@ -510,6 +520,8 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		c.Kind, c.Text = engine.KindText, e.Text
 	}
 	switch c.Kind {
+	case engine.KindPollVote:
+		return s.ingestPollVote(ctx, ch, e) // polls.go
 	case engine.KindReaction:
 		if c.Reaction == nil {
 			return nil
@@ -543,14 +555,9 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 	if e.FromMe {
 		status = model.MessageSent
 	}
-	var media *model.MediaFile
-	if engine.IsMedia(c.Kind) && c.Media != nil && c.Media.Data != nil {
-		f, err := s.SaveMedia(ctx, ch, "", Upload{Data: c.Media.Data, MimeType: c.Media.MimeType, FileName: c.Media.FileName})
-		if err != nil {
-			s.log.WarnContext(ctx, "could not store received media", "channel_id", ch.ID, "message_id", e.ID, "error", err)
-		} else {
-			media = &f
-		}
+	media, fetchNow, err := s.receivedMedia(ctx, ch, e, c) // mediafetch.go
+	if err != nil {
+		return err
 	}
 	m := s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, source, status, c, media, e.Time)
 	inserted, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m))})
@@ -565,8 +572,12 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 		}
 	}
 	s.wake()
-	if media == nil && engine.IsMedia(c.Kind) && c.Media != nil && c.Media.Fetch != nil {
-		s.downloadLater(ch, m.ID, c)
+	if fetchNow {
+		if c.Media.Ref != "" {
+			s.fetchLater(ch, media.ID, c)
+		} else {
+			s.downloadLater(ch, m.ID, c)
+		}
 	}
 	return nil
 }

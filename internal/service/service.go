@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wagate/wagate/internal/blob"
+	"github.com/wagate/wagate/internal/convert"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
@@ -50,6 +51,8 @@ type Service struct {
 	receipts     statusBatcher
 	inserts      insertBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
+	fetching     inflight      // received files being fetched (mediafetch.go)
+	conv         *convert.Converter
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
 	allowPrivateHooks bool
@@ -98,6 +101,9 @@ type Options struct {
 	// Media is where media files are kept; nil: in MediaDir (uploads are
 	// spooled in MediaDir in any case).
 	Media blob.Store
+	// FFmpeg is the ffmpeg binary for media conversions ("" from PATH,
+	// "off" none; convert.Options.FFmpeg).
+	FFmpeg string
 	// MediaTTL is how long media files are kept (30 days by default).
 	MediaTTL time.Duration
 	// AllowPrivateURLs lets media be fetched from private, loopback and
@@ -151,6 +157,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
 	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
+	s.conv = convert.New(convert.Options{FFmpeg: o.FFmpeg, MaxInput: MaxMediaSize})
 	if s.lookupHost == nil {
 		s.lookupHost = net.DefaultResolver.LookupHost
 	}

@@ -53,7 +53,14 @@ type ChannelSettingsPatch struct {
 	SentStatus                *bool                   `json:"sent_status"`
 	// MobileProxy is Whapi's beta-only setting, ignored in production
 	// (Whapi's words): accepted and ignored.
-	MobileProxy *string `json:"mobile_proxy"`
+	MobileProxy *string            `json:"mobile_proxy"`
+	Calls       *CallSettingsPatch `json:"calls"`
+}
+
+// CallSettingsPatch changes the call settings; nil fields stay.
+type CallSettingsPatch struct {
+	Reject        *bool   `json:"reject"`
+	RejectMessage *string `json:"reject_message"`
 }
 
 // SettingsChange reports a settings update.
@@ -182,6 +189,13 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 			}
 		}
 		next.Media = m
+	}
+	if v := p.Calls; v != nil {
+		calls, err := applyCallSettings(next.Calls, *v)
+		if err != nil {
+			return cur, err
+		}
+		next.Calls = calls
 	}
 	if v := p.Webhooks; v != nil {
 		hooks, err := checkChannelWebhooks(*v, cur.Webhooks, allowPrivate)

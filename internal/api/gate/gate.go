@@ -41,7 +41,8 @@ func channelOf(r *http.Request) model.Channel {
 var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limits", "/messages/", "/chats", "/chats/",
 	"/media", "/media/", "/groups", "/groups/", "/contacts", "/contacts/", "/presences/",
 	"/status", "/blacklist", "/blacklist/",
-	"/stories", "/stories/", "/statuses/", "/newsletters", "/newsletters/", "/communities", "/communities/"}
+	"/stories", "/stories/", "/statuses/", "/newsletters", "/newsletters/", "/communities", "/communities/",
+	"/calls", "/calls/"}
 
 // NewHandler returns the gate API. version is wagate's, shown by /health.
 func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
@@ -76,6 +77,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	h.storyRoutes(route)      // stories.go
 	h.newsletterRoutes(route) // newsletters.go
 	h.communityRoutes(route)  // communities.go
+	h.callRoutes(route)       // calls.go
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
 		return context.WithValue(ctx, channelKey, v)
 	})(httpx.JSONMux(mux, log, "gate API"))

@@ -56,6 +56,7 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("POST /admin/sim/channels/{ChannelID}/faults", small, h.injectFault)
 	route("GET /admin/sim/channels/{ChannelID}", small, h.channelStats)
 	route("GET /admin/sim/sessions", small, h.sessions)
+	h.callRoutes(route, small) // calls.go: calls, votes, media expiry
 }
 
 type handler struct {
@@ -114,6 +115,14 @@ type Media struct {
 	Size     int64  `json:"size"`
 	SHA256   string `json:"sha256"` // hex
 	FileName string `json:"file_name,omitempty"`
+	// Seconds, Width, Height, Waveform (a voice note's 64 loudness
+	// samples, 0-100) and Thumbnail (a JPEG, base64): what the sender
+	// said about the file.
+	Seconds   int    `json:"seconds,omitempty"`
+	Width     int    `json:"width,omitempty"`
+	Height    int    `json:"height,omitempty"`
+	Waveform  []int  `json:"waveform,omitempty"`
+	Thumbnail []byte `json:"thumbnail,omitempty"`
 }
 
 // Location is a shared place on the wire.
@@ -169,7 +178,11 @@ func newMessage(m sim.PhoneMessage, withMedia bool) Message {
 	}
 	if f := c.Media; f != nil {
 		out.Caption = m.Body
-		out.Media = &Media{MimeType: f.MimeType, Size: f.Size, SHA256: hex.EncodeToString(f.SHA256), FileName: f.FileName}
+		out.Media = &Media{MimeType: f.MimeType, Size: f.Size, SHA256: hex.EncodeToString(f.SHA256), FileName: f.FileName,
+			Seconds: f.Seconds, Width: f.Width, Height: f.Height, Thumbnail: f.Thumbnail}
+		for _, v := range f.Waveform {
+			out.Media.Waveform = append(out.Media.Waveform, int(v))
+		}
 		if withMedia {
 			out.MediaBase64 = base64.StdEncoding.EncodeToString(f.Data)
 		}
@@ -600,6 +613,8 @@ func fail(err error) error {
 		status, field = http.StatusGone, "code"
 	case errors.Is(err, sim.ErrMessageNotFound):
 		status, field = http.StatusNotFound, "ids"
+	case errors.Is(err, engine.ErrCallNotFound):
+		status, field = http.StatusNotFound, "CallID"
 	default:
 		return err // a 500, logged with the cause
 	}

@@ -284,7 +284,8 @@ func checkMedia(kind string, m *engine.Media) (*engine.Media, error) {
 	}
 	sum := sha256.Sum256(m.Data)
 	return &engine.Media{Data: slices.Clone(m.Data), MimeType: mime, FileName: m.FileName, Size: int64(len(m.Data)),
-		SHA256: sum[:], Seconds: m.Seconds, Width: m.Width, Height: m.Height}, nil
+		SHA256: sum[:], Seconds: m.Seconds, Width: m.Width, Height: m.Height,
+		Waveform: slices.Clone(m.Waveform), Thumbnail: slices.Clone(m.Thumbnail)}, nil
 }
 
 // checkCaption accepts an empty caption or a text (checkText).

@@ -163,6 +163,7 @@ func (n *Network) recipients(p *phone, t target) []*phone {
 // sender's other devices.
 func (n *Network) fanout(a actor, t target, rcpts []*phone, id string, c engine.Content, now time.Time) {
 	from := a.jid()
+	c = withRef(id, c) // received files can be fetched again (mediaretry.go)
 	in := engine.Message{ID: id, Chat: from, Sender: from, PushName: a.p.name, Text: c.Text, Time: now, Content: c}
 	if t.group != nil {
 		in.Chat = t.group.jid

@@ -45,7 +45,9 @@
 // inboxes (in memory, as long as the message is in an inbox or sent list:
 // see Options.MaxMessages). The network copies the bytes once when a
 // message is sent; the content in events and in PhoneMessage is shared and
-// must not be modified.
+// must not be modified. Each file also carries a Ref that Session.DownloadMedia
+// resolves later, as on WhatsApp, with expiry and media retries
+// (mediaretry.go); phones call accounts and vote on polls (calls.go).
 // Edits (Content.EditedID), reactions and deletes (revokes) are messages of
 // their own with new IDs (engine.Message with Content.Kind engine.KindEdit,
 // KindReaction or KindRevoke); they get no receipts, and the phones apply
@@ -315,6 +317,8 @@ type Network struct {
 	// newsletters the newsletters by JID (newsletters.go).
 	communities map[string]*commMeta
 	newsletters map[string]*newsletter
+	media       map[string]*mediaState // by message ID (mediaretry.go)
+	calls       map[string]*call       // by call ID (calls.go)
 }
 
 var _ engine.Engine = (*Network)(nil)

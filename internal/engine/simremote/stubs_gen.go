@@ -13,6 +13,8 @@ import (
 // newEvent returns a pointer to a zero event of a type by name.
 func newEvent(name string) (any, bool) {
 	switch name {
+	case "Call":
+		return new(engine.Call), true
 	case "ClientOutdated":
 		return new(engine.ClientOutdated), true
 	case "ConnectFailure":
@@ -58,6 +60,8 @@ func newEvent(name string) (any, bool) {
 // eventName is the type name of an event.
 func eventName(ev engine.Event) string {
 	switch ev.(type) {
+	case engine.Call:
+		return "Call"
 	case engine.ClientOutdated:
 		return "ClientOutdated"
 	case engine.ConnectFailure:
@@ -135,12 +139,14 @@ var sentinels = []struct {
 	{"engine.ErrAlreadyLinked", engine.ErrAlreadyLinked},
 	{"engine.ErrBadProxy", engine.ErrBadProxy},
 	{"engine.ErrBlocked", engine.ErrBlocked},
+	{"engine.ErrCallNotFound", engine.ErrCallNotFound},
 	{"engine.ErrDeviceNotFound", engine.ErrDeviceNotFound},
 	{"engine.ErrGroupNotFound", engine.ErrGroupNotFound},
 	{"engine.ErrInvalidContent", engine.ErrInvalidContent},
 	{"engine.ErrInvalidPhone", engine.ErrInvalidPhone},
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
 	{"engine.ErrJoinRequested", engine.ErrJoinRequested},
+	{"engine.ErrMediaGone", engine.ErrMediaGone},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
 	{"engine.ErrNewsletterNotFound", engine.ErrNewsletterNotFound},
 	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
@@ -164,6 +170,7 @@ var (
 	_ engine.ContactBook        = (*Session)(nil)
 	_ engine.DisappearingSetter = (*Session)(nil)
 	_ engine.EventPoster        = (*Session)(nil)
+	_ engine.Extras             = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
 	_ engine.Newsletterer       = (*Session)(nil)
@@ -189,6 +196,13 @@ func (s *Session) AnswerGroupRequests(ctx context.Context, p1 string, p2 []strin
 func (s *Session) Blocklist(ctx context.Context) ([]string, error) {
 	var r0 []string
 	err := s.call(ctx, "Blocklist", nil, &r0)
+	return r0, err
+}
+
+// CallLink is engine.Extras's, played on the sim network's host.
+func (s *Session) CallLink(ctx context.Context, p1 bool) (string, error) {
+	var r0 string
+	err := s.call(ctx, "CallLink", []any{p1}, &r0)
 	return r0, err
 }
 
@@ -264,6 +278,13 @@ func (s *Session) DeleteNewsletter(ctx context.Context, p1 string) error {
 // DemoteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) DemoteNewsletterAdmin(ctx context.Context, p1 string, p2 string) error {
 	return s.call(ctx, "DemoteNewsletterAdmin", []any{p1, p2})
+}
+
+// DownloadMedia is engine.Extras's, played on the sim network's host.
+func (s *Session) DownloadMedia(ctx context.Context, p1 engine.MediaRequest) ([]byte, error) {
+	var r0 []byte
+	err := s.call(ctx, "DownloadMedia", []any{p1}, &r0)
+	return r0, err
 }
 
 // FindNewsletters is engine.Newsletterer's, played on the sim network's host.
@@ -435,6 +456,11 @@ func (s *Session) Profile(ctx context.Context) (engine.Profile, error) {
 // React is engine.Actor's, played on the sim network's host.
 func (s *Session) React(ctx context.Context, p1 string, p2 string, p3 string, p4 string) error {
 	return s.call(ctx, "React", []any{p1, p2, p3, p4})
+}
+
+// RejectCall is engine.Extras's, played on the sim network's host.
+func (s *Session) RejectCall(ctx context.Context, p1 string, p2 string) error {
+	return s.call(ctx, "RejectCall", []any{p1, p2})
 }
 
 // Revoke is engine.Actor's, played on the sim network's host.

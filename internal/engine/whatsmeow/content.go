@@ -261,6 +261,7 @@ func mediaMessage(o outgoing, up *wm.UploadResponse, ci *waE2E.ContextInfo) *waE
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 			MediaKeyTimestamp: ts, Mimetype: proto.String(mime), Caption: caption,
 			Width: optUint32(m.Width), Height: optUint32(m.Height), ViewOnce: viewOnce, ContextInfo: ci,
+			JPEGThumbnail: m.Thumbnail,
 		}}
 	case engine.KindShort: // a round video note
 		return &waE2E.Message{PtvMessage: &waE2E.VideoMessage{
@@ -276,6 +277,7 @@ func mediaMessage(o outgoing, up *wm.UploadResponse, ci *waE2E.ContextInfo) *waE
 			MediaKeyTimestamp: ts, Mimetype: proto.String(mime), Caption: caption,
 			Seconds: optUint32(m.Seconds), Width: optUint32(m.Width), Height: optUint32(m.Height),
 			GifPlayback: optBool(o.Kind == engine.KindGIF), ViewOnce: viewOnce, ContextInfo: ci,
+			JPEGThumbnail: m.Thumbnail,
 		}}
 	case engine.KindAudio, engine.KindVoice:
 		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
@@ -283,6 +285,7 @@ func mediaMessage(o outgoing, up *wm.UploadResponse, ci *waE2E.ContextInfo) *waE
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 			MediaKeyTimestamp: ts, Mimetype: proto.String(mime),
 			Seconds: optUint32(m.Seconds), PTT: optBool(o.Kind == engine.KindVoice), ViewOnce: viewOnce, ContextInfo: ci,
+			Waveform: m.Waveform,
 		}}
 	case engine.KindSticker:
 		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{
@@ -302,6 +305,7 @@ func mediaMessage(o outgoing, up *wm.UploadResponse, ci *waE2E.ContextInfo) *waE
 		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		MediaKeyTimestamp: ts, Mimetype: proto.String(mime),
 		FileName: proto.String(name), Title: proto.String(name), Caption: caption, ContextInfo: ci,
+		JPEGThumbnail: m.Thumbnail,
 	}
 	if caption != nil {
 		// As WhatsApp's own clients send captioned documents.

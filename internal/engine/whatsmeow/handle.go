@@ -23,6 +23,7 @@ const ingestTimeout = 15 * time.Second
 func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
+	out = append(out, s.mapExtra(c.Client, evt)...) // votes, calls, media retries (polls.go)
 	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
 		// whatsmeow reports no event for a stream error 503 (streamWatch
 		// noticed it): say why the connection ended.

@@ -240,6 +240,7 @@ func received(msg wm.DownloadableMessage, fetch fetcher, mime, name string, size
 	if fetch != nil {
 		md.Fetch = fetch(msg)
 	}
+	md.Ref = encodeRef(msg)
 	return md
 }
 

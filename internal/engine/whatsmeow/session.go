@@ -81,6 +81,8 @@ type Session struct {
 	qrShown    bool   // the running flow has shown a code (PairPhone allowed)
 	watchdog   *time.Timer
 	closed     bool
+
+	retries retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
 }
 
 var _ engine.Session = (*Session)(nil)

@@ -62,6 +62,12 @@ var socketTests = []string{
 	"TestActorsOnline",
 	"TestExtrasOnline",
 	"TestCapabilitiesOnline", // capabilities_test.go
+	// realwa_media_test.go
+	"TestMediaRetryFetchesExpiredFile",
+	"TestCallOfferRejected",
+	"TestPollVoteDecrypted",
+	"TestVoiceNoteSentWithWaveform",
+	"TestEncryptedReactionDecrypted",
 }
 
 // skippedSockets are the tests needsSocket skipped in this process.

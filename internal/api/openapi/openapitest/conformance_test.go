@@ -30,12 +30,25 @@ type apiClient struct {
 	seen map[string]bool // "METHOD path-as-sent STATUS", for the log
 	// lastList is the last answer when it was a JSON array.
 	lastList []any
+	last     []byte // the last answer's body
 }
 
 // call sends body (nil: none; string or []byte: raw; else JSON) with token
 // (empty: none) and wants status. It returns the decoded JSON answer (nil
 // when it is not a JSON object).
 func (c *apiClient) call(want int, method, path, token string, body any) map[string]any {
+	c.t.Helper()
+	var got int
+	out := c.callStatus(&got, method, path, token, body)
+	if got != want {
+		c.t.Errorf("%s %s: status %d, want %d: %s", method, path, got, want, c.last)
+	}
+	return out
+}
+
+// callStatus is call that reports the status in *status instead of
+// wanting one.
+func (c *apiClient) callStatus(status *int, method, path, token string, body any) map[string]any {
 	c.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -67,9 +80,7 @@ func (c *apiClient) call(want int, method, path, token string, body any) map[str
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if resp.StatusCode != want {
-		c.t.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
+	*status, c.last = resp.StatusCode, raw
 	c.seen[method+" "+path+" "+resp.Status] = true
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
@@ -317,6 +328,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
 	testExtras(t, c, acmeToken, str(ch2, "token"))
 	testStoriesNewslettersCommunities(t, c, acmeToken, str(ch2, "token"))
+	testCallsPollsReceivedMedia(t, c, acmeToken) // calls_conformance_test.go
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)

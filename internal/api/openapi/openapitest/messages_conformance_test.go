@@ -6,12 +6,20 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 )
 
 // pngDot is a valid 1x1 PNG.
 var pngDot, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+// webpSticker is a valid 512x512 WebP (sent as it is); oggVoice 0.2 s of
+// Opus in OGG (sent as it is without ffmpeg, converted with it).
+var (
+	webpSticker, _ = base64.StdEncoding.DecodeString("UklGRiwAAABXRUJQVlA4TCAAAAAv/8F/AAcQ9Y/+BwQCyf7eMxTR/4z//Oc///nPf/7zfw==")
+	oggVoice, _    = os.ReadFile("testdata/voice.ogg")
+)
 
 func dataURI(mimeType string, b []byte) string {
 	return "data:" + mimeType + ";base64," + base64.StdEncoding.EncodeToString(b)
@@ -98,9 +106,9 @@ func testMessagesChatsMedia(t *testing.T, c *apiClient, ptok, expiredToken strin
 		"video":        {"media": dataURI("video/mp4", []byte("\x00\x00\x00\x18ftypmp42 video")), "seconds": 3},
 		"gif":          {"media": dataURI("video/mp4", []byte("\x00\x00\x00\x18ftypmp42 gif"))},
 		"audio":        {"media": dataURI("audio/mpeg", []byte("ID3 audio"))},
-		"voice":        {"media": dataURI("audio/ogg", []byte("OggS voice"))},
+		"voice":        {"media": dataURI("audio/ogg", oggVoice)},
 		"document":     {"media": base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 tiny")), "mime_type": "application/pdf", "filename": "offer.pdf"},
-		"sticker":      {"media": dataURI("image/webp", []byte("RIFF....WEBPVP8 "))},
+		"sticker":      {"media": dataURI("image/webp", webpSticker)},
 		"location":     {"latitude": 52.52, "longitude": 13.405, "name": "Office"},
 		"contact":      {"name": "Clara", "vcard": "BEGIN:VCARD\nVERSION:3.0\nFN:Clara\nEND:VCARD"},
 		"link_preview": {"body": "see https://example.com/page", "title": "Example"},
