@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/wagate/wagate/internal/engine/sim"
@@ -154,10 +155,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	setPageHeaders(w)
 	if _, pattern := h.mux.Handler(r); pattern == "" {
+		if allow := h.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			h.renderError(w, r, h.viewerOf(r), http.StatusMethodNotAllowed, "This page does not answer "+r.Method+" requests.")
+			return
+		}
 		h.renderError(w, r, h.viewerOf(r), http.StatusNotFound, "There is no such page.")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// allowed lists the methods a route serves at the request's path (none:
+// there is no such page).
+func (h *Handler) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
 }
 
 // setPageHeaders sets the security headers of every dashboard answer.
