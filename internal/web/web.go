@@ -94,6 +94,11 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/login", h.public(h.login))
 	m.Handle("POST /ui/logout", h.anyone(h.logout))
 
+	// The hosted linking page (no login; the signed link is the credential).
+	m.HandleFunc("GET /ui/link/{token}", h.linkPage)
+	m.HandleFunc("GET /ui/link/{token}/state.json", h.linkState)
+	m.HandleFunc("POST /ui/link/{token}/pair", h.linkPair)
+
 	// Partner pages.
 	m.Handle("GET /ui/dashboard", h.partner(h.dashboard))
 	m.Handle("POST /ui/channels", h.partner(h.createChannel))
@@ -111,6 +116,9 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/channels/{id}/qr", h.partner(h.qrPage))
 	m.Handle("GET /ui/channels/{id}/qr.json", h.partner(h.qrState))
 	m.Handle("POST /ui/channels/{id}/pair", h.partner(h.pairCode))
+	m.Handle("GET /ui/channels/{id}/link-page", h.partner(h.linkSharePage))
+	m.Handle("POST /ui/channels/{id}/link-page", h.partner(h.createLinkPage))
+	m.Handle("POST /ui/channels/{id}/link-page/{lp}/revoke", h.partner(h.revokeLinkPage))
 	m.Handle("GET /ui/channels/{id}/settings", h.partner(h.settingsPage))
 	m.Handle("POST /ui/channels/{id}/settings/webhooks", h.partner(h.addWebhook))
 	m.Handle("POST /ui/channels/{id}/settings/webhooks/remove", h.partner(h.removeWebhook))
