@@ -67,4 +67,3 @@ func (h *handler) revokeLinkPage(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, success{Success: true})
 	return nil
 }
-
