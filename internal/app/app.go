@@ -280,6 +280,7 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle(web.Prefix, dash)
+	mux.Handle("GET /docs", dash) // the API reference, rendered by the dashboard
 	mux.Handle("GET /{$}", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
 		if strings.Contains(r.Header.Get("Accept"), "text/html") { // a browser: the dashboard
 			http.Redirect(w, r, web.Prefix, http.StatusSeeOther)
@@ -300,8 +301,12 @@ func (s *Server) routes() (http.Handler, error) {
 
 // dashboard builds the web dashboard, with the sim panel on the sim engine.
 func (s *Server) dashboard() (http.Handler, error) {
+	doc, err := openapi.Load()
+	if err != nil {
+		return nil, err
+	}
 	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version,
-		LoginLimit: s.loginLimit}
+		LoginLimit: s.loginLimit, API: doc}
 	switch {
 	case s.simPhones != nil:
 		o.Sim = s.simPhones

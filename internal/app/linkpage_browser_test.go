@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,4 +166,40 @@ func TestLinkPageBrowser(t *testing.T) {
 	rg.advance(61 * time.Second)
 	u.do("reload the kept link", chromedp.Navigate(kept["url"].(string)), chromedp.WaitReady(chromedp.CSS("body")))
 	u.waitText("#link-gone", "This link does not work")
+}
+
+// TestDocsBrowser renders /docs in Chromium: the menu jumps to an
+// operation, and the page fits a phone's screen.
+func TestDocsBrowser(t *testing.T) {
+	rg := newBrowserRig(t)
+	u := rg.u
+	u.open("/docs")
+	u.waitText("h1", "API reference")
+	u.click(`#docs-nav a[href="#createLinkPage"]`)
+	if got := js[string](u, `location.hash`); got != "#createLinkPage" {
+		t.Fatalf("hash = %q", got)
+	}
+	u.waitText("#createLinkPage h3", "POST /partner/channels/{ChannelID}/link-page")
+	u.do("top", chromedp.Navigate(u.base+"/docs"), chromedp.WaitReady(chromedp.CSS("body")))
+	shotViewport(u, "docs")
+	u.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	if w := js[int](u, `document.documentElement.scrollWidth`); w > 390 {
+		t.Fatalf("on a 390px screen /docs is %dpx wide: %s", w, js[string](u, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > 392).slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id + " " + Math.round(e.getBoundingClientRect().right)).join("; ")`))
+	}
+	u.do("desktop viewport", chromedp.EmulateViewport(1280, 900))
+}
+
+// shotViewport writes a screenshot of what the window shows (a long page
+// is too large for a full one).
+func shotViewport(u *ui, name string) {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		u.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(u.dir, name+".png"), png, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/service"
 )
@@ -44,6 +46,8 @@ type Options struct {
 	LoginLimit service.LoginLimit
 	// Version is shown in the footer.
 	Version string
+	// API is the OpenAPI document the /docs page renders (no page without).
+	API *openapi3.T
 }
 
 // DefaultSessionTTL is the session lifetime when Options.SessionTTL is zero.
@@ -61,6 +65,7 @@ type Handler struct {
 	views   *views
 	assets  *assets
 	mux     *http.ServeMux
+	docs    *docsData
 }
 
 // New parses the templates, fingerprints the static files and builds the
@@ -82,6 +87,9 @@ func New(o Options) (*Handler, error) {
 	if h.views, err = parseViews(h.assets); err != nil {
 		return nil, err
 	}
+	if o.API != nil {
+		h.docs = buildDocs(o.API)
+	}
 	h.routes()
 	return h, nil
 }
@@ -89,6 +97,7 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) routes() {
 	m := h.mux
 	m.HandleFunc("GET /ui/static/{sum}/{name}", h.assets.serve)
+	m.HandleFunc("GET /docs", h.docsPage)
 	m.Handle("GET /ui/{$}", h.public(h.home))
 	m.Handle("GET /ui/login", h.public(h.loginPage))
 	m.Handle("POST /ui/login", h.public(h.login))
