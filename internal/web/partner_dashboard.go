@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,6 +52,8 @@ type dashboardData struct {
 	Total    int
 	Ledger   []model.LedgerEntry
 	APIURL   string
+	// BalanceChart is the balance over time, from the ledger.
+	BalanceChart template.HTML
 }
 
 // dashboard is the partner's start page: balance, "Add channel", the
@@ -65,7 +68,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return err
 	}
-	d := dashboardData{Total: total, Ledger: led, APIURL: h.svc.APIURL()}
+	hist, err := h.svc.BalanceHistory(ctx, v.Partner.ID)
+	if err != nil {
+		return err
+	}
+	d := dashboardData{Total: total, Ledger: led, APIURL: h.svc.APIURL(), BalanceChart: balanceChart(hist)}
 	now := h.svc.Now()
 	for _, ch := range chs {
 		d.Channels = append(d.Channels, h.chanView(ch, now))
