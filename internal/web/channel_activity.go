@@ -17,8 +17,8 @@ func balanceChart(hist []store.BalancePoint) template.HTML {
 }
 
 type activityData struct {
-	C                      chanView
-	Messages, Deliveries   template.HTML
+	C                    chanView
+	Messages, Deliveries template.HTML
 }
 
 // activityPage is a channel's "Activity": messages sent and received per
@@ -46,4 +46,3 @@ func (h *Handler) activityPage(w http.ResponseWriter, r *http.Request, v *viewer
 	h.render(w, r, http.StatusOK, "activity", page{Title: "Activity of " + ch.Name, Nav: "channels", V: v, Data: d})
 	return nil
 }
-
