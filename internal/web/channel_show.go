@@ -6,6 +6,7 @@ import (
 
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
+	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
 )
 
@@ -23,6 +24,8 @@ type channelData struct {
 	Modes  []modeOption
 	// SimPhone is a suggested number for the simulated phone.
 	SimPhone string
+	// Projects are where the channel may move.
+	Projects []store.ProjectInfo
 }
 
 type modeOption struct {
@@ -44,8 +47,12 @@ func (h *Handler) channelPage(w http.ResponseWriter, r *http.Request, v *viewer)
 	if err != nil {
 		return err
 	}
+	projects, _, err := h.svc.Projects(r.Context(), v.Partner.ID, service.Page{Count: 500})
+	if err != nil {
+		return err
+	}
 	d := channelData{C: h.chanView(ch, h.svc.Now()), APIURL: h.svc.APIURL(), Modes: modeOptions(ch.Mode),
-		SimPhone: simNumber(ch.ID)}
+		SimPhone: simNumber(ch.ID), Projects: projects}
 	h.render(w, r, http.StatusOK, "channel", page{Title: ch.Name, Nav: "channels", V: v, Data: d})
 	return nil
 }

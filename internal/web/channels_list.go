@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/service"
+	"github.com/wagate/wagate/internal/store"
 )
 
 type channelsData struct {
 	Query    string
+	Filter   service.ChannelQuery
+	Expires  string // the "expires within" days as typed
+	Projects []store.ProjectInfo
+	Filtered bool
 	Found    *chanView
 	NotFound bool
 	Channels []chanView
@@ -37,8 +44,26 @@ func (h *Handler) channelsPage(w http.ResponseWriter, r *http.Request, v *viewer
 			d.Found = &cv
 		}
 	}
-	d.Pager = pageOf(r, 50)
-	chs, total, err := h.svc.Channels(ctx, v.Partner.ID, "", d.Pager.page())
+	q := r.URL.Query()
+	d.Filter = service.ChannelQuery{Status: q.Get("status"), Mode: q.Get("mode"), ProjectID: q.Get("project"), Sort: q.Get("sort")}
+	if d.Expires = strings.TrimSpace(q.Get("expires")); d.Expires != "" {
+		n, err := strconv.Atoi(d.Expires)
+		if err != nil {
+			n = -1 // refused below with the field's message
+		}
+		d.Filter.ExpiresWithinDays = n
+	}
+	d.Filtered = d.Filter != (service.ChannelQuery{})
+	size := 50
+	if n, err := strconv.Atoi(q.Get("size")); err == nil && (n == 100 || n == 200) {
+		size = n
+	}
+	d.Pager = pageOf(r, size)
+	var err error
+	if d.Projects, _, err = h.svc.Projects(ctx, v.Partner.ID, service.Page{Count: 500}); err != nil {
+		return err
+	}
+	chs, total, err := h.svc.FilterChannels(ctx, v.Partner.ID, d.Filter, d.Pager.page())
 	if err != nil {
 		return err
 	}

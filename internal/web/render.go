@@ -44,6 +44,8 @@ func parseViews(a *assets) (*views, error) {
 		"add":         func(a, b int) int { return a + b },
 		"dict":        dict,
 		"modes":       modeOptions,
+		"list":        func(v ...string) []string { return v },
+		"sortLabel":   sortLabel,
 	}
 	files, err := fs.Glob(templateFiles, "templates/pages/*.html")
 	if err != nil {
@@ -242,6 +244,16 @@ func statusClass(s string) string {
 		return "warn"
 	}
 	return "muted"
+}
+
+// sortLabel names a channel-list order for people.
+func sortLabel(o string) string {
+	labels := map[string]string{"created": "Oldest first", "-created": "Newest first", "name": "Name A-Z", "-name": "Name Z-A",
+		"expires": "Expiring first", "-expires": "Expiring last", "status": "Status", "project": "Project", "mode": "Mode"}
+	if l, ok := labels[o]; ok {
+		return l
+	}
+	return o
 }
 
 // dict builds a map for a partial: {{template "x" (dict "A" 1 "B" 2)}}.
