@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,4 +203,74 @@ func shotViewport(u *ui, name string) {
 	if err := os.WriteFile(filepath.Join(u.dir, name+".png"), png, 0o644); err != nil {
 		u.t.Fatal(err)
 	}
+}
+
+// TestNewPagesBrowser renders the charts, projects, filtered channel list,
+// operator overview and cluster pages in Chromium (and takes their
+// screenshots with WAGATE_SCREENSHOTS).
+func TestNewPagesBrowser(t *testing.T) {
+	rg := newBrowserRig(t)
+	u, api := rg.u, rg.api
+	p := api.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "acme", "email": "ops@acme.test",
+		"password": "correct horse", "days": 60})
+	ptok, pid := p["token"].(string), p["id"].(string)
+	api.call(200, "POST", "/admin/partners/"+pid+"/days", adminToken, map[string]any{"days": 30, "comment": "invoice 1"})
+	api.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "globex", "email": "ops@globex.test", "days": 45})
+	ch := api.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Flower shop"})
+	id, chTok := ch["id"].(string), ch["token"].(string)
+	api.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Bakery"})
+	api.call(200, "POST", "/partner/channels/"+id+"/extend", ptok, map[string]any{"days": 20})
+	const dan = "15551230099"
+	api.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": dan, "name": "Dan"})
+	qr := api.call(200, "GET", "/users/login/rowdata", chTok, nil)
+	api.call(200, "POST", "/admin/sim/phones/"+dan+"/link", adminToken, map[string]any{"qr": qr["rowdata"]})
+	api.authAs(chTok, dan)
+	hooks := &hookReceiver{}
+	receiver := httptest.NewServer(hooks)
+	defer receiver.Close()
+	api.call(200, "PATCH", "/settings", chTok, map[string]any{"webhooks": []any{map[string]any{"url": receiver.URL + "/hook",
+		"events": []any{map[string]any{"type": "messages", "method": "post"}}}}})
+	const eve = "15551230098"
+	api.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": eve, "name": "Eve"})
+	for _, body := range []string{"Your order is ready", "Thanks!", "See you"} {
+		api.call(200, "POST", "/messages/text", chTok, map[string]any{"to": eve, "body": body})
+	}
+	api.call(201, "POST", "/admin/sim/phones/"+eve+"/messages", adminToken, map[string]any{"to": dan, "body": "On my way"})
+
+	eventually(t, "the webhook got the messages", func() bool { return hooks.count() >= 4 })
+	rg.loginPartner("ops@acme.test", "correct horse")
+	u.do("balance chart", chromedp.WaitVisible(chromedp.CSS("#chart-balance svg")))
+	if n := js[int](u, `document.querySelectorAll("#chart-balance circle.mark").length`); n != 3 {
+		t.Fatalf("balance chart has %d points, want 3", n)
+	}
+	u.shot("dashboard-charts")
+	u.open("/ui/channels/" + id + "/activity")
+	u.waitText("#chart-messages figcaption", "Messages per day")
+	eventually(t, "the messages chart counts 3 sent", func() bool {
+		u.open("/ui/channels/" + id + "/activity")
+		return js[string](u, `(document.querySelector('#chart-messages rect[data-series="sent"]')||{}).dataset?.value || ""`) == "3"
+	})
+	u.shot("channel-activity")
+	u.open("/ui/projects")
+	u.fill("#project-name", "Retail")
+	u.submit("#btn-add-project", "Project Retail created.")
+	u.shot("projects")
+	u.open("/ui/channels?status=active&sort=name")
+	u.waitText("#channel-total", "(2)")
+	u.shot("channels-filter")
+
+	u.click("#logout")
+	u.waitText("#notice", "You are logged out.")
+	u.fill("#login-token", adminToken)
+	u.click("#login-operator-submit")
+	u.click("#nav-overview")
+	u.waitText("h1", "Overview")
+	if got := js[string](u, `document.querySelector('#chart-sold rect[data-series="acme"]').dataset.value`); got != "90" {
+		t.Fatalf("days sold to acme this month = %s, want 90", got)
+	}
+	u.shot("operator-overview")
+	u.click("#nav-cluster")
+	u.waitText("#cluster-mode", "single node")
+	u.do("cluster table", chromedp.WaitVisible(chromedp.CSS("#node-table")), chromedp.WaitReady(chromedp.CSS("footer")))
+	u.shot("operator-cluster")
 }

@@ -59,7 +59,7 @@ func barChart(id, title string, labels []string, series []chartSeries) template.
 	axes(&b, top)
 	plotW := float64(chartW - padL - padR)
 	slot := plotW / float64(max(1, len(labels)))
-	barW := math.Max(1, slot*0.75)
+	barW := math.Min(56, math.Max(1, slot*0.75))
 	for i, l := range labels {
 		x := float64(padL) + slot*float64(i) + (slot-barW)/2
 		base := float64(chartH - padB)
