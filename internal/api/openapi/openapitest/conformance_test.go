@@ -282,6 +282,14 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(404, "PATCH", "/partner/channels/AAAAAA-AAAAA/mode", acmeToken, map[string]any{"mode": "live"})
 	c.call(413, "PATCH", "/partner/channels/"+chID+"/mode", acmeToken, big)
 
+	lp := c.call(201, "POST", "/partner/channels/"+chID+"/link-page", acmeToken, map[string]any{"ttl": 600,
+		"branding": map[string]any{"name": "Acme", "color": "#112233"}})
+	c.call(400, "POST", "/partner/channels/"+chID+"/link-page", acmeToken, map[string]any{"ttl": 5})
+	c.call(404, "POST", "/partner/channels/AAAAAA-AAAAA/link-page", acmeToken, nil)
+	c.call(413, "POST", "/partner/channels/"+chID+"/link-page", acmeToken, big)
+	c.call(200, "DELETE", "/partner/channels/"+chID+"/link-page/"+str(lp, "id"), acmeToken, nil)
+	c.call(404, "DELETE", "/partner/channels/"+chID+"/link-page/nope", acmeToken, nil)
+
 	c.call(200, "POST", "/partner/channels/"+chID+"/stop", acmeToken, nil)
 	c.call(200, "POST", "/partner/channels/"+chID+"/start", acmeToken, nil)
 	c.call(200, "POST", "/partner/channels/"+chID+"/restart", acmeToken, nil)
