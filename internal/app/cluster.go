@@ -240,6 +240,14 @@ func (s *Server) channelOfRequest(r *http.Request) string {
 		}
 		return ""
 	}
+	if rest, ok := strings.CutPrefix(p, web.Prefix+"link/"); ok {
+		// A hosted linking page runs the login flow of its channel: on
+		// its owner.
+		token, _, _ := strings.Cut(rest, "/")
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		return s.svc.LinkPageChannel(ctx, token)
+	}
 	if rest, ok := strings.CutPrefix(p, web.Prefix+"channels/"); ok {
 		id, _, _ := strings.Cut(rest, "/")
 		if id != "export" && id != "" {

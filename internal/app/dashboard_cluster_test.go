@@ -76,8 +76,9 @@ func TestDashboardClusterNodes(t *testing.T) {
 	}
 	a := node("node-a")
 	_, ptok := a.partner("many", 50)
+	var ids []string
 	for i := range 6 {
-		a.channel(ptok, "C"+strconv.Itoa(i))
+		ids = append(ids, a.channel(ptok, "C"+strconv.Itoa(i))["id"].(string))
 	}
 	bn := node("node-b")
 	var info map[string]any
@@ -128,6 +129,16 @@ func TestDashboardClusterNodes(t *testing.T) {
 	})
 	mustContain(t, "cluster page", p.body, `id="cluster-mode">2 of 2 nodes alive`, `id="cluster-self">node-b<`,
 		`id="node-node-a"`, `id="node-node-b" class="self"`, "(term ")
+	// A hosted linking page answers with its channel's QR code through
+	// either node: the request goes to the channel's owner.
+	for _, id := range ids[:2] {
+		lp := a.ok(201, "POST", "/partner/channels/"+id+"/link-page", ptok, nil)
+		path := linkPath(t, lp)
+		for _, e := range []*env{a, bn} {
+			page := e.browser("203.0.113.31").get(200, path)
+			mustContain(t, "linking page through "+e.srv.Service().APIURL(), page.body, "data:image/png;base64,")
+		}
+	}
 	owners := rowOf(t, p.body, `id="owner-table"`)
 	mustContain(t, "shard owners", owners, "node-a", "node-b")
 	if moves, _ := info["moves"].([]any); len(moves) > 0 {

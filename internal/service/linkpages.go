@@ -261,3 +261,18 @@ func (s *Service) LinkPages(ctx context.Context, partnerID, channelID string) ([
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
 	return out, nil
 }
+
+// LinkPageChannel is the channel a linking-page token names, "" when it
+// names none. It checks nothing (cluster routing uses it to send the
+// request to the channel's owner, which checks everything).
+func (s *Service) LinkPageChannel(ctx context.Context, token string) string {
+	id, _, _, ok := splitLinkToken(token)
+	if !ok {
+		return ""
+	}
+	p, err := s.store.LinkPage(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return p.ChannelID
+}
