@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wagate/wagate/internal/api/openapi"
 )
@@ -22,9 +23,10 @@ func TestDocsPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := e.browser("203.0.113.9")
+	t0 := time.Now()
 	p := b.get(200, "/docs")
 	body := p.body
-	t.Logf("/docs is %d KiB", len(body)/1024)
+	t.Logf("/docs is %d KiB, rendered in %v", len(body)/1024, time.Since(t0).Round(time.Millisecond))
 
 	n := 0
 	for path, item := range doc.Paths.Map() {

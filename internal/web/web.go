@@ -8,6 +8,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -65,7 +66,7 @@ type Handler struct {
 	views   *views
 	assets  *assets
 	mux     *http.ServeMux
-	docs    *docsData
+	docs    template.HTML // the API reference's body (renderDocs)
 }
 
 // New parses the templates, fingerprints the static files and builds the
@@ -88,7 +89,9 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	if o.API != nil {
-		h.docs = buildDocs(o.API)
+		if h.docs, err = renderDocs(o.API); err != nil {
+			return nil, err
+		}
 	}
 	h.routes()
 	return h, nil
