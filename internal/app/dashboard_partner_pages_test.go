@@ -173,7 +173,9 @@ func TestDashboardChannelListAtScale(t *testing.T) {
 			t.Fatalf("%s: rows %v\nwant %v", query, got, wantIDs)
 		}
 		t.Logf("%-60s %5d match, page in %v", query, len(want), took.Round(time.Millisecond))
-		if took > 3*time.Second {
+		// 6-54 ms on an idle machine; the bound only catches a page that
+		// scans without its index (it stays loose for -race on a busy one).
+		if took > 10*time.Second {
 			t.Fatalf("%s took %v", query, took)
 		}
 	}
