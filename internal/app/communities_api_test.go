@@ -184,8 +184,14 @@ func testCommunities(t *testing.T, e *env) {
 		"startTime": 1900000000, "endTime": 1900003600, "degreesLatitude": 52.5, "degreesLongitude": 13.4, "locationName": "Park"})
 	e.eventually("the event on Ben's phone", func() bool { return e.inboxHas(ben, "Meetup") })
 	e.eventually("the event in Ben's chat", func() bool {
-		return strings.Contains(fmtJSON(e.ok(200, "GET", "/messages/list/"+announce, tokB, nil)), "Meetup")
+		code, raw := e.do("GET", "/messages/list/"+announce, tokB, nil) // 404 until the chat is stored
+		return code == 200 && strings.Contains(string(raw), "Meetup")
 	})
+	// The channel stores the event it sent.
+	mine := e.ok(200, "GET", "/messages/list/"+announce, tokA, nil)["messages"].([]any)
+	if ev := mine[0].(map[string]any); ev["type"] != "event" || ev["from_me"] != true || !strings.Contains(fmtJSON(ev), "Meetup") {
+		t.Fatalf("the event in Ann's chat = %v", ev)
+	}
 	e.fail(403, "", "POST", "/communities/event", tokB, map[string]any{"to": announce, "title": "Mine", "startTime": 1900000000})
 	e.fail(400, "title", "POST", "/communities/event", tokA, map[string]any{"to": announce, "startTime": 1900000000})
 	e.fail(400, "startTime", "POST", "/communities/event", tokA, map[string]any{"to": announce, "title": "x"})

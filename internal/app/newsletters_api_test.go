@@ -130,7 +130,8 @@ func testNewsletters(t *testing.T, e *env) {
 	e.ok(200, "POST", "/messages/text", tokA, map[string]any{"to": id, "body": "first post"})
 	e.fail(403, "", "POST", "/messages/text", tokB, map[string]any{"to": id, "body": "not mine"})
 	e.eventually("the post in Ben's chat", func() bool {
-		return strings.Contains(fmtJSON(e.ok(200, "GET", "/messages/list/"+id, tokB, nil)), "first post")
+		code, raw := e.do("GET", "/messages/list/"+id, tokB, nil) // 404 until the chat is stored
+		return code == 200 && strings.Contains(string(raw), "first post")
 	})
 	posts := e.ok(200, "GET", "/newsletters/"+id+"/messages?count=10", tokB, nil)
 	if num(posts["count"]) != 1 || !strings.Contains(fmtJSON(posts), "first post") {
@@ -187,8 +188,13 @@ func testNewsletters(t *testing.T, e *env) {
 
 	// An admin: invited (a message to Ben's phone), taken back, invited
 	// again and accepted; he posts; demoted by the owner, he cannot.
-	e.ok(200, "POST", "/newsletters/"+id+"/invite/"+ben, tokA, map[string]any{"message": "help me run it"})
+	inv := e.ok(200, "POST", "/newsletters/"+id+"/invite/"+ben, tokA, map[string]any{"message": "help me run it"})
 	e.eventually("the admin invitation on Ben's phone", func() bool { return e.inboxHas(ben, "help me run it") })
+	// It is a message the channel sent: stored in its chat with Ben.
+	if m := e.messageOn(tokA, inv["message"].(map[string]any)["id"].(string)); m["chat_id"] != ben+"@s.whatsapp.net" || m["from_me"] != true ||
+		!strings.Contains(fmtJSON(m), "help me run it") {
+		t.Fatalf("the stored invitation = %v", m)
+	}
 	e.ok(200, "DELETE", "/newsletters/"+id+"/invite/"+ben, tokA, nil)
 	e.fail(404, "", "PUT", "/newsletters/"+id+"/admins/"+ann, tokB, nil) // taken back
 	e.fail(404, "", "DELETE", "/newsletters/"+id+"/invite/"+ben, tokA, nil)

@@ -92,6 +92,10 @@ func testStories(t *testing.T, e *env) {
 	if strings.Contains(fmtJSON(e.ok(200, "GET", "/stories", tokB, nil)), "only for Pia") {
 		t.Fatal("a story for Pia only reached Ben")
 	}
+	e.eventually("Pia's delivery of the story for her", func() bool { return e.viewsOf(tokA, onlyID)[pia] != "" })
+	if v := e.viewsOf(tokA, onlyID); len(v) != 1 {
+		t.Fatalf("views of the story for Pia = %v", v)
+	}
 	// Ben's channel does not have it: 404 as for any unknown ID, and no
 	// viewers for a story not its own.
 	e.fail(404, "", "GET", "/stories/"+onlyID, tokB, nil)
@@ -137,6 +141,7 @@ func testStories(t *testing.T, e *env) {
 	}
 
 	// Viewers: Ben and Pia received it; Pia reads it.
+	e.eventually("both deliveries of the story", func() bool { return len(e.viewsOf(tokA, storyID)) == 2 })
 	if v := e.viewsOf(tokA, storyID); len(v) != 2 || v[ben] == "" || v[pia] == "" {
 		t.Fatalf("views of the story = %v, want Ben and Pia", v)
 	}
