@@ -125,6 +125,16 @@ func testCommunities(t *testing.T, e *env) {
 		t.Fatalf("the community's groups as Ben sees them = %v (hidden %v)", other, hidden["id"])
 	}
 	e.fail(403, "", "PATCH", "/communities/"+cid+"/settings", tokB, map[string]any{"setting": "modify_groups", "policy": "admins"})
+	e.fail(403, "", "DELETE", "/communities/"+cid, tokB, nil) // only its creator deactivates it
+	e.fail(403, "", "POST", "/communities/"+cid+"/participants", tokB, map[string]any{"participants": []string{pia}})
+	// A number not on WhatsApp fails alone.
+	mixed := e.ok(200, "POST", "/communities/"+cid+"/participants", tokA, map[string]any{"participants": []string{pia, "15550909099"}})
+	if fmtJSON(mixed["processed"]) != `["`+pia+`"]` || fmtJSON(mixed["failed"]) != `["15550909099"]` {
+		t.Fatalf("add Pia and a number not on WhatsApp = %v", mixed)
+	}
+	if got := e.ok(200, "GET", "/communities/"+cid, tokA, nil); rankOf(got, pia) != "member" || rankOf(got, "15550909099") != "" {
+		t.Fatalf("community after adding Pia = %v", got)
+	}
 	e.fail(403, "", "DELETE", "/communities/"+cid+"/link", tokB, nil)
 	e.ok(200, "PATCH", "/communities/"+cid+"/admins", tokA, map[string]any{"participants": []string{ben}})
 	if got := e.ok(200, "GET", "/communities/"+cid, tokB, nil); rankOf(got, ben) != "admin" {

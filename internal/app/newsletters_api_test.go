@@ -102,6 +102,11 @@ func testNewsletters(t *testing.T, e *env) {
 		all["page_info"].(map[string]any)["next_page"] != true {
 		t.Fatalf("the newest newsletter, a page of 1 = %v", all)
 	}
+	if next := e.ok(200, "GET", "/newsletters/find?newsletter_field=creation_time&sort=desc&count=1&cursor=1", tokB, nil); newsletterIn(next, id) == nil ||
+		next["page_info"].(map[string]any)["next_page"] != false || next["page_info"].(map[string]any)["previous_page"] != true {
+		t.Fatalf("the next page = %v", next)
+	}
+	e.fail(400, "cursor", "GET", "/newsletters/find?cursor=x", tokB, nil)
 	e.fail(400, "newsletter_field", "GET", "/newsletters/find?newsletter_field=age", tokB, nil)
 	e.fail(400, "sort", "GET", "/newsletters/find?sort=up", tokB, nil)
 	e.fail(400, "count", "GET", "/newsletters/find?count=0", tokB, nil)

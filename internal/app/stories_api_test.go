@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"strings"
 	"testing"
@@ -235,6 +236,13 @@ func testStories(t *testing.T, e *env) {
 	}
 	e.fail(400, "exclude_contacts", "PUT", "/stories/"+storyID, tokA, map[string]any{"exclude_contacts": "x"})
 	e.fail(400, "contacts", "PUT", "/stories/"+storyID, tokA, `{"contacts": 7}`)
+	if l := e.ok(200, "GET", fmt.Sprintf("/stories?time_to=%d", start.Unix()-1), tokA, nil); num(l["total"]) != 0 {
+		t.Fatalf("stories before the first = %v", l)
+	}
+	if l := e.ok(200, "GET", fmt.Sprintf("/stories?from_me=false&time_from=%d", start.Unix()), tokA, nil); num(l["total"]) != 1 {
+		t.Fatalf("stories Ann received = %v", l)
+	}
+	e.fail(400, "time_to", "GET", fmt.Sprintf("/stories?time_from=%d&time_to=%d", start.Unix(), start.Unix()-1), tokA, nil)
 	e.fail(400, "from_me", "GET", "/stories?from_me=maybe", tokA, nil)
 	e.fail(400, "author", "GET", "/stories?author=nope", tokA, nil)
 	e.fail(400, "time_from", "GET", "/stories?time_from=yesterday", tokA, nil)
