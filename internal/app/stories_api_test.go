@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"mime/multipart"
 	"strings"
@@ -175,6 +176,17 @@ func testStories(t *testing.T, e *env) {
 	}
 	e.ok(201, "PUT", "/stories/"+dotID, tokA, map[string]any{"contacts": []string{rex}})
 	e.eventually("the reposted image on Rex's phone", func() bool { return e.inboxHas(rex, "multipart dot") })
+	// So does a voice story.
+	var voiceID string
+	for _, x := range media["messages"].([]any) {
+		if m := x.(map[string]any); m["type"] == "voice" {
+			voiceID = m["id"].(string)
+		}
+	}
+	e.ok(201, "PUT", "/stories/"+voiceID, tokA, map[string]any{"contacts": []string{rex}})
+	e.eventually("the reposted voice note on Rex's phone", func() bool {
+		return strings.Contains(fmtJSON(e.ok(200, "GET", "/admin/sim/phones/"+rex+"/messages", adminToken, nil)), `"type":"voice"`)
+	})
 	// Ben reposts the story Ann posted, from his channel.
 	e.ok(201, "PUT", "/stories/"+storyID, tokB, map[string]any{"contacts": []string{pia}})
 	e.eventually("Ben's repost on Pia's phone", func() bool {
@@ -192,6 +204,20 @@ func testStories(t *testing.T, e *env) {
 		t.Fatalf("Pia's story = %v", theirs)
 	}
 	e.fail(403, "not sent by the channel", "GET", "/statuses/"+theirs["id"].(string), tokA, nil)
+	// Ann reposts an image story Pia posted to Rex.
+	e.ok(201, "POST", "/admin/sim/phones/"+pia+"/messages", adminToken, map[string]any{"to": "status@broadcast", "type": "image",
+		"media": base64.StdEncoding.EncodeToString(pngBytes), "mime_type": "image/png", "caption": "Pia's picture"})
+	var picID string
+	e.eventually("Pia's picture on Ann's channel", func() bool {
+		for _, x := range e.ok(200, "GET", "/stories?author="+pia, tokA, nil)["messages"].([]any) {
+			if m := x.(map[string]any); m["type"] == "image" {
+				picID = m["id"].(string)
+			}
+		}
+		return picID != ""
+	})
+	e.ok(201, "PUT", "/stories/"+picID, tokA, map[string]any{"contacts": []string{rex}})
+	e.eventually("Pia's picture reposted to Rex", func() bool { return e.inboxHas(rex, "Pia's picture") })
 
 	// Another partner's channel sees none of it.
 	if l := e.ok(200, "GET", "/stories", tokC, nil); num(l["total"]) != 0 {
@@ -239,8 +265,8 @@ func testStories(t *testing.T, e *env) {
 	if l := e.ok(200, "GET", fmt.Sprintf("/stories?time_to=%d", start.Unix()-1), tokA, nil); num(l["total"]) != 0 {
 		t.Fatalf("stories before the first = %v", l)
 	}
-	if l := e.ok(200, "GET", fmt.Sprintf("/stories?from_me=false&time_from=%d", start.Unix()), tokA, nil); num(l["total"]) != 1 {
-		t.Fatalf("stories Ann received = %v", l)
+	if l := e.ok(200, "GET", fmt.Sprintf("/stories?from_me=false&time_from=%d", start.Unix()), tokA, nil); num(l["total"]) != 2 || strings.Contains(fmtJSON(l), "Hello from Ann") {
+		t.Fatalf("stories Ann received (Pia's two) = %v", l)
 	}
 	e.fail(400, "time_to", "GET", fmt.Sprintf("/stories?time_from=%d&time_to=%d", start.Unix(), start.Unix()-1), tokA, nil)
 	e.fail(400, "from_me", "GET", "/stories?from_me=maybe", tokA, nil)
