@@ -45,7 +45,7 @@ func TestAPI(t *testing.T) {
 		{"group messages", testGroupMessages},
 		{"webhook log", testWebhookLog},
 		{"issue 15: blocklist, LIDs, address book, pins, group admin, newer kinds", testExtras},
-		{"calls, polls, received and converted media", testCallsPollsMedia}, // realwa_media_test.go
+		{"calls, polls, received and converted media", testCallsPollsMedia},                         // realwa_media_test.go
 		{"business: profile, catalog, collections, orders, interactive and carousel", testBusiness}, // business_test.go
 	}
 	for i, b := range storetest.Backends(t) {
