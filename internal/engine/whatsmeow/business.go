@@ -144,7 +144,11 @@ func bizNode() waBinary.Node {
 // InteractiveMessage in a view-once wrapper, with the biz node WhatsApp
 // Web adds; header and card files are uploaded first.
 func (s *Session) sendBusiness(ctx context.Context, jid types.JID, c engine.Content) (engine.SentMessage, error) {
-	cli, _, _, err := s.online()
+	cli, own, _, err := s.online()
+	if err != nil {
+		return engine.SentMessage{}, err
+	}
+	ci, err := businessContext(c, own)
 	if err != nil {
 		return engine.SentMessage{}, err
 	}
@@ -159,13 +163,14 @@ func (s *Session) sendBusiness(ctx context.Context, jid types.JID, c engine.Cont
 		}
 		msg = &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
 			Text: proto.String(c.Text), MatchedText: proto.String(c.Catalog.URL), Title: optString(c.Catalog.Title),
-			Description: optString(c.Catalog.Description), PreviewType: waE2E.ExtendedTextMessage_NONE.Enum(),
+			Description: optString(c.Catalog.Description), PreviewType: waE2E.ExtendedTextMessage_NONE.Enum(), ContextInfo: ci,
 		}}
 	case c.Kind == engine.KindInteractive && c.Interactive != nil:
 		in, err := s.interactive(ctx, cli, c.Text, c.Interactive)
 		if err != nil {
 			return engine.SentMessage{}, err
 		}
+		in.ContextInfo = ci
 		msg, extra = viewOnce(in), []wm.SendRequestExtra{{AdditionalNodes: &[]waBinary.Node{bizNode()}}}
 	case c.Kind == engine.KindCarousel && c.Carousel != nil && len(c.Carousel.Cards) > 0:
 		cards := make([]*waE2E.InteractiveMessage, len(c.Carousel.Cards))
@@ -181,6 +186,7 @@ func (s *Session) sendBusiness(ctx context.Context, jid types.JID, c engine.Cont
 			InteractiveMessage: &waE2E.InteractiveMessage_CarouselMessage_{CarouselMessage: &waE2E.InteractiveMessage_CarouselMessage{
 				Cards: cards, MessageVersion: proto.Int32(1),
 			}},
+			ContextInfo: ci,
 		}
 		msg, extra = viewOnce(in), []wm.SendRequestExtra{{AdditionalNodes: &[]waBinary.Node{bizNode()}}}
 	case c.Kind == engine.KindProduct:
@@ -197,6 +203,33 @@ func (s *Session) sendBusiness(ctx context.Context, jid types.JID, c engine.Cont
 		payload = nil
 	}
 	return engine.SentMessage{ID: resp.ID, Chat: jid.String(), Time: resp.Timestamp, Payload: payload}, nil
+}
+
+// businessContext is the reply and mention part of a business message,
+// as checkContent and contextInfo make it for the other kinds.
+func businessContext(c engine.Content, own types.JID) (*waE2E.ContextInfo, error) {
+	o := outgoing{Content: c}
+	if c.QuotedSender != "" {
+		jid, err := parseUser(c.QuotedSender)
+		if err != nil {
+			return nil, err
+		}
+		o.quotedSender = jid
+	}
+	for _, m := range c.Mentions {
+		jid, err := parseUser(m)
+		if err != nil {
+			return nil, err
+		}
+		if !jid.IsEmpty() {
+			o.mentions = append(o.mentions, jid.String())
+		}
+	}
+	var q *quote
+	if c.QuotedID != "" {
+		q = quoteOf(c.Quoted, own)
+	}
+	return o.contextInfo(q), nil
 }
 
 // viewOnce wraps an interactive message as WhatsApp Web sends it.

@@ -141,11 +141,14 @@ func TestBusinessOnline(t *testing.T) {
 	}
 
 	// A list.
-	m, _ = sendBob(engine.Content{Kind: engine.KindInteractive, Text: "Menu", Interactive: &engine.Interactive{
+	m, _ = sendBob(engine.Content{Kind: engine.KindInteractive, Text: "Menu", QuotedID: "3EB0QUOTED", Interactive: &engine.Interactive{
 		Type: engine.InteractiveList, Label: "Open",
 		Sections: []engine.ListSection{{Title: "Drinks", Rows: []engine.ListRow{{ID: "tea", Title: "Tea", Description: "Hot"}}}},
 	}})
 	b := m.GetViewOnceMessage().GetMessage().GetInteractiveMessage().GetNativeFlowMessage().GetButtons()
+	if m.GetViewOnceMessage().GetMessage().GetInteractiveMessage().GetContextInfo().GetStanzaID() != "3EB0QUOTED" {
+		t.Fatalf("the list does not quote: %v", m)
+	}
 	if len(b) != 1 || b[0].GetName() != "single_select" || !strings.Contains(b[0].GetButtonParamsJSON(), `"id":"tea"`) {
 		t.Fatalf("list = %v", m)
 	}
