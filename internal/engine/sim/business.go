@@ -15,8 +15,8 @@ import (
 // Every sim account is a WhatsApp Business account: it has a business
 // profile (empty until set), a catalog of products and collections that
 // other accounts can read (hidden products excepted), and the orders
-// customers sent it. They live with the network, in memory: a restart
-// forgets them (they are not in Snapshot).
+// customers sent it. They are in the network's Snapshot
+// (business_snap.go).
 
 var _ engine.Businesser = (*session)(nil)
 
