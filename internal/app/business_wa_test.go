@@ -67,7 +67,7 @@ func TestBusinessWhatsmeow(t *testing.T) {
 	idOf := func(m map[string]any) string { return m["message"].(map[string]any)["id"].(string) }
 	sent := s.call(200, "POST", "/messages/interactive", c.tok, map[string]any{"to": eli, "body": map[string]any{"text": "Pick"},
 		"action": map[string]any{"buttons": []any{map[string]any{"type": "quick_reply", "title": "Yes", "id": "yes"}}},
-		"media": dataURI("image/png", pngBytes)})
+		"media":  dataURI("image/png", pngBytes)})
 	in := received(idOf(sent)).GetViewOnceMessage().GetMessage().GetInteractiveMessage()
 	if in.GetBody().GetText() != "Pick" || in.GetHeader().GetImageMessage() == nil || in.GetNativeFlowMessage().GetButtons()[0].GetName() != "quick_reply" {
 		t.Fatalf("interactive as received: %v", in)
