@@ -151,6 +151,16 @@ func testBusiness(t *testing.T, e *env) {
 		"cards": []any{map[string]any{"id": "c1", "text": "Card one", "media": map[string]any{"media": pic},
 			"buttons": []any{map[string]any{"type": "quick_reply", "title": "Buy", "id": "buy"}}}}})
 	e.eventually("the carousel", func() bool { return e.inboxHas(buyer, "Card one") })
+	e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "Our best"},
+		"action": map[string]any{"product": map[string]any{"catalog_id": shop, "product_id": mugID}}})
+	e.eventually("the interactive product", func() bool {
+		return e.inboxHas(buyer, `"currency":"USD","price":12,"product_id":"`+mugID+`","title":"Mug"`)
+	})
+	e.fail(404, "not found", "POST", "/messages/interactive", tok, map[string]any{"to": buyer,
+		"action": map[string]any{"product": map[string]any{"catalog_id": shop, "product_id": "1234567890123"}}})
+	e.fail(400, "action.product.catalog_id", "POST", "/messages/interactive", tok, map[string]any{"to": buyer,
+		"action": map[string]any{"product": map[string]any{"product_id": mugID}}})
+	e.fail(400, "ContactID", "POST", "/business/catalogs/12ab", tok, map[string]any{"to": buyer})
 	if code, body, _ := e.raw("POST", "/messages/interactive", tok, "application/x-www-form-urlencoded", []byte(url.Values{"to": {buyer},
 		"body": {`{"text":"From a form"}`}, "action": {`{"buttons":[{"type":"quick_reply","title":"OK","id":"ok"}]}`}}.Encode())); code != 200 {
 		t.Fatalf("interactive from a form: %d %s", code, body)

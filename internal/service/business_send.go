@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -213,8 +214,9 @@ func checkSendBusiness(r SendRequest, c *engine.Content) error {
 	return nil
 }
 
-// businessMedia resolves the files of an interactive message's header and
-// of a carousel's cards: images or videos.
+// businessMedia checks that an interactive product is in its catalog, and
+// resolves the files of an interactive message's header and of a
+// carousel's cards: images or videos.
 func (s *Service) businessMedia(ctx context.Context, ch model.Channel, r SendRequest, c *engine.Content) error {
 	load := func(field, ref, mimeType string) (*engine.Media, error) {
 		up, err := s.resolveMedia(ctx, ch, engine.KindVideo, ref, nil, mimeType)
@@ -236,6 +238,27 @@ func (s *Service) businessMedia(ctx context.Context, ch model.Channel, r SendReq
 			return nil, err
 		}
 		return &engine.Media{Data: up.Data, MimeType: up.MimeType, Size: int64(len(up.Data))}, nil
+	}
+	if in := c.Interactive; in != nil && in.Type == engine.InteractiveProduct && in.Product != nil {
+		// The product must be in its catalog; the message shows its name
+		// and price.
+		b, err := business(s, ch)
+		if err != nil {
+			return err
+		}
+		list, err := b.Catalog(ctx, in.Product.CatalogID+"@"+UserServer)
+		if err != nil {
+			return s.bizError(ch, err)
+		}
+		i := slices.IndexFunc(list, func(p engine.Product) bool { return p.ID == in.Product.ProductID })
+		if i < 0 {
+			return fmt.Errorf("product %s not found in catalog %s: %w", in.Product.ProductID, in.Product.CatalogID, model.ErrNotFound)
+		}
+		p := list[i]
+		in.Product.Title, in.Product.Price, in.Product.Currency = p.Name, p.Price, p.Currency
+		if len(p.Images) > 0 {
+			in.Product.Image = p.Images[0].URL
+		}
 	}
 	switch {
 	case c.Interactive != nil && strings.TrimSpace(r.Media) != "":
@@ -299,7 +322,7 @@ var previewTypes = []string{"product", "business_profile", "thumbnail", "media",
 func (s *Service) SendCatalog(ctx context.Context, ch model.Channel, contactID string, r CatalogRequest) (model.Message, error) {
 	owner, err := UserID("ContactID", contactID)
 	if err != nil {
-		return model.Message{}, fmt.Errorf("contact %q %w", contactID, model.ErrNotFound)
+		return model.Message{}, err
 	}
 	if r.PreviewType != "" && !containsString(previewTypes, r.PreviewType) {
 		return model.Message{}, invalid("preview_type", "must be one of %s", strings.Join(previewTypes, ", "))
