@@ -50,6 +50,7 @@ func TestAPI(t *testing.T) {
 		{"newsletters", testNewsletters},                                                            // newsletters_api_test.go
 		{"communities", testCommunities},                                                            // communities_api_test.go
 		{"business: profile, catalog, collections, orders, interactive and carousel", testBusiness}, // business_test.go
+		{"hosted linking pages", testLinkPages},                                                     // linkpage_test.go
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

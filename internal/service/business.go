@@ -284,7 +284,7 @@ func (s *Service) productImages(ctx context.Context, ch model.Channel, refs []st
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, engine.ProductImage{URL: s.apiURL + "media/" + f.ID, MimeType: f.MimeType})
+		out = append(out, engine.ProductImage{URL: s.APIURL() + "media/" + f.ID, MimeType: f.MimeType})
 	}
 	return out, nil
 }

@@ -461,7 +461,7 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 	case engine.IsMedia(kind):
 		if media != nil {
 			obj["id"], obj["mime_type"], obj["file_size"], obj["sha256"] = media.ID, media.MimeType, media.Size, media.SHA256
-			obj["link"] = s.apiURL + "media/" + media.ID
+			obj["link"] = s.APIURL() + "media/" + media.ID
 			if media.FileName != "" {
 				obj["file_name"] = media.FileName
 			}
@@ -632,7 +632,7 @@ func (s *Service) downloadLater(ch model.Channel, msgID string, c engine.Content
 			if obj == nil {
 				obj = kindObject{}
 			}
-			obj["id"], obj["sha256"], obj["file_size"], obj["link"] = f.ID, f.SHA256, f.Size, s.apiURL+"media/"+f.ID
+			obj["id"], obj["sha256"], obj["file_size"], obj["link"] = f.ID, f.SHA256, f.Size, s.APIURL()+"media/"+f.ID
 			m.Content = mustJSON(obj)
 			return nil
 		})
