@@ -53,6 +53,7 @@ const (
 	SectionSend      = "send"
 	SectionWebhooks  = "webhooks"
 	SectionReceive   = "receive"
+	SectionRetention = "retention"
 	SectionChannels  = "channels"
 	SectionPartner   = "partner"
 	SectionWhatsmeow = "whatsmeow"
@@ -61,7 +62,7 @@ const (
 
 // Sections lists every section in run order.
 func Sections() []string {
-	return []string{SectionSend, SectionWebhooks, SectionReceive, SectionChannels, SectionPartner, SectionCluster, SectionWhatsmeow}
+	return []string{SectionSend, SectionWebhooks, SectionReceive, SectionRetention, SectionChannels, SectionPartner, SectionCluster, SectionWhatsmeow}
 }
 
 // Defaults of Options.
@@ -183,7 +184,7 @@ func (o Options) has(section string) bool { return slices.Contains(o.Sections, s
 
 // share is the part of Duration a section's timed runs get.
 func (o Options) share(section string) time.Duration {
-	weights := map[string]float64{SectionSend: 0.35, SectionWebhooks: 0.40, SectionPartner: 0.25, SectionCluster: 0.25, SectionReceive: 0.2}
+	weights := map[string]float64{SectionSend: 0.35, SectionWebhooks: 0.40, SectionPartner: 0.25, SectionCluster: 0.25, SectionReceive: 0.2, SectionRetention: 0.25}
 	total := 0.0
 	for _, s := range o.Sections {
 		total += weights[s]
@@ -245,6 +246,11 @@ func (e *env) run(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("receive: %w", err)
 		}
 	}
+	if e.o.has(SectionRetention) {
+		if rep.Retention, err = e.benchRetention(ctx); err != nil {
+			return fmt.Errorf("retention: %w", err)
+		}
+	}
 	if e.o.has(SectionChannels) {
 		if rep.Channels, err = e.benchChannels(ctx); err != nil {
 			return fmt.Errorf("channels: %w", err)
@@ -296,6 +302,7 @@ type env struct {
 	// phones they write to.
 	live       []string
 	livePhones []string
+	liveIDs    []string
 	recipients []string
 	// Set by seedIdle: the partner owning the idle channels.
 	idlePartner      string

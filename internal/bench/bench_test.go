@@ -221,6 +221,15 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 		positive("receive p50", rc.Stored.P50ms)
 		positive("receive vs storage", rc.StorageRatio)
 	}
+	if rt := r.Retention; rt == nil {
+		t.Error("no retention report")
+	} else {
+		load("send not pruning", rt.Idle)
+		load("send while pruning", rt.Pruning)
+		if rt.Seeded == 0 || rt.Pruned == 0 || !(rt.P99Ratio > 0) {
+			t.Errorf("retention: %+v", rt)
+		}
+	}
 	if st := r.Storage; st == nil {
 		t.Error("no storage reference")
 	} else {
@@ -236,7 +245,7 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 	if r.Webhooks != nil {
 		positive("deliveries vs storage", r.Webhooks.StorageRatio)
 	}
-	if len(r.Goals) != 13 {
+	if len(r.Goals) != 14 {
 		t.Fatalf("goals: %+v", r.Goals)
 	}
 	for _, g := range append(r.Goals[:3:3], r.Goals[7:]...) {

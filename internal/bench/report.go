@@ -25,12 +25,14 @@ type Report struct {
 
 	// Storage is the storage reference the send and webhook sections
 	// compare with (null when neither ran).
-	Storage  *StorageReport  `json:"storage"`
-	Send     *SendReport     `json:"send"`
-	Webhooks *WebhookReport  `json:"webhooks"`
-	Receive  *ReceiveReport  `json:"receive"`
-	Channels *ChannelsReport `json:"channels"`
-	Partner  *PartnerReport  `json:"partner"`
+	Storage  *StorageReport `json:"storage"`
+	Send     *SendReport    `json:"send"`
+	Webhooks *WebhookReport `json:"webhooks"`
+	Receive  *ReceiveReport `json:"receive"`
+	// Retention is the send while pruning runs.
+	Retention *RetentionReport `json:"retention"`
+	Channels  *ChannelsReport  `json:"channels"`
+	Partner   *PartnerReport   `json:"partner"`
 	// Whatsmeow is the real engine against the fake WhatsApp server.
 	Whatsmeow *WhatsmeowReport `json:"whatsmeow"`
 	// Cluster is three nodes on PostgreSQL (null on SQLite).
@@ -137,12 +139,17 @@ func goals(r Report) []Goal {
 		recv.Measured, recv.Value = true, rc.StorageRatio
 		recv.Pass = rc.StorageRatio >= GoalStorageRatio && rc.Stored.Missing == 0 && rc.Phone.Errors == 0
 	}
+	prune := Goal{Name: "send p99 while pruning vs not pruning", Target: fmt.Sprintf("<= %.1f", GoalPruneP99), Unit: "ratio"}
+	if rt := r.Retention; rt != nil && rt.Pruned > 0 {
+		prune.Measured, prune.Value = true, rt.P99Ratio
+		prune.Pass = rt.P99Ratio <= GoalPruneP99 && rt.Pruning.Errors == 0 && rt.Idle.Errors == 0
+	}
 	failover := Goal{Name: "cluster failover: a SIGKILLed node's channels answer again", Target: "< 30 s", Unit: "s"}
 	if c := r.Cluster; c != nil && c.FailoverSeconds > 0 {
 		failover.Measured, failover.Value = true, c.FailoverSeconds
 		failover.Pass = c.FailoverSeconds < GoalFailoverSeconds
 	}
-	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap, failover, send17, sendStore, del17, delStore, lag, recv}
+	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap, failover, send17, sendStore, del17, delStore, lag, recv, prune}
 }
 
 // WriteTable prints the report as a table.
@@ -197,6 +204,16 @@ func (r Report) WriteTable(w io.Writer) error {
 		p("  event-to-POST p50 / p99 from the phone's send", ms2(rc.Stored.P50ms, rc.Stored.P99ms), "", "")
 		if rc.Stored.Missing > 0 || rc.Phone.Errors > 0 {
 			p("  missing / errors", fmt.Sprintf("%d / %d", rc.Stored.Missing, rc.Phone.Errors), rc.Phone.FirstError, "")
+		}
+	}
+	if rt := r.Retention; rt != nil {
+		p(fmt.Sprintf("retention: send while pruning %d old messages (%d clients)", rt.Seeded, rt.Pruning.Clients),
+			fmt.Sprintf("p50 / p99 %s", ms2(rt.Pruning.P50ms, rt.Pruning.P99ms)), fmt.Sprintf("p50 / p99 %s not pruning", ms2(rt.Idle.P50ms, rt.Idle.P99ms)),
+			fmt.Sprintf("%.2f", rt.P99Ratio))
+		p("  pruned", fmt.Sprintf("%d messages in %.1f s (whole window: %v)", rt.Pruned, rt.PruneSeconds, rt.Busy),
+			fmt.Sprintf("%.0f / %.0f msg/s sent", rt.Pruning.PerSecond, rt.Idle.PerSecond), "")
+		if n := rt.Pruning.Errors + rt.Idle.Errors; n > 0 {
+			p("  errors", fmt.Sprint(n), firstOf(rt.Idle.FirstError, rt.Pruning.FirstError), "")
 		}
 	}
 	if c := r.Channels; c != nil {

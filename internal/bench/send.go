@@ -98,6 +98,7 @@ func (e *env) setupLive(ctx context.Context) error {
 		}
 		live = append(live, ch.Token)
 		e.livePhones = append(e.livePhones, phone)
+		e.liveIDs = append(e.liveIDs, ch.ID)
 	}
 	e.live = live
 	return nil
