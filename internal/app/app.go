@@ -340,10 +340,14 @@ func (s *Server) Start(ctx context.Context) error {
 	s.listener = ln
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.workers.Add(2)
+	s.workers.Add(3)
 	go func() {
 		defer s.workers.Done()
 		s.expiryLoop(wctx)
+	}()
+	go func() {
+		defer s.workers.Done()
+		s.retentionLoop(wctx)
 	}()
 	go func() {
 		defer s.workers.Done()

@@ -322,6 +322,7 @@ type OperatorSettingsPatch struct {
 	LimitChatsPerMonth    *int `json:"limit_chats_per_month"`
 	LimitChecksPerDay     *int `json:"limit_checks_per_day"`
 	LimitRequestsPerMonth *int `json:"limit_requests_per_month"`
+	RetentionPatch
 }
 
 // UpdateOperatorSettings validates and applies a patch. On a rejected patch
@@ -374,6 +375,9 @@ func applyOperatorPatch(cur model.OperatorSettings, p OperatorSettingsPatch) (mo
 			return cur, invalid(l.field, "must be from 0 to 10000000")
 		}
 		*l.out = *l.in
+	}
+	if err := p.RetentionPatch.apply(&cur.Retention); err != nil {
+		return cur, err
 	}
 	return cur, nil
 }
