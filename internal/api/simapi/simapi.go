@@ -326,6 +326,7 @@ type sendRequest struct {
 	Poll        *Poll            `json:"poll"`
 	QuotedID    string           `json:"quoted_id"`
 	Mentions    []string         `json:"mentions"`
+	Addressing  string           `json:"addressing"`
 }
 
 type locationRequest struct {
@@ -359,7 +360,13 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.net.SendContent(number, req.To, c)
+	by := sim.Addressing(req.Addressing)
+	switch by {
+	case "", sim.ByNumber, sim.ByLID, sim.ByLIDOnly:
+	default:
+		return httpx.Errorf(http.StatusBadRequest, "addressing: %q is not number, lid or lid_only", req.Addressing)
+	}
+	m, err := h.net.SendContentBy(number, req.To, c, by)
 	if err != nil {
 		switch {
 		case errors.Is(err, sim.ErrInvalidContent), errors.Is(err, sim.ErrTooLarge):

@@ -331,7 +331,7 @@ func (s *Session) CreateGroup(ctx context.Context, subject string, participants 
 	if err != nil {
 		return engine.GroupInfo{}, fmt.Errorf("whatsmeow: create group: %w", mapSendErr(err))
 	}
-	return groupInfo(g), nil
+	return phoneGroupInfo(ctx, cli, g), nil
 }
 
 // Groups lists the groups the account is in.
@@ -347,7 +347,7 @@ func (s *Session) Groups(ctx context.Context) ([]engine.GroupInfo, error) {
 	out := make([]engine.GroupInfo, 0, len(list))
 	for _, g := range list {
 		if g != nil {
-			out = append(out, groupInfo(g))
+			out = append(out, phoneGroupInfo(ctx, cli, g))
 		}
 	}
 	return out, nil
@@ -367,7 +367,7 @@ func (s *Session) Group(ctx context.Context, group string) (engine.GroupInfo, er
 	if err != nil {
 		return engine.GroupInfo{}, fmt.Errorf("whatsmeow: group %s: %w", g, groupErr(err))
 	}
-	return groupInfo(info), nil
+	return phoneGroupInfo(ctx, cli, info), nil
 }
 
 // SetGroupSubject renames a group.
@@ -594,7 +594,7 @@ func (s *Session) GroupByInvite(ctx context.Context, code string) (engine.GroupI
 	if err != nil {
 		return engine.GroupInfo{}, fmt.Errorf("whatsmeow: group by invite: %w", inviteErr(err))
 	}
-	return groupInfo(g), nil
+	return phoneGroupInfo(ctx, cli, g), nil
 }
 
 // JoinGroup joins the group of an invite code (or link). For a group that

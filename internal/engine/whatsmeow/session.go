@@ -82,6 +82,7 @@ type Session struct {
 	watchdog   *time.Timer
 	closed     bool
 
+	known   knownPairs   // LID pairs reported (identity.go)
 	retries retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
 }
 
