@@ -80,6 +80,26 @@ func testIdentity(t *testing.T, e *env) {
 	if lidOf(got[bea]) != beaLID || lidOf(got[cidPN]) != cidLID {
 		t.Fatalf("lids = %v", got)
 	}
+	// A second channel of the same phone, linked with history: the two
+	// past chats come by number with their LIDs (history.go's settings:
+	// the defaults, shown by GET /settings).
+	tok2 := e.channel(ptok, "History")["token"].(string)
+	if h := e.ok(200, "GET", "/settings", tok2, nil)["history"].(map[string]any); num(h["messages"]) != 50 || num(h["days"]) != 30 {
+		t.Fatalf("default history settings = %v", h)
+	}
+	e.fail(400, "history.messages", "PATCH", "/settings", tok2, map[string]any{"history": map[string]any{"messages": -1}})
+	qr := e.ok(200, "GET", "/users/login", tok2, nil)
+	e.ok(200, "POST", "/admin/sim/phones/"+owner+"/link", adminToken, map[string]any{"qr": qr["rowdata"], "history": true})
+	e.eventually("the imported chats", func() bool { return len(e.ok(200, "GET", "/chats", tok2, nil)["chats"].([]any)) == 2 })
+	for _, c := range e.ok(200, "GET", "/chats", tok2, nil)["chats"].([]any) {
+		cm := c.(map[string]any)
+		if cm["id"] != beaPN && cm["id"] != cidPN || cm["lid"] == nil {
+			t.Fatalf("imported chat = %v", cm)
+		}
+	}
+	if m := e.ok(200, "GET", "/messages/list/"+cidPN, tok2, nil)["messages"].([]any); len(m) != 2 {
+		t.Fatalf("Cid's imported messages = %v", m)
+	}
 	if msg := e.fail(400, "addressing", "POST", "/admin/sim/phones/"+bea+"/messages", adminToken,
 		map[string]any{"to": owner, "body": "x", "addressing": "carrier pigeon"}); !strings.Contains(msg, "addressing") {
 		t.Fatalf("bad addressing: %s", msg)

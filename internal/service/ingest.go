@@ -42,6 +42,8 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 	switch e := ev.(type) {
 	case engine.LIDMappings:
 		err = s.ingestLIDs(ctx, ch, e)
+	case engine.HistoryNotice:
+		err = s.queueHistory(ctx, ch, e) // history.go
 	case engine.Message:
 		err = s.ingestMessage(ctx, ch, e)
 	case engine.Undecryptable:

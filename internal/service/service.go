@@ -51,6 +51,8 @@ type Service struct {
 	receipts     statusBatcher
 	inserts      insertBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
+	historyWake  chan struct{} // a history chunk was queued (history.go)
+	history      historyWorker
 	fetching     inflight      // received files being fetched (mediafetch.go)
 	conv         *convert.Converter
 	allowPrivate bool
@@ -155,7 +157,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
-		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
+		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4), historyWake: make(chan struct{}, 1)}
 	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
 	s.conv = convert.New(convert.Options{FFmpeg: o.FFmpeg, MaxInput: MaxMediaSize})
 	if s.lookupHost == nil {

@@ -53,8 +53,15 @@ type ChannelSettingsPatch struct {
 	SentStatus                *bool                   `json:"sent_status"`
 	// MobileProxy is Whapi's beta-only setting, ignored in production
 	// (Whapi's words): accepted and ignored.
-	MobileProxy *string            `json:"mobile_proxy"`
-	Calls       *CallSettingsPatch `json:"calls"`
+	MobileProxy *string               `json:"mobile_proxy"`
+	Calls       *CallSettingsPatch    `json:"calls"`
+	History     *HistorySettingsPatch `json:"history"`
+}
+
+// HistorySettingsPatch changes the history import bounds; nil fields stay.
+type HistorySettingsPatch struct {
+	Messages *int `json:"messages"`
+	Days     *int `json:"days"`
 }
 
 // CallSettingsPatch changes the call settings; nil fields stay.
@@ -196,6 +203,13 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 			return cur, err
 		}
 		next.Calls = calls
+	}
+	if v := p.History; v != nil {
+		h, err := applyHistorySettings(next.History, *v)
+		if err != nil {
+			return cur, err
+		}
+		next.History = h
 	}
 	if v := p.Webhooks; v != nil {
 		hooks, err := checkChannelWebhooks(*v, cur.Webhooks, allowPrivate)

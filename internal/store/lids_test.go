@@ -92,3 +92,34 @@ func TestLIDPairsAndChatMerge(t *testing.T) {
 		}
 	})
 }
+
+// History chunks wait in a queue: once per ID, oldest due first,
+// postponed with attempts counted, deleted, per channel.
+func TestHistoryQueue(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		a, b := twoChannels(t, st)
+		noErr(t, "queue", st.QueueHistory(bg(), a.ID, "H1", []byte{1, 2, 3}, t0))
+		noErr(t, "queue again", st.QueueHistory(bg(), a.ID, "H1", []byte{9}, t0.Add(time.Second)))
+		noErr(t, "queue b", st.QueueHistory(bg(), b.ID, "H2", []byte{4}, t0.Add(time.Second)))
+		it, ok, err := st.NextHistory(bg(), t0)
+		noErr(t, "next", err)
+		if !ok || it.ChannelID != a.ID || it.ID != "H1" || string(it.Ref) != "\x01\x02\x03" || it.Attempts != 0 {
+			t.Fatalf("next = %+v %v", it, ok)
+		}
+		noErr(t, "postpone", st.PostponeHistory(bg(), a.ID, "H1", t0.Add(time.Minute), true))
+		if it, _, _ := st.NextHistory(bg(), t0); it.ID != "H2" {
+			t.Fatalf("next after postponing = %+v", it)
+		}
+		if it, _, _ := st.NextHistory(bg(), t0.Add(time.Minute)); it.ID != "H1" || it.Attempts != 1 {
+			t.Fatalf("next when due again = %+v", it)
+		}
+		if n, err := st.HistoryQueued(bg(), a.ID); err != nil || n != 1 {
+			t.Fatalf("queued = %d %v", n, err)
+		}
+		noErr(t, "delete", st.DeleteHistory(bg(), a.ID, "H1"))
+		noErr(t, "delete b", st.DeleteHistory(bg(), b.ID, "H2"))
+		if _, ok, err := st.NextHistory(bg(), t0.Add(time.Hour)); err != nil || ok {
+			t.Fatalf("queue not empty: %v %v", ok, err)
+		}
+	})
+}

@@ -277,6 +277,8 @@ func (h *handler) getPhone(w http.ResponseWriter, r *http.Request) error {
 type linkRequest struct {
 	QR   string `json:"qr"`
 	Code string `json:"code"`
+	// History makes the phone send the new device its past chats.
+	History bool `json:"history"`
 }
 
 type linkResult struct {
@@ -299,9 +301,9 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) error {
 	case qr != "" && code != "":
 		return httpx.Errorf(http.StatusBadRequest, "qr and code: send only one of them")
 	case qr != "":
-		channel, err = h.net.LinkQR(number, qr)
+		channel, err = h.net.LinkQRWith(number, qr, req.History)
 	case code != "":
-		channel, err = h.net.LinkCode(number, code)
+		channel, err = h.net.LinkCodeWith(number, code, req.History)
 	default:
 		return httpx.Errorf(http.StatusBadRequest, "qr or code: one of them is required (the channel's QR string, or its pairing code)")
 	}

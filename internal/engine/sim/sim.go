@@ -317,8 +317,9 @@ type Network struct {
 	// newsletters the newsletters by JID (newsletters.go).
 	communities map[string]*commMeta
 	newsletters map[string]*newsletter
-	media       map[string]*mediaState // by message ID (mediaretry.go)
-	calls       map[string]*call       // by call ID (calls.go)
+	media       map[string]*mediaState  // by message ID (mediaretry.go)
+	calls       map[string]*call        // by call ID (calls.go)
+	histories   map[string]historyChunk // by ID, waiting to be fetched (history.go)
 }
 
 var _ engine.Engine = (*Network)(nil)

@@ -24,7 +24,10 @@ func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
 	out = append(out, s.mapExtra(c.Client, evt)...) // votes, calls, media retries (polls.go)
-	out = s.resolve(c.Client, evt, out)             // phone numbers for LIDs (identity.go)
+	if hn, ok := historyNotice(evt); ok {
+		out = append(out, hn) // a history chunk to fetch (history.go)
+	}
+	out = s.resolve(c.Client, evt, out) // phone numbers for LIDs (identity.go)
 	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
 		// whatsmeow reports no event for a stream error 503 (streamWatch
 		// noticed it): say why the connection ended.

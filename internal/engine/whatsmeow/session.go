@@ -152,8 +152,9 @@ func (s *Session) newClient(dev *store.Device, gen uint64) (*client, error) {
 	// Retry receipts for messages no longer in whatsmeow's memory are
 	// answered from what the channel kept.
 	cli.GetMessageForRetry = s.messageForRetry
-	// History sync blobs are held in memory several times over; wagate does
-	// not import history yet, so never download them.
+	// History sync blobs are held in memory several times over: whatsmeow
+	// never downloads them by itself; the owner keeps each notice and
+	// fetches chunks one at a time (history.go).
 	cli.ManualHistorySyncDownload = true
 	// Send real delivery receipts (two grey ticks) without announcing the
 	// account as online: SendPresence(available) would do both, and while a

@@ -18,7 +18,8 @@ CREATE TABLE history_queue (
     id         TEXT     NOT NULL,
     ref        {{BLOB}} NOT NULL,
     attempts   INTEGER  NOT NULL DEFAULT 0,
+    next_at    BIGINT   NOT NULL DEFAULT 0,
     created_at BIGINT   NOT NULL,
     PRIMARY KEY (channel_id, id)
 );
-CREATE INDEX history_queue_by_age ON history_queue (created_at);
+CREATE INDEX history_queue_by_due ON history_queue (next_at, created_at);
