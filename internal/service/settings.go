@@ -133,6 +133,9 @@ func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, a
 		}
 		s.log.InfoContext(ctx, "channel proxy changed", "channel_id", ch.ID, "proxy", RedactProxy(after.Proxy))
 	}
+	if after.OfflineMode != before.OfflineMode && s.rt != nil && s.runsHere(ch.ID) {
+		go s.announcePresence(ch.ID) // presences.go
+	}
 	return SettingsChange{Before: before, After: after, Changes: settingsChanges(before, after)}, nil
 }
 

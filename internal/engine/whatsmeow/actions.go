@@ -137,14 +137,20 @@ func parseTarget(chat, sender, id string) (types.JID, types.JID, error) {
 // SetPresence makes the account available or unavailable. WhatsApp wants
 // the push name with it: right after linking, before the phone shared it,
 // this fails. Delivery receipts stay active either way.
+//
+// The session remembers the last presence asked for and sends it again
+// whenever it connects, and once the push name becomes known if it was
+// not yet (presence.go), as mature whatsmeow users do, so that outgoing
+// messages carry the account's name.
 func (s *Session) SetPresence(ctx context.Context, online bool) error {
-	cli, _, _, err := s.online()
-	if err != nil {
-		return err
-	}
 	state := types.PresenceUnavailable
 	if online {
 		state = types.PresenceAvailable
+	}
+	s.wantPresence.Store(string(state))
+	cli, _, _, err := s.online()
+	if err != nil {
+		return err
 	}
 	if err := cli.SendPresence(ctx, state); err != nil {
 		if errors.Is(err, wm.ErrNoPushName) {

@@ -58,6 +58,9 @@ func (s *Session) handle(c *client, evt any) bool {
 	device := s.device
 	final := s.applyLocked(c, gen, evt)
 	s.mu.Unlock()
+	if presenceMoment(evt) {
+		s.resendPresence(c) // presence.go
+	}
 	ok := true
 	for _, e := range out {
 		if !engine.IsData(e) {

@@ -83,6 +83,9 @@ type Session struct {
 	closed     bool
 
 	known   knownPairs   // LID pairs reported (identity.go)
+	// wantPresence is the presence last asked for (a types.Presence
+	// string; "" none), sent again on connect (presence.go).
+	wantPresence atomic.Value
 	retries retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
 }
 
