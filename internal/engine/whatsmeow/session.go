@@ -82,11 +82,11 @@ type Session struct {
 	watchdog   *time.Timer
 	closed     bool
 
-	known   knownPairs   // LID pairs reported (identity.go)
+	known knownPairs // LID pairs reported (identity.go)
 	// wantPresence is the presence last asked for (a types.Presence
 	// string; "" none), sent again on connect (presence.go).
 	wantPresence atomic.Value
-	retries retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
+	retries      retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
 }
 
 var _ engine.Session = (*Session)(nil)
