@@ -95,8 +95,8 @@ func lidOfColumn(table string) string {
 // MergeChat moves what a channel keeps under a user's LID (from) to the
 // user's phone-number JID (to): the chat's messages, the chat itself
 // (merged into to's chat when there is one: unread counts add up, the
-// newest message stays last, flags and a name are kept), the contact, and
-// the references of received files. merged is false when nothing was kept
+// newest message stays last, flags and a name are kept), the contact, the
+// user's group memberships, and the references of received files. merged is false when nothing was kept
 // under from.
 func (s *Store) MergeChat(ctx context.Context, channelID, from, to string) (merged bool, err error) {
 	if from == to || from == "" || to == "" {
@@ -129,6 +129,20 @@ func (s *Store) MergeChat(ctx context.Context, channelID, from, to string) (merg
 			if err := s.mergeChatRow(ctx, tx, old, to); err != nil {
 				return err
 			}
+		}
+		// Group memberships kept under the LID take the number, unless
+		// the number is a member already (then the LID's row goes).
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM wa_group_participants WHERE channel_id = ? AND user_id = ?
+			AND group_id IN (SELECT group_id FROM wa_group_participants WHERE channel_id = ? AND user_id = ?)`),
+			channelID, from, channelID, to); err != nil {
+			return fmt.Errorf("store: merge group members: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, s.q("UPDATE wa_group_participants SET user_id = ? WHERE channel_id = ? AND user_id = ?"), to, channelID, from)
+		if err != nil {
+			return fmt.Errorf("store: merge group members: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			merged = true
 		}
 		return s.mergeContact(ctx, tx, channelID, from, to, &merged)
 	})

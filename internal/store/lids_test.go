@@ -28,6 +28,10 @@ func TestLIDPairsAndChatMerge(t *testing.T) {
 			}
 		}
 		noErr(t, "contact", st.SaveContacts(bg(), []store.Contact{{ChannelID: a.ID, ID: lid, PushName: "Ann", UpdatedAt: t0}}))
+		// Ann is in one group by LID only, in another by LID and number.
+		noErr(t, "group 1", st.SaveGroup(bg(), group(a.ID, "120363000000000011@g.us", "One", store.GroupParticipant{UserID: lid, Rank: store.RankAdmin})))
+		noErr(t, "group 2", st.SaveGroup(bg(), group(a.ID, "120363000000000012@g.us", "Two",
+			store.GroupParticipant{UserID: lid, Rank: store.RankMember}, store.GroupParticipant{UserID: pn, Rank: store.RankMember})))
 		if _, total, _ := st.Chats(bg(), a.ID, 10, 0); total != 2 {
 			t.Fatalf("%d chats before the pair is known, want 2", total)
 		}
@@ -64,6 +68,13 @@ func TestLIDPairsAndChatMerge(t *testing.T) {
 		noErr(t, "contact", err)
 		if c.PushName != "Ann" || c.LID != lid {
 			t.Fatalf("contact = %+v", c)
+		}
+		for _, id := range []string{"120363000000000011@g.us", "120363000000000012@g.us"} {
+			g, err := st.Group(bg(), a.ID, id)
+			noErr(t, "group", err)
+			if len(g.Participants) != 1 || g.Participants[0].UserID != pn {
+				t.Fatalf("group %s members after the merge = %+v", id, g.Participants)
+			}
 		}
 		if merged, err := st.MergeChat(bg(), a.ID, lid, pn); err != nil || merged {
 			t.Fatalf("merging again: %v %v", merged, err)
