@@ -44,7 +44,7 @@ func TestHistorySyncSim(t *testing.T) {
 	ptok := s.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "hist", "email": "h@example.test", "days": 20})["token"].(string)
 	tok := s.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Hist"})["token"].(string)
 	set := s.call(200, "PATCH", "/settings", tok, map[string]any{"history": map[string]any{"messages": 2},
-		"webhooks": []any{map[string]any{"url": hooks.srv.URL + "/h", "events": subscribe("messages.post", "messages.put", "chats.post")}}})
+		"webhooks": []any{map[string]any{"url": hooks.srv.URL + "/h", "events": subscribe("messages.post", "messages.put", "chats.post", "chats.delete")}}})
 	if h := set["after_update"].(map[string]any)["history"].(map[string]any); num(h["messages"]) != 2 || num(h["days"]) != 30 {
 		t.Fatalf("history settings = %v", h)
 	}
@@ -74,6 +74,15 @@ func TestHistorySyncSim(t *testing.T) {
 	s.call(201, "POST", "/admin/sim/phones/"+cat+"/messages", adminToken, map[string]any{"to": me, "body": "live", "addressing": "lid_only"})
 	hooks.wait(t, "messages.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), "live") })
 	s.call(200, "GET", "/chats/"+sim.LID(cat), tok, nil)
+	// Once the number is learned (a lookup here), the LID's chat is gone
+	// and the number's is new, with the message.
+	s.call(200, "GET", "/contacts/lids/"+cat, tok, nil)
+	hooks.wait(t, "chats.delete", func(c hookCall) bool { return strings.Contains(string(c.Raw), sim.LID(cat)) })
+	hooks.wait(t, "chats.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), cat+"@s.whatsapp.net") })
+	s.call(404, "GET", "/chats/"+sim.LID(cat), tok, nil)
+	if m := s.call(200, "GET", "/messages/list/"+cat, tok, nil)["messages"].([]any); len(m) != 1 {
+		t.Fatalf("Cat's messages after the merge = %v", m)
+	}
 	hooks.mu.Lock()
 	for _, c := range hooks.calls {
 		if c.Event == "messages.post" && !strings.Contains(string(c.Raw), "live") {

@@ -2,11 +2,13 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
+	"github.com/wagate/wagate/internal/wire"
 )
 
 // One identity per person. WhatsApp addresses a user by phone number or
@@ -15,7 +17,9 @@ import (
 // the pairs: an address that still arrives as a LID it knows is given its
 // number here, a chat kept under a LID is merged into the number's chat
 // once the pair is learned, and chats and contacts show the LID beside the
-// number (field lid).
+// number (field lid). A chat kept under a LID until its number is learned
+// is then reported gone (chats.delete) and its messages are found in the
+// number's chat (chats.post when that is new).
 
 // lidUser reports whether addr is a well-formed user LID.
 func lidUser(addr string) bool {
@@ -52,14 +56,47 @@ func (s *Service) putLIDs(ctx context.Context, ch model.Channel, pairs []store.L
 		return err
 	}
 	for _, p := range fresh {
-		merged, err := s.store.MergeChat(ctx, ch.ID, p.LID, p.PN)
-		if err != nil {
+		if err := s.mergeLIDChat(ctx, ch, p); err != nil {
 			return err
 		}
-		if merged {
-			s.log.InfoContext(ctx, "a chat kept under a LID was merged into the number's chat", "channel_id", ch.ID, "lid", p.LID, "chat_id", p.PN)
+	}
+	return nil
+}
+
+// mergeLIDChat merges what the channel kept under a LID into the number's
+// chat. A chat under the LID is reported gone (chats.delete), and the
+// number's chat, when the merge made it, new (chats.post).
+func (s *Service) mergeLIDChat(ctx context.Context, ch model.Channel, p store.LIDPair) error {
+	_, err := s.store.Chat(ctx, ch.ID, p.LID)
+	hadLID := err == nil
+	if err != nil && !errors.Is(err, store.ErrChatNotFound) {
+		return err
+	}
+	_, err = s.store.Chat(ctx, ch.ID, p.PN)
+	hadPN := err == nil
+	if err != nil && !errors.Is(err, store.ErrChatNotFound) {
+		return err
+	}
+	merged, err := s.store.MergeChat(ctx, ch.ID, p.LID, p.PN)
+	if err != nil || !merged {
+		return err
+	}
+	s.log.InfoContext(ctx, "what was kept under a LID was merged into the number's chat", "channel_id", ch.ID, "lid", p.LID, "chat_id", p.PN)
+	if !hadLID {
+		return nil
+	}
+	var ds []model.WebhookDelivery
+	if !hadPN {
+		if c, err := s.store.Chat(ctx, ch.ID, p.PN); err == nil {
+			if h := s.chatCreatedHooks(ctx, ch, nil); h != nil {
+				ds = append(ds, h(c)...)
+			}
 		}
 	}
+	ds = append(ds, s.deliveries(ctx, ch, wire.TypeChats, wire.MethodDelete, p.LID, func() ([]byte, error) {
+		return wire.ChatsRemovedEvent(ch.ID, []string{p.LID})
+	})...)
+	s.enqueue(ctx, ds)
 	return nil
 }
 
