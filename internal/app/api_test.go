@@ -51,6 +51,7 @@ func TestAPI(t *testing.T) {
 		{"communities", testCommunities},                                                            // communities_api_test.go
 		{"business: profile, catalog, collections, orders, interactive and carousel", testBusiness}, // business_test.go
 		{"hosted linking pages", testLinkPages},                                                     // linkpage_test.go
+		{"identity: LIDs and numbers, one chat per person", testIdentity},                           // identity_test.go
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -382,6 +382,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.simHost != nil {
 		s.simHost.start(ctx) // a single node saves its network as it changes
 	}
+	s.svc.StartHistory(wctx) // history chunks queued before a restart (service/history.go)
 	s.ready.Store(true)
 	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.svc.APIURL(),
 		"database", s.store.Dialect(), "engine", s.cfg.Engine, "version", Version)
@@ -451,6 +452,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.clusterStop()
 	}
 	s.workers.Wait()
+	s.svc.StopHistory() // before the sessions it fetches from close
 	if rerr := s.rt.Shutdown(ctx); err == nil {
 		err = rerr
 	}

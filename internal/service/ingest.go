@@ -35,7 +35,15 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 	}
 	// U+0000 in any text (a message, a name) is kept as U+FFFD (nul.go).
 	ev = replaceNUL(ev)
+	// A LID the channel knows arrives as its number (identity.go).
+	if ev, err = s.phones(ctx, ch, ev); err != nil {
+		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
+	}
 	switch e := ev.(type) {
+	case engine.LIDMappings:
+		err = s.ingestLIDs(ctx, ch, e)
+	case engine.HistoryNotice:
+		err = s.queueHistory(ctx, ch, e) // history.go
 	case engine.Message:
 		err = s.ingestMessage(ctx, ch, e)
 	case engine.Undecryptable:
@@ -69,6 +77,10 @@ func eventName(ev engine.Event) string {
 		return "presence"
 	case engine.Call:
 		return "call"
+	case engine.LIDMappings:
+		return "LID mappings"
+	case engine.HistoryNotice:
+		return "history notice"
 	}
 	return "event"
 }

@@ -51,7 +51,9 @@ type Service struct {
 	receipts     statusBatcher
 	inserts      insertBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
-	fetching     inflight      // received files being fetched (mediafetch.go)
+	historyWake  chan struct{} // a history chunk was queued (history.go)
+	history      historyWorker
+	fetching     inflight // received files being fetched (mediafetch.go)
 	conv         *convert.Converter
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
@@ -155,7 +157,7 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
-		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
+		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4), historyWake: make(chan struct{}, 1)}
 	s.SetAPIURL(o.APIURL)
 	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
 	s.conv = convert.New(convert.Options{FFmpeg: o.FFmpeg, MaxInput: MaxMediaSize})

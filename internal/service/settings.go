@@ -53,9 +53,16 @@ type ChannelSettingsPatch struct {
 	SentStatus                *bool                   `json:"sent_status"`
 	// MobileProxy is Whapi's beta-only setting, ignored in production
 	// (Whapi's words): accepted and ignored.
-	MobileProxy *string            `json:"mobile_proxy"`
-	Calls       *CallSettingsPatch `json:"calls"`
+	MobileProxy *string               `json:"mobile_proxy"`
+	Calls       *CallSettingsPatch    `json:"calls"`
+	History     *HistorySettingsPatch `json:"history"`
 	RetentionPatch
+}
+
+// HistorySettingsPatch changes the history import bounds; nil fields stay.
+type HistorySettingsPatch struct {
+	Messages *int `json:"messages"`
+	Days     *int `json:"days"`
 }
 
 // RetentionPatch changes retention settings (days; 0: no limit of its own);
@@ -157,6 +164,9 @@ func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, a
 		}
 		s.log.InfoContext(ctx, "channel proxy changed", "channel_id", ch.ID, "proxy", RedactProxy(after.Proxy))
 	}
+	if after.OfflineMode != before.OfflineMode && s.rt != nil && s.runsHere(ch.ID) {
+		go s.announcePresence(ch.ID) // presences.go
+	}
 	return SettingsChange{Before: before, After: after, Changes: settingsChanges(before, after)}, nil
 }
 
@@ -230,6 +240,13 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 			return cur, err
 		}
 		next.Calls = calls
+	}
+	if v := p.History; v != nil {
+		h, err := applyHistorySettings(next.History, *v)
+		if err != nil {
+			return cur, err
+		}
+		next.History = h
 	}
 	if v := p.Webhooks; v != nil {
 		hooks, err := checkChannelWebhooks(*v, cur.Webhooks, allowPrivate)

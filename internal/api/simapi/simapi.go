@@ -281,6 +281,8 @@ func (h *handler) getPhone(w http.ResponseWriter, r *http.Request) error {
 type linkRequest struct {
 	QR   string `json:"qr"`
 	Code string `json:"code"`
+	// History makes the phone send the new device its past chats.
+	History bool `json:"history"`
 }
 
 type linkResult struct {
@@ -303,9 +305,9 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) error {
 	case qr != "" && code != "":
 		return httpx.Errorf(http.StatusBadRequest, "qr and code: send only one of them")
 	case qr != "":
-		channel, err = h.net.LinkQR(number, qr)
+		channel, err = h.net.LinkQRWith(number, qr, req.History)
 	case code != "":
-		channel, err = h.net.LinkCode(number, code)
+		channel, err = h.net.LinkCodeWith(number, code, req.History)
 	default:
 		return httpx.Errorf(http.StatusBadRequest, "qr or code: one of them is required (the channel's QR string, or its pairing code)")
 	}
@@ -331,6 +333,7 @@ type sendRequest struct {
 	QuotedID    string           `json:"quoted_id"`
 	Mentions    []string         `json:"mentions"`
 	Order       *orderRequest    `json:"order"`
+	Addressing  string           `json:"addressing"`
 }
 
 type locationRequest struct {
@@ -370,7 +373,13 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.net.SendContent(number, req.To, c)
+	by := sim.Addressing(req.Addressing)
+	switch by {
+	case "", sim.ByNumber, sim.ByLID, sim.ByLIDOnly:
+	default:
+		return httpx.Errorf(http.StatusBadRequest, "addressing: %q is not number, lid or lid_only", req.Addressing)
+	}
+	m, err := h.net.SendContentBy(number, req.To, c, by)
 	if err != nil {
 		switch {
 		case errors.Is(err, sim.ErrInvalidContent), errors.Is(err, sim.ErrTooLarge):

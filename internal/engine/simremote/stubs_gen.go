@@ -25,10 +25,14 @@ func newEvent(name string) (any, bool) {
 		return new(engine.Disconnected), true
 	case "GroupChange":
 		return new(engine.GroupChange), true
+	case "HistoryNotice":
+		return new(engine.HistoryNotice), true
 	case "KeepAliveLost":
 		return new(engine.KeepAliveLost), true
 	case "KeepAliveRestored":
 		return new(engine.KeepAliveRestored), true
+	case "LIDMappings":
+		return new(engine.LIDMappings), true
 	case "LinkFailed":
 		return new(engine.LinkFailed), true
 	case "Linked":
@@ -72,10 +76,14 @@ func eventName(ev engine.Event) string {
 		return "Disconnected"
 	case engine.GroupChange:
 		return "GroupChange"
+	case engine.HistoryNotice:
+		return "HistoryNotice"
 	case engine.KeepAliveLost:
 		return "KeepAliveLost"
 	case engine.KeepAliveRestored:
 		return "KeepAliveRestored"
+	case engine.LIDMappings:
+		return "LIDMappings"
 	case engine.LinkFailed:
 		return "LinkFailed"
 	case engine.Linked:
@@ -143,6 +151,7 @@ var sentinels = []struct {
 	{"engine.ErrCollectionNotFound", engine.ErrCollectionNotFound},
 	{"engine.ErrDeviceNotFound", engine.ErrDeviceNotFound},
 	{"engine.ErrGroupNotFound", engine.ErrGroupNotFound},
+	{"engine.ErrHistoryTooLarge", engine.ErrHistoryTooLarge},
 	{"engine.ErrInvalidContent", engine.ErrInvalidContent},
 	{"engine.ErrInvalidPhone", engine.ErrInvalidPhone},
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
@@ -178,6 +187,7 @@ var (
 	_ engine.EventPoster        = (*Session)(nil)
 	_ engine.Extras             = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
+	_ engine.HistoryFetcher     = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
 	_ engine.Newsletterer       = (*Session)(nil)
 	_ engine.Pinner             = (*Session)(nil)
@@ -335,6 +345,13 @@ func (s *Session) DemoteNewsletterAdmin(ctx context.Context, p1 string, p2 strin
 func (s *Session) DownloadMedia(ctx context.Context, p1 engine.MediaRequest) ([]byte, error) {
 	var r0 []byte
 	err := s.call(ctx, "DownloadMedia", []any{p1}, &r0)
+	return r0, err
+}
+
+// FetchHistory is engine.HistoryFetcher's, played on the sim network's host.
+func (s *Session) FetchHistory(ctx context.Context, p1 []byte, p2 engine.HistoryLimits) (engine.History, error) {
+	var r0 engine.History
+	err := s.call(ctx, "FetchHistory", []any{p1, p2}, &r0)
 	return r0, err
 }
 
