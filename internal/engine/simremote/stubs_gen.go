@@ -15,6 +15,8 @@ func newEvent(name string) (any, bool) {
 	switch name {
 	case "Call":
 		return new(engine.Call), true
+	case "ChatStateChange":
+		return new(engine.ChatStateChange), true
 	case "ClientOutdated":
 		return new(engine.ClientOutdated), true
 	case "ConnectFailure":
@@ -29,6 +31,10 @@ func newEvent(name string) (any, bool) {
 		return new(engine.KeepAliveLost), true
 	case "KeepAliveRestored":
 		return new(engine.KeepAliveRestored), true
+	case "LabelChange":
+		return new(engine.LabelChange), true
+	case "LabelChatChange":
+		return new(engine.LabelChatChange), true
 	case "LinkFailed":
 		return new(engine.LinkFailed), true
 	case "Linked":
@@ -62,6 +68,8 @@ func eventName(ev engine.Event) string {
 	switch ev.(type) {
 	case engine.Call:
 		return "Call"
+	case engine.ChatStateChange:
+		return "ChatStateChange"
 	case engine.ClientOutdated:
 		return "ClientOutdated"
 	case engine.ConnectFailure:
@@ -76,6 +84,10 @@ func eventName(ev engine.Event) string {
 		return "KeepAliveLost"
 	case engine.KeepAliveRestored:
 		return "KeepAliveRestored"
+	case engine.LabelChange:
+		return "LabelChange"
+	case engine.LabelChatChange:
+		return "LabelChatChange"
 	case engine.LinkFailed:
 		return "LinkFailed"
 	case engine.Linked:
@@ -149,6 +161,7 @@ var sentinels = []struct {
 	{"engine.ErrMediaGone", engine.ErrMediaGone},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
 	{"engine.ErrNewsletterNotFound", engine.ErrNewsletterNotFound},
+	{"engine.ErrNoAppStateKeys", engine.ErrNoAppStateKeys},
 	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
 	{"engine.ErrNoPhoto", engine.ErrNoPhoto},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
@@ -166,6 +179,7 @@ var sentinels = []struct {
 var (
 	_ engine.Actor              = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
+	_ engine.ChatOrganizer      = (*Session)(nil)
 	_ engine.Communitarian      = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
 	_ engine.DisappearingSetter = (*Session)(nil)
@@ -173,6 +187,7 @@ var (
 	_ engine.Extras             = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.Labeler            = (*Session)(nil)
 	_ engine.Newsletterer       = (*Session)(nil)
 	_ engine.Pinner             = (*Session)(nil)
 	_ engine.ProfilePhotoSetter = (*Session)(nil)
@@ -287,6 +302,11 @@ func (s *Session) DownloadMedia(ctx context.Context, p1 engine.MediaRequest) ([]
 	return r0, err
 }
 
+// EditLabel is engine.Labeler's, played on the sim network's host.
+func (s *Session) EditLabel(ctx context.Context, p1 engine.Label, p2 bool) error {
+	return s.call(ctx, "EditLabel", []any{p1, p2})
+}
+
 // FindNewsletters is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) FindNewsletters(ctx context.Context, p1 engine.NewsletterQuery) (engine.NewsletterPage, error) {
 	var r0 engine.NewsletterPage
@@ -370,6 +390,11 @@ func (s *Session) LIDs(ctx context.Context, p1 []string) (map[string]string, err
 	var r0 map[string]string
 	err := s.call(ctx, "LIDs", []any{p1}, &r0)
 	return r0, err
+}
+
+// LabelChat is engine.Labeler's, played on the sim network's host.
+func (s *Session) LabelChat(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "LabelChat", []any{p1, p2, p3})
 }
 
 // LeaveGroup is engine.Actor's, played on the sim network's host.
@@ -500,6 +525,11 @@ func (s *Session) SendText(ctx context.Context, p1 string, p2 string) (engine.Se
 // SetBlocked is engine.Blocker's, played on the sim network's host.
 func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
 	return s.call(ctx, "SetBlocked", []any{p1, p2})
+}
+
+// SetChatState is engine.ChatOrganizer's, played on the sim network's host.
+func (s *Session) SetChatState(ctx context.Context, p1 string, p2 engine.ChatState) error {
+	return s.call(ctx, "SetChatState", []any{p1, p2})
 }
 
 // SetCommunitySetting is engine.Communitarian's, played on the sim network's host.
