@@ -319,6 +319,7 @@ type Network struct {
 	newsletters map[string]*newsletter
 	media       map[string]*mediaState // by message ID (mediaretry.go)
 	calls       map[string]*call       // by call ID (calls.go)
+	appstate    map[string]*appState   // by phone number (appstate.go)
 }
 
 var _ engine.Engine = (*Network)(nil)

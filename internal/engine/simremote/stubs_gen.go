@@ -136,6 +136,7 @@ var sentinels = []struct {
 	{"sim.ErrInvalidProfile", sim.ErrInvalidProfile},
 	{"sim.ErrInvalidText", sim.ErrInvalidText},
 	{"sim.ErrJoinRequested", sim.ErrJoinRequested},
+	{"sim.ErrLabelNotFound", sim.ErrLabelNotFound},
 	{"sim.ErrMessageNotFound", sim.ErrMessageNotFound},
 	{"sim.ErrNotOnWhatsApp", sim.ErrNotOnWhatsApp},
 	{"sim.ErrOwnNumber", sim.ErrOwnNumber},
