@@ -24,6 +24,9 @@ func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
 	out = append(out, s.mapExtra(c.Client, evt)...) // votes, calls, media retries (polls.go)
+	if e, ok := mapAppState(evt); ok {              // archive, pin, mute, unread, labels (appstate.go)
+		out = append(out, e)
+	}
 	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
 		// whatsmeow reports no event for a stream error 503 (streamWatch
 		// noticed it): say why the connection ended.

@@ -154,6 +154,8 @@ func (s *Session) newClient(dev *store.Device, gen uint64) (*client, error) {
 	// History sync blobs are held in memory several times over; wagate does
 	// not import history yet, so never download them.
 	cli.ManualHistorySyncDownload = true
+	// Report the app state of a full sync too (appstate.go).
+	emitFullSync(cli)
 	// Send real delivery receipts (two grey ticks) without announcing the
 	// account as online: SendPresence(available) would do both, and while a
 	// companion is "online" the phone stops getting notifications.
