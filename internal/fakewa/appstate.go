@@ -263,4 +263,3 @@ func (m *memAppState) DeleteAppStateMutationMACs(_ context.Context, name string,
 func (m *memAppState) GetAppStateMutationMAC(_ context.Context, name string, indexMAC []byte) ([]byte, error) {
 	return bytes.Clone(m.macs[name+"/"+string(indexMAC)]), nil
 }
-
