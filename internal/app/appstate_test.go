@@ -3,8 +3,12 @@ package app_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/wagate/wagate/internal/app"
+	"github.com/wagate/wagate/internal/store/storetest"
 )
 
 // testAppState drives chat archive/pin/mute/unread and every Labels
@@ -139,4 +143,48 @@ func testAppState(t *testing.T, e *env) {
 	}
 	e.fail(404, "label", "GET", "/labels/1", otherTok, nil)
 	e.fail(404, "label", "POST", "/labels/7/"+bobChat, otherTok, nil)
+}
+
+// TestAppStateWebhooksSim: on the sim engine, what the phone changes comes
+// as chats.patch and labels webhooks (post, delete) whose bodies match the
+// document, and what the API changes too (but nothing for no change).
+func TestAppStateWebhooksSim(t *testing.T) {
+	s := startHooked(t, testConfig(t, storetest.Backends(t)[0]), app.Options{})
+	hooks := newReceiver(t)
+	p := s.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "apphooks", "email": "a@example.test", "days": 20})
+	ch := s.call(200, "PUT", "/partner/channels", p["token"].(string), map[string]any{"name": "AppHooks"})
+	tok := ch["token"].(string)
+	s.call(200, "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{"url": hooks.srv.URL + "/h",
+		"events": subscribe("messages.post", "chats.patch", "labels.post", "labels.delete")}}})
+	const me, kay = "15554450001", "15554450002"
+	for _, ph := range []struct{ phone, name string }{{me, "Me"}, {kay, "Kay"}} {
+		s.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": ph.phone, "name": ph.name})
+	}
+	s.linkQR(tok, me)
+	kayChat := kay + "@s.whatsapp.net"
+	s.call(201, "POST", "/admin/sim/phones/"+kay+"/messages", adminToken, map[string]any{"to": me, "body": "hi"})
+	hooks.wait(t, "messages.post", nil)
+
+	s.call(200, "PATCH", "/admin/sim/phones/"+me+"/chats/"+kayChat, adminToken, map[string]any{"pin": true, "mute_until": -1})
+	pm := hooks.wait(t, "chats.patch", nil)
+	if !strings.Contains(string(pm.Raw), `"changes":["mute","mute_until","pin"]`) {
+		t.Fatalf("chats.patch of the phone's pin and mute = %s", pm.Raw)
+	}
+	l := s.call(200, "POST", "/admin/sim/phones/"+me+"/labels", adminToken, map[string]any{"name": "Hot", "color": "orangered"})
+	hooks.wait(t, "labels.post", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"color":"orangered"`) })
+	s.call(200, "POST", "/labels/"+l["id"].(string)+"/"+kayChat, tok, nil)
+	hooks.wait(t, "chats.patch", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"changes":["labels"]`) })
+	s.call(200, "DELETE", "/admin/sim/phones/"+me+"/labels/"+l["id"].(string), adminToken, nil)
+	del := hooks.wait(t, "labels.delete", nil)
+	if !strings.Contains(string(del.Raw), `"labels_removed":["`+l["id"].(string)+`"]`) {
+		t.Fatalf("labels.delete = %s", del.Raw)
+	}
+	n := len(hooks.events())
+	s.call(200, "PATCH", "/chats/"+kayChat, tok, map[string]any{"pin": true}) // already pinned: no event
+	s.call(200, "POST", "/chats/"+kayChat, tok, map[string]any{"archive": true})
+	hooks.wait(t, "chats.patch", func(c hookCall) bool { return strings.Contains(string(c.Raw), `"changes":["archive"]`) })
+	if ev := hooks.events()[n:]; len(ev) != 1 {
+		t.Fatalf("events after pin (no change) and archive = %v", ev)
+	}
+	hooks.conforms(t, "WebhookPayload")
 }
