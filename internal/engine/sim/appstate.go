@@ -21,8 +21,7 @@ import (
 // every device of the account as engine.ChatStateChange, LabelChange or
 // LabelChatChange; a change a session makes (it is an engine.ChatOrganizer
 // and an engine.Labeler) shows on the phone (AppState) and reaches the
-// account's other devices. Like the rest of the network, it is not
-// persisted.
+// account's other devices. The network's Snapshot keeps it.
 
 // ErrLabelNotFound: a phone-side label operation on a label the phone does
 // not have.
@@ -226,6 +225,7 @@ func (n *Network) EditLabel(number string, l engine.Label, deleted bool) (engine
 		return l, err
 	}
 	as := n.appStateOf(p)
+	l.Name = strings.TrimSpace(l.Name)
 	if l.ID == "" && !deleted {
 		next := 1
 		for id := range as.labels {
@@ -333,4 +333,55 @@ func (s *session) LabelChat(ctx context.Context, label, chat string, labeled boo
 		s.net.labelChat(a.p, a.dev, label, jid, labeled)
 		return nil
 	})
+}
+
+// SnapAppState is a phone's app state in a Snapshot.
+type SnapAppState struct {
+	Phone  string         `json:"phone"`
+	Chats  []ChatSettings `json:"chats,omitempty"`
+	Labels []engine.Label `json:"labels,omitempty"`
+}
+
+// snapshotAppState adds the phones' app state to a snapshot (under the
+// lock).
+func (n *Network) snapshotAppState(s *Snapshot) {
+	for _, num := range slices.Sorted(maps.Keys(n.appstate)) {
+		as := n.appstate[num]
+		sa := SnapAppState{Phone: num}
+		for _, jid := range slices.Sorted(maps.Keys(as.chats)) {
+			c := *as.chats[jid]
+			c.Labels = slices.Clone(c.Labels)
+			sa.Chats = append(sa.Chats, c)
+		}
+		for _, id := range slices.Sorted(maps.Keys(as.labels)) {
+			sa.Labels = append(sa.Labels, as.labels[id])
+		}
+		s.AppState = append(s.AppState, sa)
+	}
+}
+
+// loadAppState restores the phones' app state (under the lock); that of
+// phones the snapshot lacks is skipped.
+func (n *Network) loadAppState(s Snapshot) {
+	n.appstate = map[string]*appState{}
+	for _, sa := range s.AppState {
+		if n.phones[sa.Phone] == nil {
+			continue
+		}
+		as := &appState{chats: map[string]*ChatSettings{}, labels: map[string]engine.Label{}}
+		for _, c := range sa.Chats {
+			cp := c
+			cp.Labels = slices.Clone(c.Labels)
+			if cp.Labels == nil {
+				cp.Labels = []string{}
+			}
+			as.chats[c.Chat] = &cp
+		}
+		for _, l := range sa.Labels {
+			if checkLabel(l, false) == nil {
+				as.labels[l.ID] = l
+			}
+		}
+		n.appstate[sa.Phone] = as
+	}
 }

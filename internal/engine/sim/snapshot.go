@@ -23,6 +23,8 @@ type Snapshot struct {
 	// Communities and Newsletters: communities.go, newsletters.go.
 	Communities []SnapCommunity  `json:"communities,omitempty"`
 	Newsletters []SnapNewsletter `json:"newsletters,omitempty"`
+	// AppState: the phones' chat settings and labels (appstate.go).
+	AppState []SnapAppState `json:"app_state,omitempty"`
 }
 
 // SnapPhone is a phone in a Snapshot.
@@ -145,6 +147,7 @@ func (n *Network) Snapshot() Snapshot {
 	}
 	s.Extra = n.extra.snapshot()
 	n.snapshotExtra(&s)
+	n.snapshotAppState(&s)
 	return s
 }
 
@@ -225,6 +228,7 @@ func (n *Network) Load(s Snapshot) {
 		}
 	}
 	n.loadExtra(s)
+	n.loadAppState(s)
 }
 
 // Reopen makes a closed network serve again with the state it had.
