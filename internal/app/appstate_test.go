@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,4 +189,28 @@ func TestAppStateWebhooksSim(t *testing.T) {
 		t.Fatalf("events after pin (no change) and archive = %v", ev)
 	}
 	hooks.conforms(t, "WebhookPayload")
+
+	// Labels created at once get IDs of their own.
+	var wg sync.WaitGroup
+	codes := make([]int, 6)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = s.try("POST", "/labels", tok, map[string]any{"name": fmt.Sprintf("L%d", i), "color": "cyan"})
+		}()
+	}
+	wg.Wait()
+	var labels []map[string]any
+	_, raw := s.try("GET", "/labels", tok, nil)
+	if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[any]bool{}
+	for _, l := range labels {
+		ids[l["id"]] = true
+	}
+	if len(labels) != len(codes) || len(ids) != len(codes) || slices.ContainsFunc(codes, func(c int) bool { return c != 200 }) {
+		t.Fatalf("concurrent labels: answers %v, labels %v", codes, labels)
+	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
@@ -27,6 +29,17 @@ var labelIDRE = regexp.MustCompile(`^[0-9]{1,2}$`)
 
 // maxLabelName bounds a label's name (WhatsApp's own limit is lower).
 const maxLabelName = 100
+
+// labelLocks serializes label creation per channel (striped by channel
+// ID): two creations must not pick the same free ID. A channel runs on one
+// node, so a lock in the process is enough.
+type labelLocks [16]sync.Mutex
+
+func (l *labelLocks) of(channelID string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(channelID))
+	return &l[h.Sum32()%uint32(len(l))]
+}
 
 // LabelInput is a label to create: ID optional (the next free one).
 type LabelInput struct {
@@ -68,6 +81,9 @@ func (s *Service) CreateLabel(ctx context.Context, ch model.Channel, in LabelInp
 	if !ok {
 		return store.Label{}, invalid("color", "must be one of %s", strings.Join(engine.LabelColors, ", "))
 	}
+	mu := s.labelLocks.of(ch.ID)
+	mu.Lock()
+	defer mu.Unlock()
 	id := strings.TrimSpace(in.ID)
 	switch {
 	case id == "":

@@ -52,6 +52,7 @@ type Service struct {
 	inserts      insertBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
 	fetching     inflight      // received files being fetched (mediafetch.go)
+	labelLocks   labelLocks    // one label creation at a time per channel (labels.go)
 	conv         *convert.Converter
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
