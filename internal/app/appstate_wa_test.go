@@ -96,6 +96,16 @@ func TestAppStateWhatsmeow(t *testing.T) {
 		t.Fatalf("label 5's chats = %v", l)
 	}
 
+	// A label the phone made long ago, past Whapi's two digits: it shows,
+	// and a new label takes the lowest free ID.
+	if err := c.acct.PushAppState(ctx, appstate.BuildLabelEdit("150", "Old", 19, false)); err != nil {
+		t.Fatal(err)
+	}
+	c.hooks.wait(t, "labels.post", func(h hookCall) bool { return strings.Contains(string(h.Raw), `"id":"150"`) })
+	if l := s.call(200, "GET", "/labels/150", c.tok, nil); len(l["chats"].([]any)) != 0 {
+		t.Fatalf("label 150 = %v", l)
+	}
+
 	// Through the API: unarchive and a new label reach WhatsApp.
 	s.call(200, "POST", "/chats/"+chat, c.tok, map[string]any{"archive": false})
 	m, err := c.acct.WaitAppState(ctx, func(m fakewa.AppStateMutation) bool {
@@ -106,7 +116,7 @@ func TestAppStateWhatsmeow(t *testing.T) {
 	}
 	s.call(200, "POST", "/labels", c.tok, map[string]any{"name": "Lead", "color": "cyan"})
 	m, err = c.acct.WaitAppState(ctx, func(m fakewa.AppStateMutation) bool { return m.Index[0] == appstate.IndexLabelEdit })
-	if err != nil || m.Index[1] != "6" || m.Action.GetLabelEditAction().GetName() != "Lead" || m.Action.GetLabelEditAction().GetColor() != 10 {
+	if err != nil || m.Index[1] != "1" || m.Action.GetLabelEditAction().GetName() != "Lead" || m.Action.GetLabelEditAction().GetColor() != 10 {
 		t.Fatalf("label patch = %v %v, %v", m.Index, m.Action, err)
 	}
 	s.call(200, "DELETE", "/labels/5/"+chat, c.tok, nil)

@@ -24,8 +24,12 @@ import (
 // "labels" webhooks (post: created or changed, delete: removed) and, for a
 // chat that gains or loses one, "chats" patch.
 
-// labelIDRE is Whapi's LabelID: one or two digits.
-var labelIDRE = regexp.MustCompile(`^[0-9]{1,2}$`)
+// newLabelIDRE is Whapi's LabelID, for labels made through the API: one or
+// two digits. Labels made on the phone may have longer IDs (labelIDRE).
+var (
+	newLabelIDRE = regexp.MustCompile(`^[0-9]{1,2}$`)
+	labelIDRE    = regexp.MustCompile(`^[0-9]{1,9}$`)
+)
 
 // maxLabelName bounds a label's name (WhatsApp's own limit is lower).
 const maxLabelName = 100
@@ -92,11 +96,14 @@ func (s *Service) CreateLabel(ctx context.Context, ch model.Channel, in LabelInp
 			return store.Label{}, err
 		}
 		if n, _ := strconv.Atoi(next); n > 99 {
-			return store.Label{}, fmt.Errorf("no free label ID (1 to 99); give one or delete a label: %w", model.ErrConflict)
+			// Past Whapi's two digits: the lowest one free.
+			if next, err = s.freeLabelID(ctx, ch); err != nil {
+				return store.Label{}, err
+			}
 		}
 		id = next
-	case !labelIDRE.MatchString(id):
-		return store.Label{}, invalid("id", "must be one or two digits")
+	case !newLabelIDRE.MatchString(id) || id == "0" || id == "00":
+		return store.Label{}, invalid("id", "must be a number from 1 to 99")
 	default:
 		if _, err := s.store.Label(ctx, ch.ID, id); err == nil {
 			return store.Label{}, fmt.Errorf("label %s already exists: %w", id, model.ErrConflict)
@@ -112,6 +119,25 @@ func (s *Service) CreateLabel(ctx context.Context, ch model.Channel, in LabelInp
 		return store.Label{}, s.labelError(ch, err)
 	}
 	return s.putLabel(ctx, ch, store.Label{ChannelID: ch.ID, ID: id, Name: name, Color: color, UpdatedAt: s.now()})
+}
+
+// freeLabelID is the lowest label ID from 1 to 99 the channel does not
+// have.
+func (s *Service) freeLabelID(ctx context.Context, ch model.Channel) (string, error) {
+	list, err := s.store.Labels(ctx, ch.ID)
+	if err != nil {
+		return "", err
+	}
+	taken := map[string]bool{}
+	for _, l := range list {
+		taken[l.ID] = true
+	}
+	for i := 1; i <= 99; i++ {
+		if id := strconv.Itoa(i); !taken[id] {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("no free label ID (1 to 99): delete a label first: %w", model.ErrConflict)
 }
 
 // putLabel keeps a label, with "labels" post when it is new or changed.
