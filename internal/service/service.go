@@ -53,7 +53,8 @@ type Service struct {
 	downloads    chan struct{} // bounds concurrent media downloads
 	historyWake  chan struct{} // a history chunk was queued (history.go)
 	history      historyWorker
-	fetching     inflight // received files being fetched (mediafetch.go)
+	fetching     inflight   // received files being fetched (mediafetch.go)
+	labelLocks   labelLocks // one label creation at a time per channel (labels.go)
 	conv         *convert.Converter
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
