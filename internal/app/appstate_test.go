@@ -139,6 +139,20 @@ func testAppState(t *testing.T, e *env) {
 		return code == 404 && len(e.rawList("GET", "/labels", tok)) == 2
 	})
 
+	// A chat labeled on the phone before the channel has it shows the
+	// label once it comes (and no chats.patch about a chat it lacked).
+	const cal = "15554440004"
+	e.simPhone(cal, "Cal")
+	e.ok(200, "PATCH", "/admin/sim/phones/"+ida+"/chats/"+cal, adminToken, map[string]any{"add_labels": []string{"7"}})
+	e.eventually("the label on a chat not there yet", func() bool {
+		return num(e.rawList("GET", "/labels", tok)[1].(map[string]any)["count"]) == 2
+	})
+	e.ok(201, "POST", "/admin/sim/phones/"+cal+"/messages", adminToken, map[string]any{"to": ida, "body": "hi"})
+	e.eventually("cal's chat with its label", func() bool {
+		code, raw := e.do("GET", "/chats/"+cal+"@s.whatsapp.net", tok, nil)
+		return code == 200 && strings.Contains(string(raw), `"name":"Paid"`)
+	})
+
 	// Another channel sees none of them.
 	if l := e.rawList("GET", "/labels", otherTok); len(l) != 0 {
 		t.Fatalf("another channel's labels = %v", l)
