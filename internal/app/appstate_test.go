@@ -85,6 +85,7 @@ func testAppState(t *testing.T, e *env) {
 	e.fail(400, "name", "POST", "/labels", tok, map[string]any{"name": " ", "color": "gold"})
 	e.fail(400, "color", "POST", "/labels", tok, map[string]any{"name": "X", "color": "pink"})
 	e.fail(400, "id", "POST", "/labels", tok, map[string]any{"id": "123", "name": "X", "color": "gold"})
+	e.fail(400, "id", "POST", "/labels", tok, map[string]any{"id": "07", "name": "X", "color": "gold"})
 	e.fail(400, "", "POST", "/labels", tok, `{"name": `)
 	if code, _, _ := e.raw("POST", "/labels", tok, "application/xml", []byte(`{"name":"X","color":"gold"}`)); code != 415 {
 		t.Fatalf("an XML label: %d", code)
