@@ -85,6 +85,7 @@ func testAppState(t *testing.T, e *env) {
 	e.fail(400, "name", "POST", "/labels", tok, map[string]any{"name": " ", "color": "gold"})
 	e.fail(400, "color", "POST", "/labels", tok, map[string]any{"name": "X", "color": "pink"})
 	e.fail(400, "id", "POST", "/labels", tok, map[string]any{"id": "123", "name": "X", "color": "gold"})
+	e.fail(400, "id", "POST", "/labels", tok, map[string]any{"id": "07", "name": "X", "color": "gold"})
 	e.fail(400, "", "POST", "/labels", tok, `{"name": `)
 	if code, _, _ := e.raw("POST", "/labels", tok, "application/xml", []byte(`{"name":"X","color":"gold"}`)); code != 415 {
 		t.Fatalf("an XML label: %d", code)
@@ -137,6 +138,20 @@ func testAppState(t *testing.T, e *env) {
 	e.eventually("the phone's label deleted", func() bool {
 		code, _ := e.do("GET", "/labels/8", tok, nil)
 		return code == 404 && len(e.rawList("GET", "/labels", tok)) == 2
+	})
+
+	// A chat labeled on the phone before the channel has it shows the
+	// label once it comes (and no chats.patch about a chat it lacked).
+	const cal = "15554440004"
+	e.simPhone(cal, "Cal")
+	e.ok(200, "PATCH", "/admin/sim/phones/"+ida+"/chats/"+cal, adminToken, map[string]any{"add_labels": []string{"7"}})
+	e.eventually("the label on a chat not there yet", func() bool {
+		return num(e.rawList("GET", "/labels", tok)[1].(map[string]any)["count"]) == 2
+	})
+	e.ok(201, "POST", "/admin/sim/phones/"+cal+"/messages", adminToken, map[string]any{"to": ida, "body": "hi"})
+	e.eventually("cal's chat with its label", func() bool {
+		code, raw := e.do("GET", "/chats/"+cal+"@s.whatsapp.net", tok, nil)
+		return code == 200 && strings.Contains(string(raw), `"name":"Paid"`)
 	})
 
 	// Another channel sees none of them.

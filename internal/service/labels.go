@@ -102,7 +102,7 @@ func (s *Service) CreateLabel(ctx context.Context, ch model.Channel, in LabelInp
 			}
 		}
 		id = next
-	case !newLabelIDRE.MatchString(id) || id == "0" || id == "00":
+	case !newLabelIDRE.MatchString(id) || id[0] == '0':
 		return store.Label{}, invalid("id", "must be a number from 1 to 99")
 	default:
 		if _, err := s.store.Label(ctx, ch.ID, id); err == nil {
