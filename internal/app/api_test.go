@@ -46,6 +46,7 @@ func TestAPI(t *testing.T) {
 		{"webhook log", testWebhookLog},
 		{"issue 15: blocklist, LIDs, address book, pins, group admin, newer kinds", testExtras},
 		{"calls, polls, received and converted media", testCallsPollsMedia}, // realwa_media_test.go
+		{"metrics", testMetricsAuth}, // metrics_test.go
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

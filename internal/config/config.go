@@ -86,6 +86,10 @@ type Config struct {
 	// node silent that long is dead and its channels move. Heartbeats go
 	// out every ClusterTTL/6.
 	ClusterTTL time.Duration
+	// MetricsAddr is a second listen address that serves /metrics without
+	// a token (for a Prometheus on a private network); empty: none. The
+	// main listener serves /metrics to the operator token in any case.
+	MetricsAddr string
 }
 
 // SQLitePath is the database file used when DatabaseURL is empty.
@@ -140,6 +144,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.FFmpeg, "ffmpeg", env("WAGATE_FFMPEG", ""), "the ffmpeg binary that converts sent voice notes (Opus), stickers (WebP), GIFs (MP4) and makes video thumbnails; empty: ffmpeg from PATH; off: no conversions (WAGATE_FFMPEG)")
 	fs.StringVar(&c.MediaStore, "media-store", env("WAGATE_MEDIA_STORE", ""), "where media files are kept: dir, database or s3://host[:port]/bucket[/prefix]?region=..; empty: dir on SQLite, database on PostgreSQL (WAGATE_MEDIA_STORE)")
 	clusterTTL := fs.String("cluster-ttl", env("WAGATE_CLUSTER_TTL", "6s"), "how long a node's heartbeat lasts in a cluster; its channels move after that (WAGATE_CLUSTER_TTL)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("WAGATE_METRICS_ADDR", ""), "serve /metrics without a token on this second address (host:port, keep it private); empty: only on the main listener with the operator token (WAGATE_METRICS_ADDR)")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")
 	// The admin token comes from the environment only: a flag would show in `ps`.
 	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
@@ -182,6 +187,13 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics addr %q: want host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("metrics addr: must differ from the listen address"))
+		}
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data dir: required when no database URL is set"))

@@ -72,6 +72,7 @@ type Service struct {
 	cache *readCache
 
 	sentRetention time.Duration
+	metrics       Metrics
 	orphans       atomic.Int64
 	// cluster is set in cluster mode (SetCluster); runnable and applyQueue
 	// serve it (cluster.go).
@@ -135,6 +136,8 @@ type Options struct {
 	// SentRetention is how long sent messages are kept for retry receipts
 	// (7 days by default).
 	SentRetention time.Duration
+	// Metrics counts sends and received messages; nil counts nothing.
+	Metrics Metrics
 }
 
 // New builds a Service over an open, migrated store.
@@ -166,6 +169,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		s.blobs = blob.NewDir(o.MediaDir)
 	}
 	s.cache = newReadCache(s.now)
+	s.metrics = o.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	s.applyQueue = newIDQueue()
 	s.sentRetention = o.SentRetention
 	if s.sentRetention <= 0 {
