@@ -47,6 +47,7 @@ func TestAPI(t *testing.T) {
 		{"issue 15: blocklist, LIDs, address book, pins, group admin, newer kinds", testExtras},
 		{"calls, polls, received and converted media", testCallsPollsMedia}, // realwa_media_test.go
 		{"metrics", testMetricsAuth}, // metrics_test.go
+		{"audit log", testAuditLog},  // audit_test.go
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/wagate/wagate/internal/api/openapi"
 	"github.com/wagate/wagate/internal/api/partner"
 	"github.com/wagate/wagate/internal/api/simapi"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/cluster"
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine"
@@ -306,7 +307,13 @@ func (s *Server) routes() (http.Handler, error) {
 		})
 		return nil
 	}))
-	h := s.clusterRoutes(httpx.JSONMux(mux, s.log, "wagate"))
+	// Changes are audited with the client's address (behind trusted
+	// proxies and cluster forwarding, RemoteAddr is the client's by then).
+	routed := httpx.JSONMux(mux, s.log, "wagate")
+	withIP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		routed.ServeHTTP(w, r.WithContext(audit.WithIP(r.Context(), audit.RequestIP(r))))
+	})
+	h := s.clusterRoutes(withIP)
 	h = httpx.Recover(s.log, h)
 	h = httpx.SecurityHeaders(h)
 	h = httpx.LogRequests(s.log, h)

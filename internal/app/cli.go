@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/bench"
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine/whatsmeow"
@@ -225,7 +226,8 @@ func runPartner(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if len(args) == 0 {
 		return errors.New("want a subcommand: create, credit or list")
 	}
-	ctx := context.Background()
+	// Changes made here are the operator's, from this machine.
+	ctx := audit.WithActor(context.Background(), audit.Actor{Kind: audit.ActorOperator, ID: "cli"})
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		var (
@@ -324,7 +326,7 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err := noArgs(positional); err != nil {
 		return err
 	}
-	token, err := svc.RotateAdminToken(context.Background())
+	token, err := svc.RotateAdminToken(audit.WithActor(context.Background(), audit.Actor{Kind: audit.ActorOperator, ID: "cli"}))
 	if errors.Is(err, service.ErrAdminTokenPinned) {
 		return errPinnedToken
 	}

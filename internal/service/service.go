@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/blob"
 	"github.com/wagate/wagate/internal/convert"
 	"github.com/wagate/wagate/internal/ids"
@@ -292,7 +293,9 @@ var ErrAdminTokenPinned = fmt.Errorf("the operator token is pinned by WAGATE_ADM
 // RotateAdminToken replaces the operator token and returns the new one.
 // It is ErrAdminTokenPinned when the server last started with
 // WAGATE_ADMIN_TOKEN.
-func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
+func (s *Service) RotateAdminToken(ctx context.Context) (_ string, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "operator.token_rotate"})
+	defer done(&err)
 	if pinned, err := s.store.AdminTokenPinned(ctx); err != nil {
 		return "", err
 	} else if pinned {
@@ -323,7 +326,9 @@ type OperatorSettingsPatch struct {
 
 // UpdateOperatorSettings validates and applies a patch. On a rejected patch
 // it returns the settings as stored, unchanged.
-func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (model.OperatorSettings, error) {
+func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (_ model.OperatorSettings, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "settings.update"})
+	defer done(&err)
 	stored, err := s.store.OperatorSettings(ctx)
 	if err != nil {
 		return stored, err
@@ -332,6 +337,8 @@ func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettings
 	if err != nil {
 		return stored, err
 	}
+	b, af := audit.Diff(audit.Fields(stored), audit.Fields(next))
+	audit.Describe(ctx, b, af)
 	return next, s.store.SetOperatorSettings(ctx, next)
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
@@ -178,6 +179,13 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, v *viewer) b
 
 // run calls fn and renders the error it returns.
 func (h *Handler) run(w http.ResponseWriter, r *http.Request, v *viewer, fn pageFunc) {
+	// What the viewer changes is audited as theirs.
+	switch {
+	case v != nil && v.Operator:
+		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorOperator, ID: "dashboard"}))
+	case v != nil && v.Partner != nil:
+		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorPartner, ID: v.Partner.ID}))
+	}
 	if err := fn(w, r, v); err != nil {
 		h.fail(w, r, v, err)
 	}
