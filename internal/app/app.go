@@ -318,6 +318,13 @@ func (s *Server) routes() (http.Handler, error) {
 	h = httpx.SecurityHeaders(h)
 	h = httpx.LogRequests(s.log, h)
 	h = httpx.WithRequestID(h)
+	// Outermost: behind trusted reverse proxies the client's address and
+	// scheme are known before anything logs, limits or audits.
+	trusted, err := config.ParseTrustedProxies(s.cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	h = httpx.TrustProxies(trusted, h)
 	return h, nil
 }
 
