@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
@@ -81,6 +82,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	h.businessRoutes(route)   // business.go
 	h.labelRoutes(route)      // labels.go
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
+		ctx = audit.WithActor(ctx, audit.Actor{Kind: audit.ActorChannel, ID: v.ID})
 		return context.WithValue(ctx, channelKey, v)
 	})(httpx.JSONMux(mux, log, "gate API"))
 }
