@@ -76,6 +76,14 @@ type SendRequest struct {
 	Sequence          int64
 	TimeOffset        int
 	List              []engine.ContactCard
+	// Business kinds (business_send.go): an interactive message (Body is
+	// its body text, Media and MimeType its header's file), a carousel
+	// (CardMedia: each card's file), a product, a catalog link.
+	Interactive *engine.Interactive
+	Carousel    *engine.Carousel
+	CardMedia   []string
+	Product     *engine.ProductRef
+	Catalog     *engine.CatalogLink
 }
 
 // kindObject is the content of a message as the gate API shows it under its
@@ -113,6 +121,10 @@ func checkSend(r SendRequest) (string, engine.Content, error) {
 		c.Text = r.Body
 	case engine.KindLiveLocation, engine.KindContactList:
 		if err := checkSendExtra(r, &c); err != nil {
+			return "", c, err
+		}
+	case engine.KindInteractive, engine.KindCarousel, engine.KindProduct, engine.KindCatalog:
+		if err := checkSendBusiness(r, &c); err != nil { // business_send.go
 			return "", c, err
 		}
 	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindDocument, engine.KindShort:
@@ -271,6 +283,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 			return model.Message{}, err
 		}
 	}
+	if err := s.businessMedia(ctx, ch, r, &c); err != nil { // business_send.go
+		return model.Message{}, err
+	}
 	if c.EditedID != "" {
 		if orig, err := s.store.Message(ctx, ch.ID, c.EditedID); err != nil || !orig.FromMe || orig.ChatID != chat {
 			return model.Message{}, invalid("edit", "message %s is not one of this channel's messages in %s", c.EditedID, chat)
@@ -315,7 +330,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if r.TypingTime > 0 {
 		s.simulateTyping(ctx, sess, chat, r.Kind, r.TypingTime)
 	}
+	began := time.Now()
 	sent, err := sess.Send(ctx, chat, c)
+	s.metrics.MessageSent(r.Kind, time.Since(began), err)
 	if err != nil {
 		s.releaseLimit(ctx, ch, LimitMessages, 1) // nothing was sent
 		releaseChat()
@@ -481,6 +498,9 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 		}
 	case kind == engine.KindLiveLocation || kind == engine.KindContactList:
 		extraContent(obj, c)
+	case kind == engine.KindInteractive || kind == engine.KindCarousel || kind == engine.KindProduct ||
+		kind == engine.KindCatalog || kind == engine.KindOrder:
+		businessContent(obj, c) // business_send.go
 	case kind == engine.KindPoll && c.Poll != nil:
 		results := make([]map[string]any, len(c.Poll.Options))
 		for i, o := range c.Poll.Options {
@@ -563,6 +583,9 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 	inserted, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m))})
 	if err != nil {
 		return err
+	}
+	if inserted {
+		s.metrics.MessageReceived(c.Kind)
 	}
 	if !inserted {
 		// WhatsApp delivered it again: stored once. A placeholder of a

@@ -166,6 +166,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/admin/cluster", h.operator(h.clusterPage))
 	m.Handle("GET /ui/admin/overview", h.operator(h.overviewPage))
 	m.Handle("GET /ui/admin/settings", h.operator(h.settingsOpPage))
+	m.Handle("GET /ui/admin/audit", h.operator(h.auditPage)) // admin_audit.go
 	m.Handle("POST /ui/admin/settings", h.operator(h.updateOpSettings))
 	m.Handle("POST /ui/admin/engine/client-version", h.operator(h.refreshClientVersion))
 }
