@@ -25,7 +25,7 @@ func init() {
 // linked to one phone, a chat with another.
 func testAppStateLabels(t *testing.T, c *apiClient, ptok string) {
 	t.Helper()
-	const kim, lou, nobody = "15550007771", "15550007772", "15559999994"
+	const kim, lou, nobody = "15550007781", "15550007782", "15559999994"
 	eventually := func(what string, ok func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
