@@ -156,11 +156,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	setPageHeaders(w)
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	if miss, pattern := h.mux.Handler(r); pattern == "" {
+		// The mux knows whether the path exists with another method.
+		rec := &missStatus{header: http.Header{}}
+		miss.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			h.renderError(w, r, h.viewerOf(r), http.StatusMethodNotAllowed,
+				"This page does not take "+r.Method+" requests (it takes "+rec.header.Get("Allow")+").")
+			return
+		}
 		h.renderError(w, r, h.viewerOf(r), http.StatusNotFound, "There is no such page.")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// missStatus records the status (and Allow header) the mux answers a
+// request no route serves with.
+type missStatus struct {
+	header http.Header
+	status int
+}
+
+func (m *missStatus) Header() http.Header { return m.header }
+func (m *missStatus) WriteHeader(code int) {
+	if m.status == 0 {
+		m.status = code
+	}
+}
+func (m *missStatus) Write(b []byte) (int, error) {
+	m.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // setPageHeaders sets the security headers of every dashboard answer.
