@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wagate/wagate/internal/store/storetest"
 )
 
 // testAuditLog (a TestAPI scenario): the operator's, a partner's and a
@@ -200,4 +203,29 @@ func TestDashboardAuditLog(t *testing.T) {
 	p = op.get(200, html.UnescapeString(m[1]))
 	mustContain(t, "older page", p.body, "partner.create")
 	mustNotContain(t, "older page", p.body, `id="audit-older"`)
+}
+
+// TestAuditLinks: the system's link changes (a phone links the channel,
+// WhatsApp logs it out) are in the audit log, with the partner.
+func TestAuditLinks(t *testing.T) {
+	s := startHooked(t, testConfig(t, storetest.Backends(t)[0]), failureOptions())
+	c := newFailureChannel(t, s, "linkaudit", "15554000001")
+	c.fault("logout", nil)
+	c.hooks.wait(t, "users.delete", nil)
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		p := s.call(200, "GET", "/admin/audit?channel="+c.id+"&actor=system", adminToken, nil)
+		got = got[:0]
+		for _, e := range p["entries"].([]any) {
+			en := e.(map[string]any)
+			got = append(got, fmt.Sprint(en["action"], " ", en["partner_id"] != "", " ", en["after"], en["before"]))
+		}
+		if len(got) == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	want := []string{"channel.unlink true <nil> map[phone:15554000001]", "channel.link true map[phone:15554000001] <nil>"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("system entries %q, want %q", got, want)
+	}
 }
