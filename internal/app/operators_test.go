@@ -114,27 +114,3 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	cli(t, env, 2, "operator", "remove")
 }
-
-// TestDashboardWrongMethod: a dashboard path asked with a method it does
-// not take answers 405 with Allow (an error page); an unknown path 404.
-func TestDashboardWrongMethod(t *testing.T) {
-	e := dashEnv(t)
-	op := e.browser("198.51.100.2")
-	op.loginOperator(adminToken)
-	for _, tc := range []struct{ method, path, allow string }{
-		{"DELETE", "/ui/admin/audit", "GET, HEAD"},
-		{"PUT", "/ui/admin/operators", "GET, HEAD, POST"},
-		{"POST", "/ui/login/", ""},
-	} {
-		p := op.do(tc.method, tc.path, nil, nil)
-		if tc.allow == "" {
-			if p.status != http.StatusNotFound {
-				t.Errorf("%s %s: %d, want 404", tc.method, tc.path, p.status)
-			}
-			continue
-		}
-		if p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != tc.allow || !strings.Contains(p.body, "does not take "+tc.method) {
-			t.Errorf("%s %s: %d Allow %q, want 405 Allow %q", tc.method, tc.path, p.status, p.header.Get("Allow"), tc.allow)
-		}
-	}
-}

@@ -43,7 +43,7 @@ var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limit
 	"/media", "/media/", "/groups", "/groups/", "/contacts", "/contacts/", "/presences/",
 	"/status", "/blacklist", "/blacklist/",
 	"/stories", "/stories/", "/statuses/", "/newsletters", "/newsletters/", "/communities", "/communities/",
-	"/calls", "/calls/"}
+	"/calls", "/calls/", "/business", "/business/", "/labels", "/labels/"}
 
 // NewHandler returns the gate API. version is wagate's, shown by /health.
 func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
@@ -79,6 +79,8 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	h.newsletterRoutes(route) // newsletters.go
 	h.communityRoutes(route)  // communities.go
 	h.callRoutes(route)       // calls.go
+	h.businessRoutes(route)   // business.go
+	h.labelRoutes(route)      // labels.go
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
 		ctx = audit.WithActor(ctx, audit.Actor{Kind: audit.ActorChannel, ID: v.ID})
 		return context.WithValue(ctx, channelKey, v)

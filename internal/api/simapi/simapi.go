@@ -56,7 +56,8 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("POST /admin/sim/channels/{ChannelID}/faults", small, h.injectFault)
 	route("GET /admin/sim/channels/{ChannelID}", small, h.channelStats)
 	route("GET /admin/sim/sessions", small, h.sessions)
-	h.callRoutes(route, small) // calls.go: calls, votes, media expiry
+	h.callRoutes(route, small)     // calls.go: calls, votes, media expiry
+	h.appStateRoutes(route, small) // appstate.go: chat settings and labels
 }
 
 type handler struct {
@@ -106,6 +107,9 @@ type Message struct {
 	Edited       bool                 `json:"edited,omitempty"`
 	Revoked      bool                 `json:"revoked,omitempty"`
 	Reactions    []Reaction           `json:"reactions,omitempty"`
+	// BusinessParts: interactive, carousel, product, catalog and order
+	// messages (business.go).
+	BusinessParts
 }
 
 // Media describes a message's file on the wire (its bytes are
@@ -206,6 +210,7 @@ func newMessage(m sim.PhoneMessage, withMedia bool) Message {
 	for _, j := range c.Mentions {
 		out.Mentions = append(out.Mentions, numberOf(j))
 	}
+	out.BusinessParts = businessParts(c)
 	for _, r := range m.Reactions {
 		out.Reactions = append(out.Reactions, Reaction{From: r.From, Emoji: r.Emoji, Time: millis(r.Time)})
 	}
@@ -277,6 +282,8 @@ func (h *handler) getPhone(w http.ResponseWriter, r *http.Request) error {
 type linkRequest struct {
 	QR   string `json:"qr"`
 	Code string `json:"code"`
+	// History makes the phone send the new device its past chats.
+	History bool `json:"history"`
 }
 
 type linkResult struct {
@@ -299,9 +306,9 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) error {
 	case qr != "" && code != "":
 		return httpx.Errorf(http.StatusBadRequest, "qr and code: send only one of them")
 	case qr != "":
-		channel, err = h.net.LinkQR(number, qr)
+		channel, err = h.net.LinkQRWith(number, qr, req.History)
 	case code != "":
-		channel, err = h.net.LinkCode(number, code)
+		channel, err = h.net.LinkCodeWith(number, code, req.History)
 	default:
 		return httpx.Errorf(http.StatusBadRequest, "qr or code: one of them is required (the channel's QR string, or its pairing code)")
 	}
@@ -326,6 +333,8 @@ type sendRequest struct {
 	Poll        *Poll            `json:"poll"`
 	QuotedID    string           `json:"quoted_id"`
 	Mentions    []string         `json:"mentions"`
+	Order       *orderRequest    `json:"order"`
+	Addressing  string           `json:"addressing"`
 }
 
 type locationRequest struct {
@@ -355,11 +364,23 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	if err := checkChat("to", req.To); err != nil {
 		return err
 	}
+	if req.Type == engine.KindOrder { // business.go
+		return h.sendOrder(w, number, &req)
+	}
+	if req.Order != nil {
+		return httpx.Errorf(http.StatusBadRequest, "order: not used with type %s (only with order)", req.Type)
+	}
 	c, err := req.content()
 	if err != nil {
 		return err
 	}
-	m, err := h.net.SendContent(number, req.To, c)
+	by := sim.Addressing(req.Addressing)
+	switch by {
+	case "", sim.ByNumber, sim.ByLID, sim.ByLIDOnly:
+	default:
+		return httpx.Errorf(http.StatusBadRequest, "addressing: %q is not number, lid or lid_only", req.Addressing)
+	}
+	m, err := h.net.SendContentBy(number, req.To, c, by)
 	if err != nil {
 		switch {
 		case errors.Is(err, sim.ErrInvalidContent), errors.Is(err, sim.ErrTooLarge):
@@ -587,6 +608,8 @@ func fail(err error) error {
 	switch {
 	case errors.Is(err, sim.ErrPhoneNotFound):
 		status = http.StatusNotFound
+	case errors.Is(err, sim.ErrLabelNotFound):
+		status, field = http.StatusNotFound, "LabelID"
 	case errors.Is(err, sim.ErrNotOnWhatsApp):
 		status, field = http.StatusNotFound, "to"
 	case errors.Is(err, sim.ErrOwnNumber), errors.Is(err, sim.ErrInvalidPhone):

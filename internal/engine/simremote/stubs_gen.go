@@ -15,6 +15,8 @@ func newEvent(name string) (any, bool) {
 	switch name {
 	case "Call":
 		return new(engine.Call), true
+	case "ChatStateChange":
+		return new(engine.ChatStateChange), true
 	case "ClientOutdated":
 		return new(engine.ClientOutdated), true
 	case "ConnectFailure":
@@ -25,10 +27,18 @@ func newEvent(name string) (any, bool) {
 		return new(engine.Disconnected), true
 	case "GroupChange":
 		return new(engine.GroupChange), true
+	case "HistoryNotice":
+		return new(engine.HistoryNotice), true
 	case "KeepAliveLost":
 		return new(engine.KeepAliveLost), true
 	case "KeepAliveRestored":
 		return new(engine.KeepAliveRestored), true
+	case "LIDMappings":
+		return new(engine.LIDMappings), true
+	case "LabelChange":
+		return new(engine.LabelChange), true
+	case "LabelChatChange":
+		return new(engine.LabelChatChange), true
 	case "LinkFailed":
 		return new(engine.LinkFailed), true
 	case "Linked":
@@ -62,6 +72,8 @@ func eventName(ev engine.Event) string {
 	switch ev.(type) {
 	case engine.Call:
 		return "Call"
+	case engine.ChatStateChange:
+		return "ChatStateChange"
 	case engine.ClientOutdated:
 		return "ClientOutdated"
 	case engine.ConnectFailure:
@@ -72,10 +84,18 @@ func eventName(ev engine.Event) string {
 		return "Disconnected"
 	case engine.GroupChange:
 		return "GroupChange"
+	case engine.HistoryNotice:
+		return "HistoryNotice"
 	case engine.KeepAliveLost:
 		return "KeepAliveLost"
 	case engine.KeepAliveRestored:
 		return "KeepAliveRestored"
+	case engine.LIDMappings:
+		return "LIDMappings"
+	case engine.LabelChange:
+		return "LabelChange"
+	case engine.LabelChatChange:
+		return "LabelChatChange"
 	case engine.LinkFailed:
 		return "LinkFailed"
 	case engine.Linked:
@@ -124,6 +144,7 @@ var sentinels = []struct {
 	{"sim.ErrInvalidProfile", sim.ErrInvalidProfile},
 	{"sim.ErrInvalidText", sim.ErrInvalidText},
 	{"sim.ErrJoinRequested", sim.ErrJoinRequested},
+	{"sim.ErrLabelNotFound", sim.ErrLabelNotFound},
 	{"sim.ErrMessageNotFound", sim.ErrMessageNotFound},
 	{"sim.ErrNotOnWhatsApp", sim.ErrNotOnWhatsApp},
 	{"sim.ErrOwnNumber", sim.ErrOwnNumber},
@@ -140,8 +161,10 @@ var sentinels = []struct {
 	{"engine.ErrBadProxy", engine.ErrBadProxy},
 	{"engine.ErrBlocked", engine.ErrBlocked},
 	{"engine.ErrCallNotFound", engine.ErrCallNotFound},
+	{"engine.ErrCollectionNotFound", engine.ErrCollectionNotFound},
 	{"engine.ErrDeviceNotFound", engine.ErrDeviceNotFound},
 	{"engine.ErrGroupNotFound", engine.ErrGroupNotFound},
+	{"engine.ErrHistoryTooLarge", engine.ErrHistoryTooLarge},
 	{"engine.ErrInvalidContent", engine.ErrInvalidContent},
 	{"engine.ErrInvalidPhone", engine.ErrInvalidPhone},
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
@@ -149,14 +172,19 @@ var sentinels = []struct {
 	{"engine.ErrMediaGone", engine.ErrMediaGone},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
 	{"engine.ErrNewsletterNotFound", engine.ErrNewsletterNotFound},
+	{"engine.ErrNoAppStateKeys", engine.ErrNoAppStateKeys},
 	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
 	{"engine.ErrNoPhoto", engine.ErrNoPhoto},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
+	{"engine.ErrNotBusiness", engine.ErrNotBusiness},
 	{"engine.ErrNotCommunity", engine.ErrNotCommunity},
 	{"engine.ErrNotConnected", engine.ErrNotConnected},
 	{"engine.ErrNotInLoginFlow", engine.ErrNotInLoginFlow},
 	{"engine.ErrNotLinked", engine.ErrNotLinked},
 	{"engine.ErrNotOnWhatsApp", engine.ErrNotOnWhatsApp},
+	{"engine.ErrOrderNotFound", engine.ErrOrderNotFound},
+	{"engine.ErrOrderToken", engine.ErrOrderToken},
+	{"engine.ErrProductNotFound", engine.ErrProductNotFound},
 	{"engine.ErrProxyUnreachable", engine.ErrProxyUnreachable},
 	{"engine.ErrReachoutLimited", engine.ErrReachoutLimited},
 	{"engine.ErrTooLate", engine.ErrTooLate},
@@ -166,13 +194,17 @@ var sentinels = []struct {
 var (
 	_ engine.Actor              = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
+	_ engine.Businesser         = (*Session)(nil)
+	_ engine.ChatOrganizer      = (*Session)(nil)
 	_ engine.Communitarian      = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
 	_ engine.DisappearingSetter = (*Session)(nil)
 	_ engine.EventPoster        = (*Session)(nil)
 	_ engine.Extras             = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
+	_ engine.HistoryFetcher     = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.Labeler            = (*Session)(nil)
 	_ engine.Newsletterer       = (*Session)(nil)
 	_ engine.Pinner             = (*Session)(nil)
 	_ engine.ProfilePhotoSetter = (*Session)(nil)
@@ -199,6 +231,13 @@ func (s *Session) Blocklist(ctx context.Context) ([]string, error) {
 	return r0, err
 }
 
+// BusinessProfile is engine.Businesser's, played on the sim network's host.
+func (s *Session) BusinessProfile(ctx context.Context, p1 string) (engine.BusinessProfile, error) {
+	var r0 engine.BusinessProfile
+	err := s.call(ctx, "BusinessProfile", []any{p1}, &r0)
+	return r0, err
+}
+
 // CallLink is engine.Extras's, played on the sim network's host.
 func (s *Session) CallLink(ctx context.Context, p1 bool) (string, error) {
 	var r0 string
@@ -206,10 +245,24 @@ func (s *Session) CallLink(ctx context.Context, p1 bool) (string, error) {
 	return r0, err
 }
 
+// Catalog is engine.Businesser's, played on the sim network's host.
+func (s *Session) Catalog(ctx context.Context, p1 string) ([]engine.Product, error) {
+	var r0 []engine.Product
+	err := s.call(ctx, "Catalog", []any{p1}, &r0)
+	return r0, err
+}
+
 // CheckNumbers is engine.Actor's, played on the sim network's host.
 func (s *Session) CheckNumbers(ctx context.Context, p1 []string) ([]engine.NumberCheck, error) {
 	var r0 []engine.NumberCheck
 	err := s.call(ctx, "CheckNumbers", []any{p1}, &r0)
+	return r0, err
+}
+
+// Collections is engine.Businesser's, played on the sim network's host.
+func (s *Session) Collections(ctx context.Context) ([]engine.Collection, error) {
+	var r0 []engine.Collection
+	err := s.call(ctx, "Collections", nil, &r0)
 	return r0, err
 }
 
@@ -230,6 +283,13 @@ func (s *Session) Community(ctx context.Context, p1 string) (engine.CommunityInf
 // Connect is engine.Session's, played on the sim network's host.
 func (s *Session) Connect(ctx context.Context) error {
 	return s.call(ctx, "Connect", nil)
+}
+
+// CreateCollection is engine.Businesser's, played on the sim network's host.
+func (s *Session) CreateCollection(ctx context.Context, p1 string, p2 []string) (engine.Collection, error) {
+	var r0 engine.Collection
+	err := s.call(ctx, "CreateCollection", []any{p1, p2}, &r0)
+	return r0, err
 }
 
 // CreateCommunity is engine.Communitarian's, played on the sim network's host.
@@ -260,9 +320,21 @@ func (s *Session) CreateNewsletter(ctx context.Context, p1 engine.NewsletterCrea
 	return r0, err
 }
 
+// CreateProduct is engine.Businesser's, played on the sim network's host.
+func (s *Session) CreateProduct(ctx context.Context, p1 engine.Product) (engine.Product, error) {
+	var r0 engine.Product
+	err := s.call(ctx, "CreateProduct", []any{p1}, &r0)
+	return r0, err
+}
+
 // DeactivateCommunity is engine.Communitarian's, played on the sim network's host.
 func (s *Session) DeactivateCommunity(ctx context.Context, p1 string) error {
 	return s.call(ctx, "DeactivateCommunity", []any{p1})
+}
+
+// DeleteCollection is engine.Businesser's, played on the sim network's host.
+func (s *Session) DeleteCollection(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteCollection", []any{p1})
 }
 
 // DeleteContact is engine.ContactBook's, played on the sim network's host.
@@ -275,6 +347,11 @@ func (s *Session) DeleteNewsletter(ctx context.Context, p1 string) error {
 	return s.call(ctx, "DeleteNewsletter", []any{p1})
 }
 
+// DeleteProduct is engine.Businesser's, played on the sim network's host.
+func (s *Session) DeleteProduct(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteProduct", []any{p1})
+}
+
 // DemoteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) DemoteNewsletterAdmin(ctx context.Context, p1 string, p2 string) error {
 	return s.call(ctx, "DemoteNewsletterAdmin", []any{p1, p2})
@@ -284,6 +361,18 @@ func (s *Session) DemoteNewsletterAdmin(ctx context.Context, p1 string, p2 strin
 func (s *Session) DownloadMedia(ctx context.Context, p1 engine.MediaRequest) ([]byte, error) {
 	var r0 []byte
 	err := s.call(ctx, "DownloadMedia", []any{p1}, &r0)
+	return r0, err
+}
+
+// EditLabel is engine.Labeler's, played on the sim network's host.
+func (s *Session) EditLabel(ctx context.Context, p1 engine.Label, p2 bool) error {
+	return s.call(ctx, "EditLabel", []any{p1, p2})
+}
+
+// FetchHistory is engine.HistoryFetcher's, played on the sim network's host.
+func (s *Session) FetchHistory(ctx context.Context, p1 []byte, p2 engine.HistoryLimits) (engine.History, error) {
+	var r0 engine.History
+	err := s.call(ctx, "FetchHistory", []any{p1, p2}, &r0)
 	return r0, err
 }
 
@@ -372,6 +461,11 @@ func (s *Session) LIDs(ctx context.Context, p1 []string) (map[string]string, err
 	return r0, err
 }
 
+// LabelChat is engine.Labeler's, played on the sim network's host.
+func (s *Session) LabelChat(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "LabelChat", []any{p1, p2, p3})
+}
+
 // LeaveGroup is engine.Actor's, played on the sim network's host.
 func (s *Session) LeaveGroup(ctx context.Context, p1 string) error {
 	return s.call(ctx, "LeaveGroup", []any{p1})
@@ -417,6 +511,13 @@ func (s *Session) NewsletterMessages(ctx context.Context, p1 string, p2 int, p3 
 func (s *Session) Newsletters(ctx context.Context) ([]engine.NewsletterInfo, error) {
 	var r0 []engine.NewsletterInfo
 	err := s.call(ctx, "Newsletters", nil, &r0)
+	return r0, err
+}
+
+// Order is engine.Businesser's, played on the sim network's host.
+func (s *Session) Order(ctx context.Context, p1 string, p2 string) (engine.Order, error) {
+	var r0 engine.Order
+	err := s.call(ctx, "Order", []any{p1, p2}, &r0)
 	return r0, err
 }
 
@@ -502,6 +603,16 @@ func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
 	return s.call(ctx, "SetBlocked", []any{p1, p2})
 }
 
+// SetBusinessProfile is engine.Businesser's, played on the sim network's host.
+func (s *Session) SetBusinessProfile(ctx context.Context, p1 engine.BusinessProfileUpdate) error {
+	return s.call(ctx, "SetBusinessProfile", []any{p1})
+}
+
+// SetChatState is engine.ChatOrganizer's, played on the sim network's host.
+func (s *Session) SetChatState(ctx context.Context, p1 string, p2 engine.ChatState) error {
+	return s.call(ctx, "SetChatState", []any{p1, p2})
+}
+
 // SetCommunitySetting is engine.Communitarian's, played on the sim network's host.
 func (s *Session) SetCommunitySetting(ctx context.Context, p1 string, p2 string, p3 bool) error {
 	return s.call(ctx, "SetCommunitySetting", []any{p1, p2, p3})
@@ -564,6 +675,13 @@ func (s *Session) TrackNewsletter(ctx context.Context, p1 string) error {
 	return s.call(ctx, "TrackNewsletter", []any{p1})
 }
 
+// UpdateCollection is engine.Businesser's, played on the sim network's host.
+func (s *Session) UpdateCollection(ctx context.Context, p1 string, p2 engine.CollectionUpdate) (engine.Collection, error) {
+	var r0 engine.Collection
+	err := s.call(ctx, "UpdateCollection", []any{p1, p2}, &r0)
+	return r0, err
+}
+
 // UpdateNewsletter is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) UpdateNewsletter(ctx context.Context, p1 string, p2 engine.NewsletterUpdate) (engine.NewsletterInfo, error) {
 	var r0 engine.NewsletterInfo
@@ -575,6 +693,13 @@ func (s *Session) UpdateNewsletter(ctx context.Context, p1 string, p2 engine.New
 func (s *Session) UpdateParticipants(ctx context.Context, p1 string, p2 []string, p3 engine.ParticipantAction) ([]engine.ParticipantResult, error) {
 	var r0 []engine.ParticipantResult
 	err := s.call(ctx, "UpdateParticipants", []any{p1, p2, p3}, &r0)
+	return r0, err
+}
+
+// UpdateProduct is engine.Businesser's, played on the sim network's host.
+func (s *Session) UpdateProduct(ctx context.Context, p1 engine.Product) (engine.Product, error) {
+	var r0 engine.Product
+	err := s.call(ctx, "UpdateProduct", []any{p1}, &r0)
 	return r0, err
 }
 
