@@ -29,6 +29,7 @@ func testAuditLog(t *testing.T, e *env) {
 	e.ok(200, "POST", "/partner/channels/"+cid+"/start", ptok, nil)
 	e.ok(200, "PATCH", "/settings", ctok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/in",
 		"events": []any{map[string]any{"type": "messages", "method": "post"}}, "secret": "s3cret-value-0123456789"}}})
+	e.ok(201, "POST", "/partner/channels/"+cid+"/link-page", ptok, map[string]any{"ttl": 3600})
 	// Refused input changes nothing and is not audited.
 	e.fail(400, "trial_days", "PATCH", "/admin/settings", adminToken, map[string]any{"trial_days": -1})
 
@@ -60,6 +61,7 @@ func testAuditLog(t *testing.T, e *env) {
 	}
 	all := list("")
 	want := []struct{ action, kind, id string }{
+		{"linkpage.create", "partner", pid},
 		{"channel.settings_update", "channel", cid},
 		{"channel.start", "partner", pid},
 		{"project.create", "partner", pid},
@@ -110,18 +112,19 @@ func testAuditLog(t *testing.T, e *env) {
 	}{
 		{"?actor=operator", 3},
 		{"?actor=channel&actor_id=" + cid, 1},
-		{"?channel=" + cid, 5},
+		{"?channel=" + cid, 6},
 		{"?partner=" + pid + "&action=channel.", 5},
 		{"?action=channel.stop", 1},
 		{"?action=project.*", 1},
-		{fmt.Sprintf("?from=%d&to=%d", ms(start), ms(start)+1), 9},
+		{fmt.Sprintf("?from=%d&to=%d", ms(start), ms(start)+1), 10},
+		{"?action=linkpage.create&channel=" + cid, 1},
 		{fmt.Sprintf("?from=%d", ms(start)+1), 0},
 	} {
 		if got := list(tc.query); len(got.Entries) != tc.n {
 			t.Errorf("GET /admin/audit%s: %d entries, want %d", tc.query, len(got.Entries), tc.n)
 		}
 	}
-	// Pages of 4: 4, 4, 1.
+	// Pages of 4: 4, 4, 2.
 	var n, pages int
 	for q := "?count=4"; ; pages++ {
 		p := list(q)
@@ -131,8 +134,8 @@ func testAuditLog(t *testing.T, e *env) {
 		}
 		q = fmt.Sprintf("?count=4&before=%d", *p.NextBefore)
 	}
-	if n != 9 || pages != 2 {
-		t.Errorf("paged %d entries in %d pages, want 9 in 3", n, pages+1)
+	if n != 10 || pages != 2 {
+		t.Errorf("paged %d entries in %d pages, want 10 in 3", n, pages+1)
 	}
 	e.fail(400, "count", "GET", "/admin/audit?count=0", adminToken, nil)
 	e.fail(400, "actor", "GET", "/admin/audit?actor=robot", adminToken, nil)
