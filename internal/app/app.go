@@ -178,7 +178,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	s.rt = runtime.New(runtime.Options{
 		Engine: s.engine, Log: log, Now: now,
-		Store: fencedLinks{st: st, fence: func(ctx context.Context, id string) (context.Context, bool) { return svc.FenceContext(ctx, id) }},
+		Store: fencedLinks{st: st, now: now, fence: func(ctx context.Context, id string) (context.Context, bool) { return svc.FenceContext(ctx, id) }},
 		OnEvent: func(e runtime.Event) {
 			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(),
 				"state", e.Health.State, "reason", e.Reason)

@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wagate/wagate/internal/store/storetest"
 )
 
 // testAuditLog (a TestAPI scenario): the operator's, a partner's and a
@@ -26,6 +29,7 @@ func testAuditLog(t *testing.T, e *env) {
 	e.ok(200, "POST", "/partner/channels/"+cid+"/start", ptok, nil)
 	e.ok(200, "PATCH", "/settings", ctok, map[string]any{"webhooks": []any{map[string]any{"url": "https://hooks.example.test/in",
 		"events": []any{map[string]any{"type": "messages", "method": "post"}}, "secret": "s3cret-value-0123456789"}}})
+	e.ok(201, "POST", "/partner/channels/"+cid+"/link-page", ptok, map[string]any{"ttl": 3600})
 	// Refused input changes nothing and is not audited.
 	e.fail(400, "trial_days", "PATCH", "/admin/settings", adminToken, map[string]any{"trial_days": -1})
 
@@ -57,6 +61,7 @@ func testAuditLog(t *testing.T, e *env) {
 	}
 	all := list("")
 	want := []struct{ action, kind, id string }{
+		{"linkpage.create", "partner", pid},
 		{"channel.settings_update", "channel", cid},
 		{"channel.start", "partner", pid},
 		{"project.create", "partner", pid},
@@ -107,18 +112,19 @@ func testAuditLog(t *testing.T, e *env) {
 	}{
 		{"?actor=operator", 3},
 		{"?actor=channel&actor_id=" + cid, 1},
-		{"?channel=" + cid, 5},
+		{"?channel=" + cid, 6},
 		{"?partner=" + pid + "&action=channel.", 5},
 		{"?action=channel.stop", 1},
 		{"?action=project.*", 1},
-		{fmt.Sprintf("?from=%d&to=%d", ms(start), ms(start)+1), 9},
+		{fmt.Sprintf("?from=%d&to=%d", ms(start), ms(start)+1), 10},
+		{"?action=linkpage.create&channel=" + cid, 1},
 		{fmt.Sprintf("?from=%d", ms(start)+1), 0},
 	} {
 		if got := list(tc.query); len(got.Entries) != tc.n {
 			t.Errorf("GET /admin/audit%s: %d entries, want %d", tc.query, len(got.Entries), tc.n)
 		}
 	}
-	// Pages of 4: 4, 4, 1.
+	// Pages of 4: 4, 4, 2.
 	var n, pages int
 	for q := "?count=4"; ; pages++ {
 		p := list(q)
@@ -128,8 +134,8 @@ func testAuditLog(t *testing.T, e *env) {
 		}
 		q = fmt.Sprintf("?count=4&before=%d", *p.NextBefore)
 	}
-	if n != 9 || pages != 2 {
-		t.Errorf("paged %d entries in %d pages, want 9 in 3", n, pages+1)
+	if n != 10 || pages != 2 {
+		t.Errorf("paged %d entries in %d pages, want 10 in 3", n, pages+1)
 	}
 	e.fail(400, "count", "GET", "/admin/audit?count=0", adminToken, nil)
 	e.fail(400, "actor", "GET", "/admin/audit?actor=robot", adminToken, nil)
@@ -200,4 +206,29 @@ func TestDashboardAuditLog(t *testing.T) {
 	p = op.get(200, html.UnescapeString(m[1]))
 	mustContain(t, "older page", p.body, "partner.create")
 	mustNotContain(t, "older page", p.body, `id="audit-older"`)
+}
+
+// TestAuditLinks: the system's link changes (a phone links the channel,
+// WhatsApp logs it out) are in the audit log, with the partner.
+func TestAuditLinks(t *testing.T) {
+	s := startHooked(t, testConfig(t, storetest.Backends(t)[0]), failureOptions())
+	c := newFailureChannel(t, s, "linkaudit", "15554000001")
+	c.fault("logout", nil)
+	c.hooks.wait(t, "users.delete", nil)
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		p := s.call(200, "GET", "/admin/audit?channel="+c.id+"&actor=system", adminToken, nil)
+		got = got[:0]
+		for _, e := range p["entries"].([]any) {
+			en := e.(map[string]any)
+			got = append(got, fmt.Sprint(en["action"], " ", en["partner_id"] != "", " ", en["after"], en["before"]))
+		}
+		if len(got) == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	want := []string{"channel.unlink true <nil> map[phone:15554000001]", "channel.link true map[phone:15554000001] <nil>"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("system entries %q, want %q", got, want)
+	}
 }

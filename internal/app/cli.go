@@ -32,6 +32,8 @@ Usage:
   wagate partner credit PARTNER_ID DAYS --comment TEXT   (negative DAYS debits)
   wagate partner list
   wagate admin rotate-token     replace the operator token and print the new one
+  wagate operator create --name NAME [--password PW] [--totp]   a named operator for the dashboard
+  wagate operator list
   wagate backup FILE            copy the SQLite database online, consistently, to FILE (PostgreSQL: says how)
   wagate restore FILE [--force] put a backup in place of the database (the server stopped)
   wagate bench [flags]          measure this machine: send, webhooks, idle channels, partner API (see 'wagate bench -h')
@@ -66,6 +68,8 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		err = runPartner(args, getenv, stdout, stderr)
 	case "admin":
 		err = runAdmin(args, getenv, stdout, stderr)
+	case "operator":
+		err = runOperator(args, getenv, stdout, stderr)
 	case "backup":
 		err = runBackup(args, getenv, stdout, stderr)
 	case "restore":

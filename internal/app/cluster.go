@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/gate"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/cluster"
 	"github.com/wagate/wagate/internal/engine/simremote"
 	"github.com/wagate/wagate/internal/httpx"
@@ -146,6 +147,7 @@ func outboundIP() string {
 // shard's epoch in cluster mode: a node that lost the shard cannot write.
 type fencedLinks struct {
 	st    *store.Store
+	now   func() time.Time
 	fence func(ctx context.Context, channelID string) (context.Context, bool)
 }
 
@@ -154,7 +156,22 @@ func (f fencedLinks) SetChannelLink(ctx context.Context, channelID, device, phon
 	if !ok {
 		return fmt.Errorf("channel %s: %w", channelID, store.ErrFenced)
 	}
+	ctx = f.audited(ctx, channelID, "channel.link", at, map[string]any{"phone": phone})
 	return f.st.SetChannelLink(ctx, channelID, device, phone, name, at)
+}
+
+// audited makes the link change an audit entry of the system's, written
+// in the change's transaction.
+func (f fencedLinks) audited(ctx context.Context, channelID, action string, at time.Time, after map[string]any) context.Context {
+	e := audit.Entry{At: at, Actor: audit.Actor{Kind: audit.ActorSystem}, ChannelID: channelID, Action: action, After: audit.JSON(after)}
+	if ch, err := f.st.ChannelByID(ctx, channelID); err == nil {
+		e.PartnerID = ch.PartnerID
+		if action == "channel.unlink" {
+			e.Before, e.After = audit.JSON(map[string]any{"phone": ch.WAPhone}), nil
+		}
+	}
+	ctx, _ = audit.Record(ctx, e)
+	return ctx
 }
 
 func (f fencedLinks) ClearChannelLink(ctx context.Context, channelID string) error {
@@ -162,6 +179,7 @@ func (f fencedLinks) ClearChannelLink(ctx context.Context, channelID string) err
 	if !ok {
 		return fmt.Errorf("channel %s: %w", channelID, store.ErrFenced)
 	}
+	ctx = f.audited(ctx, channelID, "channel.unlink", f.now(), nil)
 	return f.st.ClearChannelLink(ctx, channelID)
 }
 

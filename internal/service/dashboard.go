@@ -18,11 +18,14 @@ import (
 // DashboardLogin is one attempt to log in to the dashboard.
 type DashboardLogin struct {
 	// Kind is store.SessionPartner (Email and Password) or
-	// store.SessionOperator (Token, the admin token).
+	// store.SessionOperator (Token, the admin token; or Operator, Password
+	// and Code, a named operator's TOTP code when it has TOTP).
 	Kind     string
 	Email    string
 	Password string
 	Token    string
+	Operator string
+	Code     string
 	// IP is the client's address, for the rate limit.
 	IP string
 	// Device is the client's device cookie, when it has one: a device the
@@ -59,6 +62,9 @@ func (s *Service) LoginDashboard(ctx context.Context, in DashboardLogin) (Dashbo
 		return DashboardSession{}, invalid("ttl", "must be positive")
 	}
 	account := "operator"
+	if in.Kind == store.SessionOperator && in.Operator != "" {
+		account = "operator:" + strings.ToLower(strings.TrimSpace(in.Operator))
+	}
 	if in.Kind == store.SessionPartner {
 		account = strings.ToLower(strings.TrimSpace(in.Email))
 	} else if in.Kind != store.SessionOperator {
@@ -75,7 +81,7 @@ func (s *Service) LoginDashboard(ctx context.Context, in DashboardLogin) (Dashbo
 	if err != nil {
 		return DashboardSession{}, err
 	}
-	partnerID, err := s.checkLogin(ctx, in)
+	partnerID, operatorID, err := s.checkLogin(ctx, in)
 	if errors.Is(err, model.ErrNotFound) {
 		if rerr := s.store.RecordLoginFailure(ctx, now, t.failureKeys...); rerr != nil {
 			return DashboardSession{}, rerr
@@ -89,7 +95,7 @@ func (s *Service) LoginDashboard(ctx context.Context, in DashboardLogin) (Dashbo
 	if err := s.store.ClearLoginFailures(ctx, t.clearKey); err != nil {
 		return DashboardSession{}, err
 	}
-	sess, err := s.newDashboardSession(ctx, in.Kind, partnerID, now, in.TTL)
+	sess, err := s.newDashboardSession(ctx, in.Kind, partnerID, operatorID, now, in.TTL)
 	if err != nil {
 		return sess, err
 	}
@@ -100,24 +106,29 @@ func (s *Service) LoginDashboard(ctx context.Context, in DashboardLogin) (Dashbo
 	return sess, nil
 }
 
-// checkLogin returns the partner ID of good credentials ("" for the
-// operator), or an error matching ErrNotFound.
-func (s *Service) checkLogin(ctx context.Context, in DashboardLogin) (string, error) {
+// checkLogin returns the partner ID of good credentials, or a named
+// operator's ID (both "" for the admin token), or an error matching
+// ErrNotFound.
+func (s *Service) checkLogin(ctx context.Context, in DashboardLogin) (partnerID, operatorID string, err error) {
 	if in.Kind == store.SessionOperator {
+		if in.Operator != "" {
+			id, err := s.checkOperator(ctx, in.Operator, in.Password, in.Code)
+			return "", id, err
+		}
 		ok, err := s.AuthenticateAdmin(ctx, in.Token)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if !ok {
-			return "", ErrBadAdminToken
+			return "", "", ErrBadAdminToken
 		}
-		return "", nil
+		return "", "", nil
 	}
 	p, err := s.AuthenticatePartnerPassword(ctx, in.Email, in.Password)
 	if errors.Is(err, model.ErrNotFound) {
-		return "", ErrBadLogin
+		return "", "", ErrBadLogin
 	}
-	return p.ID, err
+	return p.ID, "", err
 }
 
 func roundUp(d time.Duration) string {
@@ -127,7 +138,7 @@ func roundUp(d time.Duration) string {
 	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
-func (s *Service) newDashboardSession(ctx context.Context, kind, partnerID string, now time.Time, ttl time.Duration) (DashboardSession, error) {
+func (s *Service) newDashboardSession(ctx context.Context, kind, partnerID, operatorID string, now time.Time, ttl time.Duration) (DashboardSession, error) {
 	token := make([]byte, 32)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(token); err != nil {
@@ -138,7 +149,7 @@ func (s *Service) newDashboardSession(ctx context.Context, kind, partnerID strin
 	}
 	out := DashboardSession{Token: base64.RawURLEncoding.EncodeToString(token)}
 	out.DashboardSession = store.DashboardSession{
-		TokenHash: ids.Hash(out.Token), Kind: kind, PartnerID: partnerID, CSRF: hex.EncodeToString(secret),
+		TokenHash: ids.Hash(out.Token), Kind: kind, PartnerID: partnerID, OperatorID: operatorID, CSRF: hex.EncodeToString(secret),
 		CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
 	return out, s.store.CreateDashboardSession(ctx, out.DashboardSession)

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/netguard"
@@ -114,7 +115,10 @@ func (s *Service) CreateLinkPage(ctx context.Context, partnerID, channelID strin
 	if err != nil {
 		return IssuedLinkPage{}, err
 	}
-	if err := s.store.PutLinkPage(ctx, p); err != nil {
+	actx, done := s.auditing(ctx, audit.Entry{Action: "linkpage.create", PartnerID: partnerID, ChannelID: ch.ID, Target: p.ID,
+		After: audit.JSON(map[string]any{"expiresAt": p.ExpiresAt.UnixMilli(), "keepAfterLink": p.KeepAfterLink, "brandName": p.BrandName})})
+	err = s.store.PutLinkPage(actx, p)
+	if done(&err); err != nil {
 		return IssuedLinkPage{}, err
 	}
 	return IssuedLinkPage{LinkPage: p, URL: s.APIURL() + LinkPagePath + tok}, nil
@@ -135,7 +139,10 @@ func (s *Service) RevokeLinkPage(ctx context.Context, partnerID, channelID, id s
 	}
 	if p.RevokedAt.IsZero() {
 		p.RevokedAt = s.now()
-		return s.store.PutLinkPage(ctx, p)
+		actx, done := s.auditing(ctx, audit.Entry{Action: "linkpage.revoke", PartnerID: partnerID, ChannelID: channelID, Target: id})
+		err = s.store.PutLinkPage(actx, p)
+		done(&err)
+		return err
 	}
 	return nil
 }

@@ -24,21 +24,23 @@ type DashboardSession struct {
 	Kind string
 	// PartnerID is set for partner sessions.
 	PartnerID string
+	// OperatorID is a named operator's ID ("" for the admin token).
+	OperatorID string
 	// CSRF is the session's secret for CSRF tokens and signed messages.
 	CSRF      string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
 
-const sessionColumns = "token_hash, kind, partner_id, csrf, created_at, expires_at"
+const sessionColumns = "token_hash, kind, partner_id, csrf, created_at, expires_at, operator_id"
 
 // CreateDashboardSession stores a new session.
 func (s *Store) CreateDashboardSession(ctx context.Context, ds DashboardSession) error {
 	if ds.Kind != SessionPartner && ds.Kind != SessionOperator {
 		return fmt.Errorf("store: session kind %q: %w", ds.Kind, model.ErrInvalid)
 	}
-	_, err := s.exec(ctx, `INSERT INTO dashboard_sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		ds.TokenHash, ds.Kind, ds.PartnerID, ds.CSRF, ms(ds.CreatedAt), ms(ds.ExpiresAt))
+	_, err := s.exec(ctx, `INSERT INTO dashboard_sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ds.TokenHash, ds.Kind, ds.PartnerID, ds.CSRF, ms(ds.CreatedAt), ms(ds.ExpiresAt), ds.OperatorID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: session exists: %w", model.ErrConflict)
 	}
@@ -57,7 +59,7 @@ func (s *Store) DashboardSession(ctx context.Context, tokenHash string, now time
 	)
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT `+sessionColumns+` FROM dashboard_sessions
 		WHERE token_hash = ? AND expires_at > ?`), tokenHash, ms(now)).
-		Scan(&ds.TokenHash, &ds.Kind, &ds.PartnerID, &ds.CSRF, &created, &expires)
+		Scan(&ds.TokenHash, &ds.Kind, &ds.PartnerID, &ds.CSRF, &created, &expires, &ds.OperatorID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ds, fmt.Errorf("session %w", model.ErrNotFound)
 	}

@@ -75,7 +75,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, _ *viewer) error
 	case store.SessionPartner:
 		in.Email, in.Password = r.PostFormValue("email"), r.PostFormValue("password")
 	case store.SessionOperator:
-		in.Token = r.PostFormValue("token")
+		if name := r.PostFormValue("operator"); name != "" { // a named operator
+			in.Operator, in.Password, in.Code = name, r.PostFormValue("password"), r.PostFormValue("code")
+		} else {
+			in.Token = r.PostFormValue("token")
+		}
 	default:
 		h.showLogin(w, r, http.StatusBadRequest, loginData{Kind: store.SessionPartner}, &flash{Kind: "error", Msg: "Choose how to log in."})
 		return nil
@@ -89,6 +93,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, _ *viewer) error
 		return nil
 	case errors.Is(err, service.ErrBadAdminToken):
 		h.showLogin(w, r, http.StatusUnauthorized, d, &flash{Kind: "error", Msg: "Wrong operator token."})
+		return nil
+	case errors.Is(err, service.ErrBadOperatorLogin):
+		h.showLogin(w, r, http.StatusUnauthorized, d, &flash{Kind: "error", Msg: "Wrong operator name, password or code."})
 		return nil
 	case errors.Is(err, service.ErrBadLogin):
 		h.showLogin(w, r, http.StatusUnauthorized, d, &flash{Kind: "error", Msg: "Wrong email or password."})

@@ -40,6 +40,8 @@ type viewer struct {
 	Partner *model.Partner // set for partners
 	// Operator is true for the operator.
 	Operator bool
+	// OperatorName is a named operator's ("" for the admin token).
+	OperatorName string
 	// CSRF is the token every form of the session carries.
 	CSRF string
 }
@@ -72,6 +74,13 @@ func (h *Handler) viewerOf(r *http.Request) *viewer {
 	switch sess.Kind {
 	case store.SessionOperator:
 		v.Operator = true
+		if sess.OperatorID != "" {
+			name, err := h.svc.OperatorName(r.Context(), sess.OperatorID)
+			if err != nil { // an operator removed since: the session ends
+				return nil
+			}
+			v.OperatorName = name
+		}
 	case store.SessionPartner:
 		p, err := h.svc.Partner(r.Context(), sess.PartnerID)
 		if err != nil {
@@ -182,7 +191,11 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, v *viewer, fn page
 	// What the viewer changes is audited as theirs.
 	switch {
 	case v != nil && v.Operator:
-		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorOperator, ID: "dashboard"}))
+		id := "dashboard" // the admin token's session
+		if v.OperatorName != "" {
+			id = v.OperatorName
+		}
+		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorOperator, ID: id}))
 	case v != nil && v.Partner != nil:
 		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorPartner, ID: v.Partner.ID}))
 	}

@@ -166,7 +166,9 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/admin/cluster", h.operator(h.clusterPage))
 	m.Handle("GET /ui/admin/overview", h.operator(h.overviewPage))
 	m.Handle("GET /ui/admin/settings", h.operator(h.settingsOpPage))
-	m.Handle("GET /ui/admin/audit", h.operator(h.auditPage)) // admin_audit.go
+	m.Handle("GET /ui/admin/audit", h.operator(h.auditPage))         // admin_audit.go
+	m.Handle("GET /ui/admin/operators", h.operator(h.operatorsPage)) // admin_operators.go
+	m.Handle("POST /ui/admin/operators", h.operator(h.createOperator))
 	m.Handle("POST /ui/admin/settings", h.operator(h.updateOpSettings))
 	m.Handle("POST /ui/admin/engine/client-version", h.operator(h.refreshClientVersion))
 }
