@@ -189,12 +189,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		return nil, err
 	}
 	s.hooks = hooks
-	apiURL := cfg.APIURL()
 	svc = service.New(st, log, service.Options{
 		Notify: hooks.Wake, Version: Version, SendTest: hooks.Send,
 		PartnerView: func(p model.Partner) any { return apiutil.NewPartner(p) },
 		ChannelView: func(ch model.Channel) any {
-			c := apiutil.NewChannel(ch, apiURL, now())
+			c := apiutil.NewChannel(ch, svc.APIURL(), now())
 			c.Token = "" // webhooks never carry the channel's token
 			return c
 		},
@@ -281,6 +280,7 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle(web.Prefix, dash)
+	mux.Handle("GET /docs", dash) // the API reference, rendered by the dashboard
 	mux.Handle("GET /{$}", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
 		if strings.Contains(r.Header.Get("Accept"), "text/html") { // a browser: the dashboard
 			http.Redirect(w, r, web.Prefix, http.StatusSeeOther)
@@ -301,8 +301,12 @@ func (s *Server) routes() (http.Handler, error) {
 
 // dashboard builds the web dashboard, with the sim panel on the sim engine.
 func (s *Server) dashboard() (http.Handler, error) {
+	doc, err := openapi.Load()
+	if err != nil {
+		return nil, err
+	}
 	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version,
-		LoginLimit: s.loginLimit}
+		LoginLimit: s.loginLimit, API: doc}
 	switch {
 	case s.simPhones != nil:
 		o.Sim = s.simPhones
@@ -336,10 +340,14 @@ func (s *Server) Start(ctx context.Context) error {
 	s.listener = ln
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.workers.Add(2)
+	s.workers.Add(3)
 	go func() {
 		defer s.workers.Done()
 		s.expiryLoop(wctx)
+	}()
+	go func() {
+		defer s.workers.Done()
+		s.retentionLoop(wctx)
 	}()
 	go func() {
 		defer s.workers.Done()
@@ -352,8 +360,15 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("http server stopped", "error", err)
 		}
 	}()
-	if host, _, _ := net.SplitHostPort(s.cfg.Addr); s.cfg.PublicURL == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
-		s.log.Warn("WAGATE_PUBLIC_URL is not set: channels report apiUrl " + s.cfg.APIURL() + ", which clients elsewhere cannot reach; set it to this server's public address")
+	if s.cfg.PublicURL == "" {
+		// Without WAGATE_PUBLIC_URL the API URL is the bound address: an
+		// ephemeral port (":0") is known only now.
+		bound := s.cfg
+		bound.Addr = ln.Addr().String()
+		s.svc.SetAPIURL(bound.APIURL())
+		if host, _, _ := net.SplitHostPort(s.cfg.Addr); host == "" || net.ParseIP(host).IsUnspecified() {
+			s.log.Warn("WAGATE_PUBLIC_URL is not set: channels report apiUrl " + s.svc.APIURL() + ", which clients elsewhere cannot reach; set it to this server's public address")
+		}
 	}
 	n, err := s.svc.StartRuntime(ctx)
 	if err != nil {
@@ -369,7 +384,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.svc.StartHistory(wctx) // history chunks queued before a restart (service/history.go)
 	s.ready.Store(true)
-	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
+	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.svc.APIURL(),
 		"database", s.store.Dialect(), "engine", s.cfg.Engine, "version", Version)
 	return nil
 }

@@ -117,6 +117,13 @@ type Content struct {
 	// LiveLocation is a live_location's; Contacts a contact_list's (kinds.go).
 	LiveLocation *LiveLocation
 	Contacts     []ContactCard
+	// Interactive, Carousel, Product, Catalog and Order: the business
+	// kinds' (business.go).
+	Interactive *Interactive
+	Carousel    *Carousel
+	Product     *ProductRef
+	Catalog     *CatalogLink
+	Order       *Order
 	// QuotedID and QuotedSender make the message a reply.
 	QuotedID     string
 	QuotedSender string

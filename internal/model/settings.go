@@ -22,6 +22,8 @@ type ChannelSettings struct {
 	// WhatsApp took a message sent through the API.
 	SentStatus bool         `json:"sent_status"`
 	Calls      CallSettings `json:"calls"`
+	// Retention of this channel's data (0: the operator's setting).
+	Retention
 	// History bounds what a history sync imports.
 	History HistorySettings `json:"history"`
 }

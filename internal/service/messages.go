@@ -76,6 +76,14 @@ type SendRequest struct {
 	Sequence          int64
 	TimeOffset        int
 	List              []engine.ContactCard
+	// Business kinds (business_send.go): an interactive message (Body is
+	// its body text, Media and MimeType its header's file), a carousel
+	// (CardMedia: each card's file), a product, a catalog link.
+	Interactive *engine.Interactive
+	Carousel    *engine.Carousel
+	CardMedia   []string
+	Product     *engine.ProductRef
+	Catalog     *engine.CatalogLink
 }
 
 // kindObject is the content of a message as the gate API shows it under its
@@ -113,6 +121,10 @@ func checkSend(r SendRequest) (string, engine.Content, error) {
 		c.Text = r.Body
 	case engine.KindLiveLocation, engine.KindContactList:
 		if err := checkSendExtra(r, &c); err != nil {
+			return "", c, err
+		}
+	case engine.KindInteractive, engine.KindCarousel, engine.KindProduct, engine.KindCatalog:
+		if err := checkSendBusiness(r, &c); err != nil { // business_send.go
 			return "", c, err
 		}
 	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindDocument, engine.KindShort:
@@ -270,6 +282,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 		if up, extras, err = s.prepareMedia(ctx, r.Kind, up); err != nil { // convert.go
 			return model.Message{}, err
 		}
+	}
+	if err := s.businessMedia(ctx, ch, r, &c); err != nil { // business_send.go
+		return model.Message{}, err
 	}
 	if c.EditedID != "" {
 		if orig, err := s.store.Message(ctx, ch.ID, c.EditedID); err != nil || !orig.FromMe || orig.ChatID != chat {
@@ -446,7 +461,7 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 	case engine.IsMedia(kind):
 		if media != nil {
 			obj["id"], obj["mime_type"], obj["file_size"], obj["sha256"] = media.ID, media.MimeType, media.Size, media.SHA256
-			obj["link"] = s.apiURL + "media/" + media.ID
+			obj["link"] = s.APIURL() + "media/" + media.ID
 			if media.FileName != "" {
 				obj["file_name"] = media.FileName
 			}
@@ -481,6 +496,9 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 		}
 	case kind == engine.KindLiveLocation || kind == engine.KindContactList:
 		extraContent(obj, c)
+	case kind == engine.KindInteractive || kind == engine.KindCarousel || kind == engine.KindProduct ||
+		kind == engine.KindCatalog || kind == engine.KindOrder:
+		businessContent(obj, c) // business_send.go
 	case kind == engine.KindPoll && c.Poll != nil:
 		results := make([]map[string]any, len(c.Poll.Options))
 		for i, o := range c.Poll.Options {
@@ -614,7 +632,7 @@ func (s *Service) downloadLater(ch model.Channel, msgID string, c engine.Content
 			if obj == nil {
 				obj = kindObject{}
 			}
-			obj["id"], obj["sha256"], obj["file_size"], obj["link"] = f.ID, f.SHA256, f.Size, s.apiURL+"media/"+f.ID
+			obj["id"], obj["sha256"], obj["file_size"], obj["link"] = f.ID, f.SHA256, f.Size, s.APIURL()+"media/"+f.ID
 			m.Content = mustJSON(obj)
 			return nil
 		})

@@ -34,7 +34,7 @@ type Service struct {
 	rt     *runtime.Manager // nil in one-shot commands: channels are not run
 	now    func() time.Time
 	log    *slog.Logger
-	apiURL string
+	apiURL atomic.Pointer[string] // SetAPIURL replaces it once the server listens
 	// bcryptCost is lowered by tests.
 	bcryptCost int
 
@@ -154,10 +154,11 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		ttl = 30 * 24 * time.Hour
 	}
 	s := &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
-		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
+		bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
 		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4), historyWake: make(chan struct{}, 1)}
+	s.SetAPIURL(o.APIURL)
 	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
 	s.conv = convert.New(convert.Options{FFmpeg: o.FFmpeg, MaxInput: MaxMediaSize})
 	if s.lookupHost == nil {
@@ -183,7 +184,16 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 func (s *Service) Now() time.Time { return s.now() }
 
 // APIURL is the base URL channels report.
-func (s *Service) APIURL() string { return s.apiURL }
+func (s *Service) APIURL() string {
+	if u := s.apiURL.Load(); u != nil {
+		return *u
+	}
+	return ""
+}
+
+// SetAPIURL replaces the base URL channels report: the server calls it once
+// it knows the address it listens on (an ephemeral port is known only then).
+func (s *Service) SetAPIURL(u string) { s.apiURL.Store(&u) }
 
 // Store exposes the store for composition (readiness checks, the CLI).
 func (s *Service) Store() *store.Store { return s.store }
@@ -314,6 +324,7 @@ type OperatorSettingsPatch struct {
 	LimitChatsPerMonth    *int `json:"limit_chats_per_month"`
 	LimitChecksPerDay     *int `json:"limit_checks_per_day"`
 	LimitRequestsPerMonth *int `json:"limit_requests_per_month"`
+	RetentionPatch
 }
 
 // UpdateOperatorSettings validates and applies a patch. On a rejected patch
@@ -366,6 +377,9 @@ func applyOperatorPatch(cur model.OperatorSettings, p OperatorSettingsPatch) (mo
 			return cur, invalid(l.field, "must be from 0 to 10000000")
 		}
 		*l.out = *l.in
+	}
+	if err := p.RetentionPatch.apply(&cur.Retention); err != nil {
+		return cur, err
 	}
 	return cur, nil
 }

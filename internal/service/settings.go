@@ -56,12 +56,43 @@ type ChannelSettingsPatch struct {
 	MobileProxy *string               `json:"mobile_proxy"`
 	Calls       *CallSettingsPatch    `json:"calls"`
 	History     *HistorySettingsPatch `json:"history"`
+	RetentionPatch
 }
 
 // HistorySettingsPatch changes the history import bounds; nil fields stay.
 type HistorySettingsPatch struct {
 	Messages *int `json:"messages"`
 	Days     *int `json:"days"`
+}
+
+// RetentionPatch changes retention settings (days; 0: no limit of its own);
+// nil fields stay.
+type RetentionPatch struct {
+	RetainMessagesDays *int `json:"retain_messages_days"`
+	RetainMediaDays    *int `json:"retain_media_days"`
+	RetainWebhookDays  *int `json:"retain_webhook_records_days"`
+}
+
+// apply checks p and sets its fields in r.
+func (p RetentionPatch) apply(r *model.Retention) error {
+	for _, f := range []struct {
+		name string
+		in   *int
+		out  *int
+	}{
+		{"retain_messages_days", p.RetainMessagesDays, &r.RetainMessagesDays},
+		{"retain_media_days", p.RetainMediaDays, &r.RetainMediaDays},
+		{"retain_webhook_records_days", p.RetainWebhookDays, &r.RetainWebhookDays},
+	} {
+		if f.in == nil {
+			continue
+		}
+		if *f.in < 0 || *f.in > model.MaxRetentionDays {
+			return invalid(f.name, "must be from 0 (no limit of its own) to %d days", model.MaxRetentionDays)
+		}
+		*f.out = *f.in
+	}
+	return nil
 }
 
 // CallSettingsPatch changes the call settings; nil fields stay.
@@ -187,6 +218,9 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 	}
 	if v := p.SentStatus; v != nil {
 		next.SentStatus = *v
+	}
+	if err := p.RetentionPatch.apply(&next.Retention); err != nil {
+		return cur, err
 	}
 	if v := p.Media; v != nil {
 		m := model.MediaSettings{AutoDownload: []string{}, InitAvatars: v.InitAvatars}
@@ -318,10 +352,19 @@ func validHeaderName(k string) bool {
 
 // settingsChanges lists the JSON names of the fields that differ.
 func settingsChanges(a, b model.ChannelSettings) []string {
+	return fieldChanges(reflect.ValueOf(a), reflect.ValueOf(b))
+}
+
+// fieldChanges lists the JSON names of the fields that differ, those of
+// embedded structs as JSON flattens them.
+func fieldChanges(va, vb reflect.Value) []string {
 	out := []string{}
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	t := va.Type()
 	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, fieldChanges(va.Field(i), vb.Field(i))...)
+			continue
+		}
 		ja, _ := json.Marshal(va.Field(i).Interface())
 		jb, _ := json.Marshal(vb.Field(i).Interface())
 		if string(ja) != string(jb) {

@@ -30,6 +30,13 @@ var (
 // are refused: these operations take none). Other declared body types are
 // 415. Field errors name the field.
 func decodeBody(r *http.Request, dst any, required bool) error {
+	return decodeBodyWith(r, dst, required, nil)
+}
+
+// decodeBodyWith is decodeBody where the form fields named in jsonFields
+// hold JSON (an object, a list, a number), as the business operations'
+// nested fields do in a form.
+func decodeBodyWith(r *http.Request, dst any, required bool, jsonFields map[string]bool) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	switch {
@@ -56,7 +63,7 @@ func decodeBody(r *http.Request, dst any, required bool) error {
 			}
 			fields.Add(p.FormName(), string(v))
 		}
-		return decodeFields(fields, dst, required)
+		return decodeFields(fields, dst, required, jsonFields)
 	case mt == "application/x-www-form-urlencoded":
 		body, err := httpx.ReadBody(r, httpx.MaxBodyBytes)
 		if err != nil {
@@ -69,7 +76,7 @@ func decodeBody(r *http.Request, dst any, required bool) error {
 		if err != nil {
 			return httpx.Errorf(http.StatusBadRequest, "form body: %v", err)
 		}
-		return decodeFields(fields, dst, required)
+		return decodeFields(fields, dst, required, jsonFields)
 	case mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/plain":
 		return httpx.Decode(r, dst, required)
 	}
@@ -77,7 +84,7 @@ func decodeBody(r *http.Request, dst any, required bool) error {
 }
 
 // decodeFields decodes form fields as the JSON object they stand for.
-func decodeFields(fields url.Values, dst any, required bool) error {
+func decodeFields(fields url.Values, dst any, required bool, jsonFields map[string]bool) error {
 	if len(fields) == 0 {
 		return httpx.DecodeBytes(nil, dst, required, false)
 	}
@@ -85,6 +92,12 @@ func decodeFields(fields url.Values, dst any, required bool) error {
 	for name, vs := range fields {
 		v := vs[len(vs)-1]
 		switch {
+		case jsonFields[name]:
+			var x any
+			if err := json.Unmarshal([]byte(v), &x); err != nil {
+				return httpx.Errorf(http.StatusBadRequest, "%s: must be JSON in a form field", name)
+			}
+			obj[name] = x
 		case formLists[name]:
 			var list []string
 			for _, v := range vs {

@@ -42,7 +42,7 @@ var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limit
 	"/media", "/media/", "/groups", "/groups/", "/contacts", "/contacts/", "/presences/",
 	"/status", "/blacklist", "/blacklist/",
 	"/stories", "/stories/", "/statuses/", "/newsletters", "/newsletters/", "/communities", "/communities/",
-	"/calls", "/calls/"}
+	"/calls", "/calls/", "/business", "/business/"}
 
 // NewHandler returns the gate API. version is wagate's, shown by /health.
 func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
@@ -78,6 +78,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	h.newsletterRoutes(route) // newsletters.go
 	h.communityRoutes(route)  // communities.go
 	h.callRoutes(route)       // calls.go
+	h.businessRoutes(route)   // business.go
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
 		return context.WithValue(ctx, channelKey, v)
 	})(httpx.JSONMux(mux, log, "gate API"))

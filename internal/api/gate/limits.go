@@ -49,6 +49,9 @@ func bodyLimit(pattern string) httpx.LimitFunc {
 	if l, ok := storyBodyLimit(pattern); ok { // stories.go
 		return l
 	}
+	if l, ok := businessBodyLimit(pattern); ok { // business.go
+		return l
+	}
 	if kind, ok := strings.CutPrefix(pattern, "POST /messages/"); ok && engine.IsMedia(kind) {
 		return mediaBodyLimit(kind)
 	}

@@ -58,6 +58,8 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	idempotent("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
 	route("POST /partner/channels/{ChannelID}/logout", h.logoutChannel)
 	route("POST /partner/channels/{ChannelID}/proxy", h.changeProxy)
+	route("POST /partner/channels/{ChannelID}/link-page", h.createLinkPage)
+	route("DELETE /partner/channels/{ChannelID}/link-page/{LinkPageID}", h.revokeLinkPage)
 	route("GET /partner/channels/{ChannelID}/webhooks/log", h.webhookLog)
 	route("POST /partner/channels/{ChannelID}/webhooks/log/{DeliveryID}/redeliver", h.redeliver)
 

@@ -106,6 +106,9 @@ type Message struct {
 	Edited       bool                 `json:"edited,omitempty"`
 	Revoked      bool                 `json:"revoked,omitempty"`
 	Reactions    []Reaction           `json:"reactions,omitempty"`
+	// BusinessParts: interactive, carousel, product, catalog and order
+	// messages (business.go).
+	BusinessParts
 }
 
 // Media describes a message's file on the wire (its bytes are
@@ -206,6 +209,7 @@ func newMessage(m sim.PhoneMessage, withMedia bool) Message {
 	for _, j := range c.Mentions {
 		out.Mentions = append(out.Mentions, numberOf(j))
 	}
+	out.BusinessParts = businessParts(c)
 	for _, r := range m.Reactions {
 		out.Reactions = append(out.Reactions, Reaction{From: r.From, Emoji: r.Emoji, Time: millis(r.Time)})
 	}
@@ -328,6 +332,7 @@ type sendRequest struct {
 	Poll        *Poll            `json:"poll"`
 	QuotedID    string           `json:"quoted_id"`
 	Mentions    []string         `json:"mentions"`
+	Order       *orderRequest    `json:"order"`
 	Addressing  string           `json:"addressing"`
 }
 
@@ -357,6 +362,12 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := checkChat("to", req.To); err != nil {
 		return err
+	}
+	if req.Type == engine.KindOrder { // business.go
+		return h.sendOrder(w, number, &req)
+	}
+	if req.Order != nil {
+		return httpx.Errorf(http.StatusBadRequest, "order: not used with type %s (only with order)", req.Type)
 	}
 	c, err := req.content()
 	if err != nil {

@@ -78,6 +78,11 @@ func checkContent(c engine.Content) (engine.Content, error) {
 		kindOf(c.Poll == nil || c.Kind == engine.KindPoll, "Poll"),
 		kindOf(c.LiveLocation == nil || c.Kind == engine.KindLiveLocation, "LiveLocation"),
 		kindOf(c.Contacts == nil || c.Kind == engine.KindContactList, "Contacts"),
+		kindOf(c.Interactive == nil || c.Kind == engine.KindInteractive, "Interactive"),
+		kindOf(c.Carousel == nil || c.Kind == engine.KindCarousel, "Carousel"),
+		kindOf(c.Product == nil || c.Kind == engine.KindProduct, "Product"),
+		kindOf(c.Catalog == nil || c.Kind == engine.KindCatalog, "Catalog"),
+		kindOf(c.Order == nil || c.Kind == engine.KindOrder, "Order"),
 	} {
 		if e != nil {
 			return c, e
@@ -88,6 +93,8 @@ func checkContent(c engine.Content) (engine.Content, error) {
 		return out, checkText(c.Text)
 	case engine.KindLiveLocation, engine.KindContactList:
 		return checkExtraContent(c, out)
+	case engine.KindInteractive, engine.KindCarousel, engine.KindProduct, engine.KindCatalog, engine.KindOrder:
+		return checkBusinessContent(c, out) // business_content.go
 	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker, engine.KindShort:
 		m, err := checkMedia(c.Kind, c.Media)
 		if err != nil {

@@ -319,6 +319,7 @@ type Network struct {
 	newsletters map[string]*newsletter
 	media       map[string]*mediaState  // by message ID (mediaretry.go)
 	calls       map[string]*call        // by call ID (calls.go)
+	biz         map[string]*bizAccount  // business data by number (business.go)
 	histories   map[string]historyChunk // by ID, waiting to be fetched (history.go)
 }
 

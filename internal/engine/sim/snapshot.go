@@ -23,6 +23,8 @@ type Snapshot struct {
 	// Communities and Newsletters: communities.go, newsletters.go.
 	Communities []SnapCommunity  `json:"communities,omitempty"`
 	Newsletters []SnapNewsletter `json:"newsletters,omitempty"`
+	// Business: the accounts' business data (business_snap.go).
+	Business []SnapBusiness `json:"business,omitempty"`
 }
 
 // SnapPhone is a phone in a Snapshot.
@@ -123,6 +125,7 @@ func (n *Network) Snapshot() Snapshot {
 			media.Data, media.Fetch = nil, nil
 			c.Media = &media
 		}
+		c = withoutBusinessFiles(c) // business_snap.go
 		sm := SnapMessage{ID: m.id, From: m.from, To: m.to, Group: m.group, Content: c, Time: m.time, Status: m.status,
 			Edited: m.edited, Revoked: m.revoked, Reacts: slices.Clone(m.reacts), Unread: m.unread, InSent: m.inSent}
 		if len(m.rcpts) > 0 {
@@ -145,6 +148,7 @@ func (n *Network) Snapshot() Snapshot {
 	}
 	s.Extra = n.extra.snapshot()
 	n.snapshotExtra(&s)
+	n.snapshotBusiness(&s)
 	return s
 }
 
@@ -225,6 +229,7 @@ func (n *Network) Load(s Snapshot) {
 		}
 	}
 	n.loadExtra(s)
+	n.loadBusiness(s)
 }
 
 // Reopen makes a closed network serve again with the state it had.

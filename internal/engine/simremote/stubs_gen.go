@@ -148,6 +148,7 @@ var sentinels = []struct {
 	{"engine.ErrBadProxy", engine.ErrBadProxy},
 	{"engine.ErrBlocked", engine.ErrBlocked},
 	{"engine.ErrCallNotFound", engine.ErrCallNotFound},
+	{"engine.ErrCollectionNotFound", engine.ErrCollectionNotFound},
 	{"engine.ErrDeviceNotFound", engine.ErrDeviceNotFound},
 	{"engine.ErrGroupNotFound", engine.ErrGroupNotFound},
 	{"engine.ErrHistoryTooLarge", engine.ErrHistoryTooLarge},
@@ -161,11 +162,15 @@ var sentinels = []struct {
 	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
 	{"engine.ErrNoPhoto", engine.ErrNoPhoto},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
+	{"engine.ErrNotBusiness", engine.ErrNotBusiness},
 	{"engine.ErrNotCommunity", engine.ErrNotCommunity},
 	{"engine.ErrNotConnected", engine.ErrNotConnected},
 	{"engine.ErrNotInLoginFlow", engine.ErrNotInLoginFlow},
 	{"engine.ErrNotLinked", engine.ErrNotLinked},
 	{"engine.ErrNotOnWhatsApp", engine.ErrNotOnWhatsApp},
+	{"engine.ErrOrderNotFound", engine.ErrOrderNotFound},
+	{"engine.ErrOrderToken", engine.ErrOrderToken},
+	{"engine.ErrProductNotFound", engine.ErrProductNotFound},
 	{"engine.ErrProxyUnreachable", engine.ErrProxyUnreachable},
 	{"engine.ErrReachoutLimited", engine.ErrReachoutLimited},
 	{"engine.ErrTooLate", engine.ErrTooLate},
@@ -175,6 +180,7 @@ var sentinels = []struct {
 var (
 	_ engine.Actor              = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
+	_ engine.Businesser         = (*Session)(nil)
 	_ engine.Communitarian      = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
 	_ engine.DisappearingSetter = (*Session)(nil)
@@ -209,6 +215,13 @@ func (s *Session) Blocklist(ctx context.Context) ([]string, error) {
 	return r0, err
 }
 
+// BusinessProfile is engine.Businesser's, played on the sim network's host.
+func (s *Session) BusinessProfile(ctx context.Context, p1 string) (engine.BusinessProfile, error) {
+	var r0 engine.BusinessProfile
+	err := s.call(ctx, "BusinessProfile", []any{p1}, &r0)
+	return r0, err
+}
+
 // CallLink is engine.Extras's, played on the sim network's host.
 func (s *Session) CallLink(ctx context.Context, p1 bool) (string, error) {
 	var r0 string
@@ -216,10 +229,24 @@ func (s *Session) CallLink(ctx context.Context, p1 bool) (string, error) {
 	return r0, err
 }
 
+// Catalog is engine.Businesser's, played on the sim network's host.
+func (s *Session) Catalog(ctx context.Context, p1 string) ([]engine.Product, error) {
+	var r0 []engine.Product
+	err := s.call(ctx, "Catalog", []any{p1}, &r0)
+	return r0, err
+}
+
 // CheckNumbers is engine.Actor's, played on the sim network's host.
 func (s *Session) CheckNumbers(ctx context.Context, p1 []string) ([]engine.NumberCheck, error) {
 	var r0 []engine.NumberCheck
 	err := s.call(ctx, "CheckNumbers", []any{p1}, &r0)
+	return r0, err
+}
+
+// Collections is engine.Businesser's, played on the sim network's host.
+func (s *Session) Collections(ctx context.Context) ([]engine.Collection, error) {
+	var r0 []engine.Collection
+	err := s.call(ctx, "Collections", nil, &r0)
 	return r0, err
 }
 
@@ -240,6 +267,13 @@ func (s *Session) Community(ctx context.Context, p1 string) (engine.CommunityInf
 // Connect is engine.Session's, played on the sim network's host.
 func (s *Session) Connect(ctx context.Context) error {
 	return s.call(ctx, "Connect", nil)
+}
+
+// CreateCollection is engine.Businesser's, played on the sim network's host.
+func (s *Session) CreateCollection(ctx context.Context, p1 string, p2 []string) (engine.Collection, error) {
+	var r0 engine.Collection
+	err := s.call(ctx, "CreateCollection", []any{p1, p2}, &r0)
+	return r0, err
 }
 
 // CreateCommunity is engine.Communitarian's, played on the sim network's host.
@@ -270,9 +304,21 @@ func (s *Session) CreateNewsletter(ctx context.Context, p1 engine.NewsletterCrea
 	return r0, err
 }
 
+// CreateProduct is engine.Businesser's, played on the sim network's host.
+func (s *Session) CreateProduct(ctx context.Context, p1 engine.Product) (engine.Product, error) {
+	var r0 engine.Product
+	err := s.call(ctx, "CreateProduct", []any{p1}, &r0)
+	return r0, err
+}
+
 // DeactivateCommunity is engine.Communitarian's, played on the sim network's host.
 func (s *Session) DeactivateCommunity(ctx context.Context, p1 string) error {
 	return s.call(ctx, "DeactivateCommunity", []any{p1})
+}
+
+// DeleteCollection is engine.Businesser's, played on the sim network's host.
+func (s *Session) DeleteCollection(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteCollection", []any{p1})
 }
 
 // DeleteContact is engine.ContactBook's, played on the sim network's host.
@@ -283,6 +329,11 @@ func (s *Session) DeleteContact(ctx context.Context, p1 string) error {
 // DeleteNewsletter is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) DeleteNewsletter(ctx context.Context, p1 string) error {
 	return s.call(ctx, "DeleteNewsletter", []any{p1})
+}
+
+// DeleteProduct is engine.Businesser's, played on the sim network's host.
+func (s *Session) DeleteProduct(ctx context.Context, p1 string) error {
+	return s.call(ctx, "DeleteProduct", []any{p1})
 }
 
 // DemoteNewsletterAdmin is engine.Newsletterer's, played on the sim network's host.
@@ -437,6 +488,13 @@ func (s *Session) Newsletters(ctx context.Context) ([]engine.NewsletterInfo, err
 	return r0, err
 }
 
+// Order is engine.Businesser's, played on the sim network's host.
+func (s *Session) Order(ctx context.Context, p1 string, p2 string) (engine.Order, error) {
+	var r0 engine.Order
+	err := s.call(ctx, "Order", []any{p1, p2}, &r0)
+	return r0, err
+}
+
 // PairPhone is engine.Session's, played on the sim network's host.
 func (s *Session) PairPhone(ctx context.Context, p1 string) (string, error) {
 	var r0 string
@@ -519,6 +577,11 @@ func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
 	return s.call(ctx, "SetBlocked", []any{p1, p2})
 }
 
+// SetBusinessProfile is engine.Businesser's, played on the sim network's host.
+func (s *Session) SetBusinessProfile(ctx context.Context, p1 engine.BusinessProfileUpdate) error {
+	return s.call(ctx, "SetBusinessProfile", []any{p1})
+}
+
 // SetCommunitySetting is engine.Communitarian's, played on the sim network's host.
 func (s *Session) SetCommunitySetting(ctx context.Context, p1 string, p2 string, p3 bool) error {
 	return s.call(ctx, "SetCommunitySetting", []any{p1, p2, p3})
@@ -581,6 +644,13 @@ func (s *Session) TrackNewsletter(ctx context.Context, p1 string) error {
 	return s.call(ctx, "TrackNewsletter", []any{p1})
 }
 
+// UpdateCollection is engine.Businesser's, played on the sim network's host.
+func (s *Session) UpdateCollection(ctx context.Context, p1 string, p2 engine.CollectionUpdate) (engine.Collection, error) {
+	var r0 engine.Collection
+	err := s.call(ctx, "UpdateCollection", []any{p1, p2}, &r0)
+	return r0, err
+}
+
 // UpdateNewsletter is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) UpdateNewsletter(ctx context.Context, p1 string, p2 engine.NewsletterUpdate) (engine.NewsletterInfo, error) {
 	var r0 engine.NewsletterInfo
@@ -592,6 +662,13 @@ func (s *Session) UpdateNewsletter(ctx context.Context, p1 string, p2 engine.New
 func (s *Session) UpdateParticipants(ctx context.Context, p1 string, p2 []string, p3 engine.ParticipantAction) ([]engine.ParticipantResult, error) {
 	var r0 []engine.ParticipantResult
 	err := s.call(ctx, "UpdateParticipants", []any{p1, p2, p3}, &r0)
+	return r0, err
+}
+
+// UpdateProduct is engine.Businesser's, played on the sim network's host.
+func (s *Session) UpdateProduct(ctx context.Context, p1 engine.Product) (engine.Product, error) {
+	var r0 engine.Product
+	err := s.call(ctx, "UpdateProduct", []any{p1}, &r0)
 	return r0, err
 }
 

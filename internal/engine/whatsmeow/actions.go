@@ -30,6 +30,9 @@ func (s *Session) Send(ctx context.Context, chat string, c engine.Content) (engi
 	if err != nil {
 		return engine.SentMessage{}, err
 	}
+	if isBusinessKind(c.Kind) {
+		return s.sendBusiness(ctx, jid, c) // business.go
+	}
 	o, err := checkContent(c)
 	if err != nil {
 		return engine.SentMessage{}, err

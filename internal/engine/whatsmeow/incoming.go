@@ -120,6 +120,10 @@ func decodeContent(e *events.Message, fetch fetcher) (engine.Content, bool) {
 		for _, ct := range x.GetContacts() {
 			c.Contacts = append(c.Contacts, engine.ContactCard{Name: ct.GetDisplayName(), VCard: ct.GetVcard()})
 		}
+	case m.OrderMessage != nil:
+		x := m.OrderMessage
+		ci = x.GetContextInfo()
+		c = engine.Content{Kind: engine.KindOrder, Order: orderOf(x)} // business.go
 	case pollOf(m) != nil:
 		x := pollOf(m)
 		ci = x.GetContextInfo()

@@ -62,6 +62,7 @@ var socketTests = []string{
 	"TestActorsOnline",
 	"TestExtrasOnline",
 	"TestCapabilitiesOnline", // capabilities_test.go
+	"TestBusinessOnline",     // business_test.go
 	// realwa_media_test.go
 	"TestMediaRetryFetchesExpiredFile",
 	"TestCallOfferRejected",

@@ -328,7 +328,8 @@ func TestServerConformsToDocument(t *testing.T) {
 	testGroupsContactsPresences(t, c, acmeToken, str(ch2, "token"))
 	testExtras(t, c, acmeToken, str(ch2, "token"))
 	testStoriesNewslettersCommunities(t, c, acmeToken, str(ch2, "token"))
-	testCallsPollsReceivedMedia(t, c, acmeToken) // calls_conformance_test.go
+	testCallsPollsReceivedMedia(t, c, acmeToken)     // calls_conformance_test.go
+	testBusiness(t, c, acmeToken, str(ch2, "token")) // business_conformance_test.go
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
