@@ -52,6 +52,9 @@ func TestAPI(t *testing.T) {
 		{"business: profile, catalog, collections, orders, interactive and carousel", testBusiness}, // business_test.go
 		{"hosted linking pages", testLinkPages},                                                     // linkpage_test.go
 		{"identity: LIDs and numbers, one chat per person", testIdentity},                           // identity_test.go
+		{"app state both ways and labels", testAppState},                                            // appstate_test.go
+		{"metrics", testMetricsAuth},                                                                // metrics_test.go
+		{"audit log", testAuditLog},                                                                 // audit_test.go
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -56,6 +56,12 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 		err = s.ingestPresence(ctx, ch, e)
 	case engine.Call:
 		err = s.ingestCall(ctx, ch, e)
+	case engine.ChatStateChange:
+		err = s.ingestChatState(ctx, ch, e)
+	case engine.LabelChange:
+		err = s.ingestLabel(ctx, ch, e)
+	case engine.LabelChatChange:
+		err = s.ingestLabelChat(ctx, ch, e)
 	}
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
@@ -81,6 +87,12 @@ func eventName(ev engine.Event) string {
 		return "LID mappings"
 	case engine.HistoryNotice:
 		return "history notice"
+	case engine.ChatStateChange:
+		return "chat state change"
+	case engine.LabelChange:
+		return "label change"
+	case engine.LabelChatChange:
+		return "chat label change"
 	}
 	return "event"
 }

@@ -330,7 +330,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if r.TypingTime > 0 {
 		s.simulateTyping(ctx, sess, chat, r.Kind, r.TypingTime)
 	}
+	began := time.Now()
 	sent, err := sess.Send(ctx, chat, c)
+	s.metrics.MessageSent(r.Kind, time.Since(began), err)
 	if err != nil {
 		s.releaseLimit(ctx, ch, LimitMessages, 1) // nothing was sent
 		releaseChat()
@@ -581,6 +583,9 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 	inserted, err := s.insertMessage(ctx, store.NewMessage{Message: m, Hooks: hooks1(s.newMessageHooks(ctx, ch, m))})
 	if err != nil {
 		return err
+	}
+	if inserted {
+		s.metrics.MessageReceived(c.Kind)
 	}
 	if !inserted {
 		// WhatsApp delivered it again: stored once. A placeholder of a

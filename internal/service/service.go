@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/blob"
 	"github.com/wagate/wagate/internal/convert"
 	"github.com/wagate/wagate/internal/ids"
@@ -53,7 +54,8 @@ type Service struct {
 	downloads    chan struct{} // bounds concurrent media downloads
 	historyWake  chan struct{} // a history chunk was queued (history.go)
 	history      historyWorker
-	fetching     inflight // received files being fetched (mediafetch.go)
+	fetching     inflight   // received files being fetched (mediafetch.go)
+	labelLocks   labelLocks // one label creation at a time per channel (labels.go)
 	conv         *convert.Converter
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
@@ -74,6 +76,7 @@ type Service struct {
 	cache *readCache
 
 	sentRetention time.Duration
+	metrics       Metrics
 	orphans       atomic.Int64
 	// cluster is set in cluster mode (SetCluster); runnable and applyQueue
 	// serve it (cluster.go).
@@ -137,6 +140,8 @@ type Options struct {
 	// SentRetention is how long sent messages are kept for retry receipts
 	// (7 days by default).
 	SentRetention time.Duration
+	// Metrics counts sends and received messages; nil counts nothing.
+	Metrics Metrics
 }
 
 // New builds a Service over an open, migrated store.
@@ -169,6 +174,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		s.blobs = blob.NewDir(o.MediaDir)
 	}
 	s.cache = newReadCache(s.now)
+	s.metrics = o.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	s.applyQueue = newIDQueue()
 	s.sentRetention = o.SentRetention
 	if s.sentRetention <= 0 {
@@ -297,7 +306,9 @@ var ErrAdminTokenPinned = fmt.Errorf("the operator token is pinned by WAGATE_ADM
 // RotateAdminToken replaces the operator token and returns the new one.
 // It is ErrAdminTokenPinned when the server last started with
 // WAGATE_ADMIN_TOKEN.
-func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
+func (s *Service) RotateAdminToken(ctx context.Context) (_ string, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "operator.token_rotate"})
+	defer done(&err)
 	if pinned, err := s.store.AdminTokenPinned(ctx); err != nil {
 		return "", err
 	} else if pinned {
@@ -329,7 +340,9 @@ type OperatorSettingsPatch struct {
 
 // UpdateOperatorSettings validates and applies a patch. On a rejected patch
 // it returns the settings as stored, unchanged.
-func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (model.OperatorSettings, error) {
+func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (_ model.OperatorSettings, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "settings.update"})
+	defer done(&err)
 	stored, err := s.store.OperatorSettings(ctx)
 	if err != nil {
 		return stored, err
@@ -338,6 +351,8 @@ func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettings
 	if err != nil {
 		return stored, err
 	}
+	b, af := audit.Diff(audit.Fields(stored), audit.Fields(next))
+	audit.Describe(ctx, b, af)
 	return next, s.store.SetOperatorSettings(ctx, next)
 }
 

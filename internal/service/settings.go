@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 )
@@ -141,7 +142,11 @@ func (s *Service) ResetChannelSettings(ctx context.Context, ch model.Channel) (S
 	return s.storeSettings(ctx, ch, before, after)
 }
 
-func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, after model.ChannelSettings) (SettingsChange, error) {
+func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, after model.ChannelSettings) (_ SettingsChange, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.settings_update", PartnerID: ch.PartnerID, ChannelID: ch.ID})
+	b, af := audit.Diff(channelSettingsAudit(before), channelSettingsAudit(after))
+	audit.Describe(ctx, b, af)
+	defer done(&err)
 	doc := after
 	doc.Proxy = "" // stored in the channel row
 	raw, err := json.Marshal(doc)

@@ -154,6 +154,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/admin/proxies/remove", h.operator(h.removeProxy))
 	m.Handle("GET /ui/admin/cluster", h.operator(h.clusterPage))
 	m.Handle("GET /ui/admin/settings", h.operator(h.settingsOpPage))
+	m.Handle("GET /ui/admin/audit", h.operator(h.auditPage)) // admin_audit.go
 	m.Handle("POST /ui/admin/settings", h.operator(h.updateOpSettings))
 	m.Handle("POST /ui/admin/engine/client-version", h.operator(h.refreshClientVersion))
 }

@@ -21,6 +21,8 @@ type Chat struct {
 	Archive     bool     `json:"archive"`
 	Unread      int      `json:"unread"`
 	LastMessage *Message `json:"last_message,omitempty"`
+	// Labels are the chat's labels, where the caller looked them up.
+	Labels []Label `json:"labels,omitempty"`
 }
 
 // NewChat converts a chat for the wire at time now (muted is whether it is

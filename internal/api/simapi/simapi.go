@@ -56,7 +56,8 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("POST /admin/sim/channels/{ChannelID}/faults", small, h.injectFault)
 	route("GET /admin/sim/channels/{ChannelID}", small, h.channelStats)
 	route("GET /admin/sim/sessions", small, h.sessions)
-	h.callRoutes(route, small) // calls.go: calls, votes, media expiry
+	h.callRoutes(route, small)     // calls.go: calls, votes, media expiry
+	h.appStateRoutes(route, small) // appstate.go: chat settings and labels
 }
 
 type handler struct {
@@ -607,6 +608,8 @@ func fail(err error) error {
 	switch {
 	case errors.Is(err, sim.ErrPhoneNotFound):
 		status = http.StatusNotFound
+	case errors.Is(err, sim.ErrLabelNotFound):
+		status, field = http.StatusNotFound, "LabelID"
 	case errors.Is(err, sim.ErrNotOnWhatsApp):
 		status, field = http.StatusNotFound, "to"
 	case errors.Is(err, sim.ErrOwnNumber), errors.Is(err, sim.ErrInvalidPhone):

@@ -321,6 +321,7 @@ type Network struct {
 	calls       map[string]*call        // by call ID (calls.go)
 	biz         map[string]*bizAccount  // business data by number (business.go)
 	histories   map[string]historyChunk // by ID, waiting to be fetched (history.go)
+	appstate    map[string]*appState    // by phone number (appstate.go)
 }
 
 var _ engine.Engine = (*Network)(nil)

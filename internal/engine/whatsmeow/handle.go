@@ -27,6 +27,9 @@ func (s *Session) handle(c *client, evt any) bool {
 	if hn, ok := historyNotice(evt); ok {
 		out = append(out, hn) // a history chunk to fetch (history.go)
 	}
+	if e, ok := mapAppState(evt); ok { // archive, pin, mute, unread, labels (appstate.go)
+		out = append(out, e)
+	}
 	out = s.resolve(c.Client, evt, out) // phone numbers for LIDs (identity.go)
 	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
 		// whatsmeow reports no event for a stream error 503 (streamWatch

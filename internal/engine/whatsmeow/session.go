@@ -159,6 +159,8 @@ func (s *Session) newClient(dev *store.Device, gen uint64) (*client, error) {
 	// never downloads them by itself; the owner keeps each notice and
 	// fetches chunks one at a time (history.go).
 	cli.ManualHistorySyncDownload = true
+	// Report the app state of a full sync too (appstate.go).
+	emitFullSync(cli)
 	// Send real delivery receipts (two grey ticks) without announcing the
 	// account as online: SendPresence(available) would do both, and while a
 	// companion is "online" the phone stops getting notifications.
