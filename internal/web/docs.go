@@ -136,7 +136,8 @@ func buildOp(doc *openapi3.T, method, path string, item *openapi3.PathItem, op *
 		}
 	}
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
-		for _, ct := range sortedKeys(rb.Value.Content) {
+		if cts := sortedKeys(rb.Value.Content); len(cts) > 0 {
+			ct := cts[0] // the first content type is the one documented in full
 			mt := rb.Value.Content[ct]
 			b := &docBody{ContentType: ct, Required: rb.Value.Required}
 			if mt.Schema != nil {
@@ -144,7 +145,6 @@ func buildOp(doc *openapi3.T, method, path string, item *openapi3.PathItem, op *
 			}
 			b.Example = exampleOf(mt)
 			o.Body = b
-			break // the first content type is the one documented in full
 		}
 	}
 	if op.Responses != nil {
