@@ -280,7 +280,7 @@ func (s *Service) importHistoryChat(ctx context.Context, ch model.Channel, hc en
 	if err != nil && !errors.Is(err, store.ErrChatNotFound) {
 		return 0, err
 	}
-	var stored []model.Message
+	var batch []store.NewMessage
 	for _, e := range hc.Messages {
 		e.Chat = chatID
 		if e.Sender, err = s.phoneOf(ctx, ch, e.Sender); err != nil {
@@ -291,7 +291,17 @@ func (s *Service) importHistoryChat(ctx context.Context, ch model.Channel, hc en
 			return 0, err
 		}
 		if ok {
-			stored = append(stored, m)
+			batch = append(batch, store.NewMessage{Message: m})
+		}
+	}
+	inserted, err := s.store.InsertChatMessages(ctx, batch) // one transaction
+	if err != nil {
+		return 0, err
+	}
+	var stored []model.Message
+	for i, nm := range batch {
+		if inserted[i] {
+			stored = append(stored, nm.Message)
 		}
 	}
 	if !existed {
@@ -332,9 +342,9 @@ func (s *Service) importHistoryChat(ctx context.Context, ch model.Channel, hc en
 	return len(stored), nil
 }
 
-// historyMessage stores one past message (ok false when it was stored
-// already, or is not a message of its own: reactions, edits and votes of
-// the past are not applied).
+// historyMessage makes one past message to store (ok false when it is not
+// a message of its own: reactions, edits and votes of the past are not
+// applied), its file's reference kept to fetch on demand.
 func (s *Service) historyMessage(ctx context.Context, ch model.Channel, e engine.Message) (model.Message, bool, error) {
 	c := e.Content
 	if c.Kind == "" {
@@ -352,7 +362,5 @@ func (s *Service) historyMessage(ctx context.Context, ch model.Channel, e engine
 	if err != nil {
 		return model.Message{}, false, fmt.Errorf("history message %s: %w", e.ID, err)
 	}
-	m := s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, "mobile", status, c, media, e.Time)
-	inserted, err := s.store.InsertMessage(ctx, m)
-	return m, inserted, err
+	return s.newMessage(ch, e.ID, e.Chat, e.FromMe, e.Sender, e.PushName, "mobile", status, c, media, e.Time), true, nil
 }

@@ -143,6 +143,12 @@ func (s *Service) phones(ctx context.Context, ch model.Channel, ev engine.Event)
 		fix(&e.Chat)
 		fix(&e.From)
 		return e, err
+	case engine.ChatStateChange:
+		fix(&e.Chat)
+		return e, err
+	case engine.LabelChatChange:
+		fix(&e.Chat)
+		return e, err
 	case engine.GroupChange:
 		fix(&e.Actor)
 		if len(e.Participants) > 0 {

@@ -74,3 +74,29 @@ func (s *Store) HistoryQueued(ctx context.Context, channelID string) (int, error
 	}
 	return n, nil
 }
+
+// InsertChatMessages stores messages of one chat of one channel (a
+// history import) in one transaction, each as InsertMessage would (a
+// duplicate ID is left as it is), and reports which were inserted. One
+// chat's messages touch one chat row, so one transaction cannot deadlock
+// with other writers the way a group spanning channels could.
+func (s *Store) InsertChatMessages(ctx context.Context, msgs []NewMessage) ([]bool, error) {
+	inserted := make([]bool, len(msgs))
+	if len(msgs) == 0 {
+		return inserted, nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		clear(inserted)
+		for i, m := range msgs {
+			if m.Message.ChannelID != msgs[0].Message.ChannelID || m.Message.ChatID != msgs[0].Message.ChatID {
+				return errors.New("store: insert chat messages: not all of one chat")
+			}
+			var err error
+			if inserted[i], err = s.insertMessageTx(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return inserted, err
+}

@@ -95,8 +95,9 @@ func lidOfColumn(table string) string {
 // MergeChat moves what a channel keeps under a user's LID (from) to the
 // user's phone-number JID (to): the chat's messages, the chat itself
 // (merged into to's chat when there is one: unread counts add up, the
-// newest message stays last, flags and a name are kept), the contact, the
-// user's group memberships, and the references of received files. merged is false when nothing was kept
+// newest message stays last, flags and a name are kept), its labels, the
+// contact, the user's group memberships, and the references of received
+// files. merged is false when nothing was kept
 // under from.
 func (s *Store) MergeChat(ctx context.Context, channelID, from, to string) (merged bool, err error) {
 	if from == to || from == "" || to == "" {
@@ -143,6 +144,15 @@ func (s *Store) MergeChat(ctx context.Context, channelID, from, to string) (merg
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			merged = true
+		}
+		// Labels on the LID's chat go to the number's.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM chat_labels WHERE channel_id = ? AND chat_id = ?
+			AND label_id IN (SELECT label_id FROM chat_labels WHERE channel_id = ? AND chat_id = ?)`),
+			channelID, from, channelID, to); err != nil {
+			return fmt.Errorf("store: merge chat labels: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE chat_labels SET chat_id = ? WHERE channel_id = ? AND chat_id = ?"), to, channelID, from); err != nil {
+			return fmt.Errorf("store: merge chat labels: %w", err)
 		}
 		return s.mergeContact(ctx, tx, channelID, from, to, &merged)
 	})

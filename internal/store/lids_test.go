@@ -32,6 +32,15 @@ func TestLIDPairsAndChatMerge(t *testing.T) {
 		noErr(t, "group 1", st.SaveGroup(bg(), group(a.ID, "120363000000000011@g.us", "One", store.GroupParticipant{UserID: lid, Rank: store.RankAdmin})))
 		noErr(t, "group 2", st.SaveGroup(bg(), group(a.ID, "120363000000000012@g.us", "Two",
 			store.GroupParticipant{UserID: lid, Rank: store.RankMember}, store.GroupParticipant{UserID: pn, Rank: store.RankMember})))
+		// Labels on both forms of the chat, one of them on both.
+		for _, id := range []string{"1", "2"} {
+			if _, err := st.PutLabel(bg(), store.Label{ChannelID: a.ID, ID: id, Name: "L" + id, UpdatedAt: t0}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		noErr(t, "label 1 LID", st.SetChatLabel(bg(), a.ID, "1", lid, true, t0, nil))
+		noErr(t, "label 2 LID", st.SetChatLabel(bg(), a.ID, "2", lid, true, t0, nil))
+		noErr(t, "label 1 PN", st.SetChatLabel(bg(), a.ID, "1", pn, true, t0, nil))
 		if _, total, _ := st.Chats(bg(), a.ID, 10, 0); total != 2 {
 			t.Fatalf("%d chats before the pair is known, want 2", total)
 		}
@@ -68,6 +77,9 @@ func TestLIDPairsAndChatMerge(t *testing.T) {
 		noErr(t, "contact", err)
 		if c.PushName != "Ann" || c.LID != lid {
 			t.Fatalf("contact = %+v", c)
+		}
+		if labels, err := st.ChatLabels(bg(), a.ID, []string{pn, lid}); err != nil || len(labels[pn]) != 2 || len(labels[lid]) != 0 {
+			t.Fatalf("labels after the merge = %+v %v", labels, err)
 		}
 		for _, id := range []string{"120363000000000011@g.us", "120363000000000012@g.us"} {
 			g, err := st.Group(bg(), a.ID, id)

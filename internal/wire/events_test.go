@@ -547,3 +547,18 @@ func TestChangeOf(t *testing.T) {
 		}
 	}
 }
+
+// Users show as their number; a user known only by LID keeps the LID
+// whole (its digits are no phone number); other JIDs show their user part.
+func TestPhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"15551234567@s.whatsapp.net": "15551234567",
+		"123456789012345@lid":        "123456789012345@lid",
+		"120363000000000001@g.us":    "120363000000000001",
+		"":                           "",
+	} {
+		if got := wire.Phone(in); got != want {
+			t.Errorf("Phone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -29,11 +29,15 @@ func phoneOf(jid string) string {
 	return user
 }
 
-// Phone is how the gate API shows a user: the number of its JID (the user
-// part of other JIDs).
+// Phone is how the gate API shows a user: the number of its JID; a user
+// known only by its LID stays "<digits>@lid" (its digits are no phone
+// number); the user part of other JIDs.
 func Phone(jid string) string {
 	if p := phoneOf(jid); p != "" {
 		return p
+	}
+	if strings.HasSuffix(jid, "@lid") {
+		return jid
 	}
 	user, _, _ := strings.Cut(jid, "@")
 	return user

@@ -27,8 +27,8 @@ var (
 
 // communityInfo converts whatsmeow's group info of a community or a
 // group of one.
-func communityInfo(g *types.GroupInfo) engine.CommunityInfo {
-	out := engine.CommunityInfo{GroupInfo: groupInfo(g), IsParent: g.IsParent, DefaultSub: g.IsDefaultSubGroup,
+func communityInfo(ctx context.Context, cli *wm.Client, g *types.GroupInfo) engine.CommunityInfo {
+	out := engine.CommunityInfo{GroupInfo: phoneGroupInfo(ctx, cli, g), IsParent: g.IsParent, DefaultSub: g.IsDefaultSubGroup,
 		AdminsAddMembers: g.MemberAddMode == types.GroupMemberAddModeAdmin, AdminsModifyGroups: true}
 	if !g.LinkedParentJID.IsEmpty() {
 		out.Parent = g.LinkedParentJID.String()
@@ -57,7 +57,7 @@ func (s *Session) CreateCommunity(ctx context.Context, subject, description stri
 		g.Topic = description
 	}
 	g.IsParent = true
-	return communityInfo(g), nil
+	return communityInfo(ctx, cli, g), nil
 }
 
 // Communities lists the communities the account is in.
@@ -73,7 +73,7 @@ func (s *Session) Communities(ctx context.Context) ([]engine.CommunityInfo, erro
 	var out []engine.CommunityInfo
 	for _, g := range list {
 		if g != nil && g.IsParent {
-			out = append(out, communityInfo(g))
+			out = append(out, communityInfo(ctx, cli, g))
 		}
 	}
 	return out, nil
@@ -105,7 +105,7 @@ func (s *Session) Community(ctx context.Context, community string) (engine.Commu
 	if err != nil {
 		return engine.CommunityInfo{}, err
 	}
-	return communityInfo(g), nil
+	return communityInfo(ctx, cli, g), nil
 }
 
 // CreateCommunityGroup creates a group linked to a community.
@@ -135,7 +135,7 @@ func (s *Session) CreateCommunityGroup(ctx context.Context, community, subject s
 		return engine.CommunityInfo{}, fmt.Errorf("whatsmeow: create group in community %s: %w", parent, adminErr(ctx, cli, parent, err))
 	}
 	g.LinkedParentJID = parent
-	return communityInfo(g), nil
+	return communityInfo(ctx, cli, g), nil
 }
 
 // LinkGroup links or unlinks a group.

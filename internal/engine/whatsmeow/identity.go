@@ -177,6 +177,12 @@ func (r *resolver) rewrite(ev engine.Event) engine.Event {
 	case engine.Call:
 		e.From, e.Chat = r.phone(e.From), r.phone(e.Chat)
 		return e
+	case engine.ChatStateChange:
+		e.Chat = r.phone(e.Chat)
+		return e
+	case engine.LabelChatChange:
+		e.Chat = r.phone(e.Chat)
+		return e
 	}
 	return ev
 }

@@ -1,10 +1,13 @@
 package whatsmeow
 
 import (
+	"context"
+	"reflect"
 	"slices"
 	"testing"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/internal/engine"
@@ -58,5 +61,36 @@ func TestLIDContactIsOneChat(t *testing.T) {
 	ev, _ := o.rec.wait(t, n, wait, func(ev engine.Event) bool { m, ok := ev.(engine.Message); return ok && m.ID == sent.ID })
 	if m := ev.(engine.Message); m.Chat != erin.LID().String() || m.Sender != erin.LID().String() {
 		t.Fatalf("LID-only message: chat %s sender %s", m.Chat, m.Sender)
+	}
+}
+
+// The resolver gives every address of every data event its number from
+// the pairs it learned; malformed and unknown LIDs, groups and numbers stay
+// as they are.
+func TestResolverRewritesEveryAddress(t *testing.T) {
+	r := newResolver(context.Background(), nil)
+	lid, _ := types.ParseJID("123456789012345@lid")
+	pn, _ := types.ParseJID("15550001111@s.whatsapp.net")
+	r.pair(pn, lid) // either order
+	const L, P, G, U = "123456789012345@lid", "15550001111@s.whatsapp.net", "120363000000000001@g.us", "999999999999999@lid"
+	cases := []struct{ in, want engine.Event }{
+		{engine.Message{Chat: L, Sender: L, Content: engine.Content{Mentions: []string{L, U}, QuotedSender: L}},
+			engine.Message{Chat: P, Sender: P, Content: engine.Content{Mentions: []string{P, U}, QuotedSender: P}}},
+		{engine.Receipt{Chat: G, Sender: L}, engine.Receipt{Chat: G, Sender: P}},
+		{engine.Presence{Chat: L, User: L}, engine.Presence{Chat: P, User: P}},
+		{engine.GroupChange{Group: G, Actor: L, Participants: []string{L, "abc@lid", U}},
+			engine.GroupChange{Group: G, Actor: P, Participants: []string{P, "abc@lid", U}}},
+		{engine.Call{From: L, Chat: L}, engine.Call{From: P, Chat: P}},
+		{engine.Undecryptable{Chat: L, Sender: L}, engine.Undecryptable{Chat: P, Sender: P}},
+		{engine.ChatStateChange{Chat: L}, engine.ChatStateChange{Chat: P}},
+		{engine.LabelChatChange{Chat: L, Label: "1"}, engine.LabelChatChange{Chat: P, Label: "1"}},
+	}
+	for _, c := range cases {
+		if got := r.rewrite(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("rewrite(%+v) = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+	if len(r.pairs) != 1 || r.pairs[0] != (engine.LIDPair{LID: L, PN: P}) {
+		t.Fatalf("pairs = %+v", r.pairs)
 	}
 }

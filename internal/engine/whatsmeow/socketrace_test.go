@@ -69,6 +69,10 @@ var socketTests = []string{
 	"TestPollVoteDecrypted",
 	"TestVoiceNoteSentWithWaveform",
 	"TestEncryptedReactionDecrypted",
+	// identity_test.go, history_test.go, presence_test.go
+	"TestLIDContactIsOneChat",
+	"TestHistorySyncFetched",
+	"TestPresenceSentOnConnect",
 }
 
 // skippedSockets are the tests needsSocket skipped in this process.
