@@ -279,7 +279,7 @@ func (d *Dispatcher) claim(ctx, reqCtx context.Context, wg *sync.WaitGroup) {
 // attempt makes one attempt of del and says what it does to del.
 func (d *Dispatcher) attempt(ctx context.Context, del model.WebhookDelivery) *outcome {
 	a, err := d.Send(ctx, del)
-	o := &outcome{Outcome: store.Outcome{ID: del.ID, Attempt: a}, del: del, done: make(chan struct{})}
+	o := &outcome{Outcome: store.Outcome{ID: del.ID, Attempt: a, Queue: store.QueueKey(del)}, del: del, done: make(chan struct{})}
 	var permanent *permanentError
 	switch {
 	case err == nil:
@@ -344,7 +344,7 @@ func (d *Dispatcher) settle(ctx context.Context, batch []*outcome) {
 	errs := d.o.Store.Settle(sctx, outs)
 	for i, o := range batch {
 		o.err = errs[i]
-		// A batch that failed as a whole (SQLite: one transaction) is
+		// A batch that failed as a whole (one transaction) is
 		// tried again one outcome at a time, so one cannot hold back the
 		// others.
 		if len(batch) > 1 && o.err != nil && !errors.Is(o.err, store.ErrLeaseLost) {
