@@ -114,7 +114,6 @@ type storageRun struct {
 	db      *sql.DB
 	pg      bool
 	partner string
-	next    atomic.Int64
 }
 
 // batchFn writes batch n of a writer's channel and returns the rows done.
