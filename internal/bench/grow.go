@@ -142,6 +142,8 @@ func seedGrow(ctx context.Context, st *store.Store, chans []string, total int, t
 	for done := 0; done < total; done += batch {
 		args := make([]any, 0, batch*8)
 		for i := range batch {
+			// Channels interleaved, as months of traffic arrive: a
+			// channel's rows are spread over the whole table.
 			n := done + i
 			ch, k := n%len(chans), n/len(chans)
 			body := "grown message " + strconv.Itoa(n)
