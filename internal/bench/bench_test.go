@@ -380,6 +380,7 @@ func BenchmarkGateway(b *testing.B) {
 	if n := num("WAGATE_BENCH_MAX_CHANNELS"); n > 0 {
 		o.MaxChannels = n
 	}
+	o.GrowMessages = num("WAGATE_BENCH_GROW_MESSAGES")
 	for db, url := range databases() {
 		for _, section := range bench.Sections() {
 			b.Run(db+"/"+section, func(b *testing.B) {
@@ -435,6 +436,26 @@ func reportMetrics(b *testing.B, r bench.Report) {
 		if wa.Send != nil {
 			m(wa.Send.PerSecond, "encrypted-msgs/s")
 		}
+	}
+	if st := r.Storage; st != nil {
+		m(st.SendsPerSecond, "storage-sends/s")
+		m(st.DeliveriesPerSecond, "storage-deliveries/s")
+	}
+	if rc := r.Receive; rc != nil {
+		m(rc.Stored.PerSecond, "received-msgs/s")
+		m(rc.Stored.P99ms, "receive-p99-ms")
+	}
+	if rt := r.Retention; rt != nil {
+		m(rt.P99Ratio, "pruning-p99-ratio")
+	}
+	if g := r.Grow; g != nil {
+		m(g.List.P99ms, "grown-list-p99-ms")
+		m(g.BytesPerMessage, "B/message")
+	}
+	if c := r.Cluster; c != nil {
+		m(c.OverheadP50ms, "forward-overhead-p50-ms")
+		m(c.OverheadP99ms, "forward-overhead-p99-ms")
+		m(c.FailoverSeconds, "failover-s")
 	}
 	if p := r.Partner; p != nil {
 		m(p.Create.PerSecond, "creates/s")
