@@ -54,6 +54,7 @@ const (
 	SectionWebhooks  = "webhooks"
 	SectionReceive   = "receive"
 	SectionRetention = "retention"
+	SectionGrow      = "grow"
 	SectionChannels  = "channels"
 	SectionPartner   = "partner"
 	SectionWhatsmeow = "whatsmeow"
@@ -62,7 +63,7 @@ const (
 
 // Sections lists every section in run order.
 func Sections() []string {
-	return []string{SectionSend, SectionWebhooks, SectionReceive, SectionRetention, SectionChannels, SectionPartner, SectionCluster, SectionWhatsmeow}
+	return []string{SectionSend, SectionWebhooks, SectionReceive, SectionRetention, SectionGrow, SectionChannels, SectionPartner, SectionCluster, SectionWhatsmeow}
 }
 
 // Defaults of Options.
@@ -116,6 +117,9 @@ type Options struct {
 	// their memory is read.
 	MaxSessions int           `json:"max_sessions"`
 	SessionIdle time.Duration `json:"session_idle_ns"`
+	// GrowMessages is how many messages the data that grows section
+	// seeds (over up to 1,000 channels).
+	GrowMessages int `json:"grow_messages"`
 	// FakeWhatsApp makes the command of the fake WhatsApp child process
 	// (the environment is added); nil: this executable's "bench".
 	FakeWhatsApp func() *exec.Cmd `json:"-"`
@@ -154,6 +158,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = DefaultMaxSessions
 	}
+	if o.GrowMessages <= 0 {
+		o.GrowMessages = DefaultGrowMessages
+	}
 	if o.SessionIdle <= 0 {
 		o.SessionIdle = DefaultSessionIdle
 	}
@@ -167,6 +174,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Clients > 1024 || o.Channels > 1024 {
 		return o, errors.New("bench: at most 1024 clients and 1024 channels")
+	}
+	if o.GrowMessages > 10_000_000 {
+		return o, errors.New("bench: at most 10,000,000 grown messages")
 	}
 	if o.MaxChannels > 1_000_000 {
 		return o, errors.New("bench: at most 1,000,000 idle channels")
@@ -184,7 +194,7 @@ func (o Options) has(section string) bool { return slices.Contains(o.Sections, s
 
 // share is the part of Duration a section's timed runs get.
 func (o Options) share(section string) time.Duration {
-	weights := map[string]float64{SectionSend: 0.35, SectionWebhooks: 0.40, SectionPartner: 0.25, SectionCluster: 0.25, SectionReceive: 0.2, SectionRetention: 0.25}
+	weights := map[string]float64{SectionSend: 0.35, SectionWebhooks: 0.40, SectionPartner: 0.25, SectionCluster: 0.25, SectionReceive: 0.2, SectionRetention: 0.25, SectionGrow: 0.25}
 	total := 0.0
 	for _, s := range o.Sections {
 		total += weights[s]
@@ -249,6 +259,11 @@ func (e *env) run(ctx context.Context, rep *Report) error {
 	if e.o.has(SectionRetention) {
 		if rep.Retention, err = e.benchRetention(ctx); err != nil {
 			return fmt.Errorf("retention: %w", err)
+		}
+	}
+	if e.o.has(SectionGrow) {
+		if rep.Grow, err = e.benchGrow(ctx, rep.Send); err != nil {
+			return fmt.Errorf("grow: %w", err)
 		}
 	}
 	if e.o.has(SectionChannels) {

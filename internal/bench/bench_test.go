@@ -73,6 +73,7 @@ func TestRunSmall(t *testing.T) {
 				Start: app.StartBenchServer, DatabaseURL: url, TempDir: t.TempDir(),
 				Duration: 2 * time.Second, Clients: 2, Channels: 2, MaxChannels: 100,
 				MaxSessions: 20, SessionIdle: 100 * time.Millisecond, FakeWhatsApp: fakeWhatsApp, Node: clusterNode,
+				GrowMessages: 2000,
 				// The cluster section has a test of its own.
 				Sections: slices.DeleteFunc(bench.Sections(), func(s string) bool { return s == bench.SectionCluster }),
 			}, &progress)
@@ -230,6 +231,16 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 			t.Errorf("retention: %+v", rt)
 		}
 	}
+	if g := r.Grow; g == nil {
+		t.Error("no grow report")
+	} else {
+		load("grow list", g.List)
+		load("grow chats", g.Chats)
+		load("grow send", g.Send)
+		if g.Messages != 2000 || g.Channels != 20 || !(g.BytesPerMessage > 0) || !(g.SendP99Ratio > 0) {
+			t.Errorf("grow: %+v", g)
+		}
+	}
 	if st := r.Storage; st == nil {
 		t.Error("no storage reference")
 	} else {
@@ -245,15 +256,15 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 	if r.Webhooks != nil {
 		positive("deliveries vs storage", r.Webhooks.StorageRatio)
 	}
-	if len(r.Goals) != 14 {
+	if len(r.Goals) != 16 {
 		t.Fatalf("goals: %+v", r.Goals)
 	}
-	for _, g := range append(r.Goals[:3:3], r.Goals[7:]...) {
+	for _, g := range append(r.Goals[:3:3], r.Goals[7:14]...) {
 		if !g.Measured {
 			t.Errorf("goal not measured: %+v", g)
 		}
 	}
-	for _, g := range []bench.Goal{r.Goals[3], r.Goals[4], r.Goals[5]} { // 10,000 were not asked for
+	for _, g := range []bench.Goal{r.Goals[3], r.Goals[4], r.Goals[5], r.Goals[14], r.Goals[15]} { // 10,000 and 1,000,000 were not asked for
 		if g.Measured {
 			t.Errorf("goal measured below 10,000: %+v", g)
 		}
@@ -280,7 +291,7 @@ func TestRunCluster(t *testing.T) {
 			if err := rep.WriteTable(&table); err != nil {
 				t.Fatal(err)
 			}
-			goal := rep.Goals[len(rep.Goals)-1]
+			goal := rep.Goals[6]
 			if url == "" {
 				if rep.Cluster != nil || goal.Measured || !strings.Contains(table.String(), "cluster: skipped, cluster mode needs PostgreSQL") {
 					t.Errorf("SQLite: cluster %+v, goal %+v, table:\n%s", rep.Cluster, goal, table.String())
@@ -369,6 +380,7 @@ func BenchmarkGateway(b *testing.B) {
 	if n := num("WAGATE_BENCH_MAX_CHANNELS"); n > 0 {
 		o.MaxChannels = n
 	}
+	o.GrowMessages = num("WAGATE_BENCH_GROW_MESSAGES")
 	for db, url := range databases() {
 		for _, section := range bench.Sections() {
 			b.Run(db+"/"+section, func(b *testing.B) {
@@ -424,6 +436,26 @@ func reportMetrics(b *testing.B, r bench.Report) {
 		if wa.Send != nil {
 			m(wa.Send.PerSecond, "encrypted-msgs/s")
 		}
+	}
+	if st := r.Storage; st != nil {
+		m(st.SendsPerSecond, "storage-sends/s")
+		m(st.DeliveriesPerSecond, "storage-deliveries/s")
+	}
+	if rc := r.Receive; rc != nil {
+		m(rc.Stored.PerSecond, "received-msgs/s")
+		m(rc.Stored.P99ms, "receive-p99-ms")
+	}
+	if rt := r.Retention; rt != nil {
+		m(rt.P99Ratio, "pruning-p99-ratio")
+	}
+	if g := r.Grow; g != nil {
+		m(g.List.P99ms, "grown-list-p99-ms")
+		m(g.BytesPerMessage, "B/message")
+	}
+	if c := r.Cluster; c != nil {
+		m(c.OverheadP50ms, "forward-overhead-p50-ms")
+		m(c.OverheadP99ms, "forward-overhead-p99-ms")
+		m(c.FailoverSeconds, "failover-s")
 	}
 	if p := r.Partner; p != nil {
 		m(p.Create.PerSecond, "creates/s")

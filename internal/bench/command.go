@@ -42,6 +42,7 @@ func Command(args []string, _ func(string) string, stdout, stderr io.Writer, sta
 	fs.IntVar(&o.MaxChannels, "max-channels", DefaultMaxChannels, "most idle channels: levels 100, 1000 and 10000 up to it; partner listing and export use that many")
 	fs.IntVar(&o.MaxSessions, "max-sessions", DefaultMaxSessions, "most connected whatsmeow sessions: levels 1000 and 10000 up to it")
 	fs.DurationVar(&o.SessionIdle, "session-idle", DefaultSessionIdle, "how long connected whatsmeow sessions idle before their memory is read")
+	fs.IntVar(&o.GrowMessages, "grow-messages", DefaultGrowMessages, "messages the data that grows section seeds, over up to 1000 channels")
 	sections := fs.String("sections", strings.Join(Sections(), ","), "sections to run, comma-separated: "+strings.Join(Sections(), ", "))
 	jsonFile := fs.String("json", "", "also write the full report as JSON to this file")
 	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write CPU profiles of the send window, the webhook backlog drain and the largest restart to this directory (send.pprof, webhooks.pprof, restart.pprof)")

@@ -31,8 +31,10 @@ type Report struct {
 	Receive  *ReceiveReport `json:"receive"`
 	// Retention is the send while pruning runs.
 	Retention *RetentionReport `json:"retention"`
-	Channels  *ChannelsReport  `json:"channels"`
-	Partner   *PartnerReport   `json:"partner"`
+	// Grow is the data that grows section.
+	Grow     *GrowReport     `json:"grow"`
+	Channels *ChannelsReport `json:"channels"`
+	Partner  *PartnerReport  `json:"partner"`
 	// Whatsmeow is the real engine against the fake WhatsApp server.
 	Whatsmeow *WhatsmeowReport `json:"whatsmeow"`
 	// Cluster is three nodes on PostgreSQL (null on SQLite).
@@ -144,12 +146,21 @@ func goals(r Report) []Goal {
 		prune.Measured, prune.Value = true, rt.P99Ratio
 		prune.Pass = rt.P99Ratio <= GoalPruneP99 && rt.Pruning.Errors == 0 && rt.Idle.Errors == 0
 	}
+	list := Goal{Name: "GET /messages/list p99 with 1,000,000 stored messages", Target: fmt.Sprintf("< %.0f ms", GoalListP99ms), Unit: "ms"}
+	growSend := Goal{Name: "send p99 with 1,000,000 stored messages vs an emptier database", Target: fmt.Sprintf("<= %.1f", GoalGrowSendP99), Unit: "ratio"}
+	if g := r.Grow; g != nil && g.Messages >= DefaultGrowMessages {
+		list.Measured, list.Value, list.Pass = true, g.List.P99ms, g.List.P99ms < GoalListP99ms && g.List.Errors == 0
+		if g.SendP99Ratio > 0 {
+			growSend.Measured, growSend.Value = true, g.SendP99Ratio
+			growSend.Pass = g.SendP99Ratio <= GoalGrowSendP99 && g.Send.Errors == 0
+		}
+	}
 	failover := Goal{Name: "cluster failover: a SIGKILLed node's channels answer again", Target: "< 30 s", Unit: "s"}
 	if c := r.Cluster; c != nil && c.FailoverSeconds > 0 {
 		failover.Measured, failover.Value = true, c.FailoverSeconds
 		failover.Pass = c.FailoverSeconds < GoalFailoverSeconds
 	}
-	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap, failover, send17, sendStore, del17, delStore, lag, recv, prune}
+	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap, failover, send17, sendStore, del17, delStore, lag, recv, prune, list, growSend}
 }
 
 // WriteTable prints the report as a table.
@@ -214,6 +225,20 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Sprintf("%.0f / %.0f msg/s sent", rt.Pruning.PerSecond, rt.Idle.PerSecond), "")
 		if n := rt.Pruning.Errors + rt.Idle.Errors; n > 0 {
 			p("  errors", fmt.Sprint(n), firstOf(rt.Idle.FirstError, rt.Pruning.FirstError), "")
+		}
+	}
+	if g := r.Grow; g != nil {
+		p(fmt.Sprintf("grow: %d messages over %d channels, seeded in %.1f s", g.Messages, g.Channels, g.SeedSeconds),
+			fmt.Sprintf("%.0f bytes on disk per message", g.BytesPerMessage), "", "")
+		p("  GET /messages/list?count=100 p50 / p99", ms2(g.List.P50ms, g.List.P99ms), fmt.Sprintf("%.0f listings/s", g.List.PerSecond), "")
+		p("  GET /chats?count=100 p50 / p99", ms2(g.Chats.P50ms, g.Chats.P99ms), fmt.Sprintf("%.0f listings/s", g.Chats.PerSecond), "")
+		ref := ""
+		if r.Send != nil {
+			ref = "p99 " + fmt.Sprintf("%.2f ms", r.Send.Wagate.P99ms) + " in the send section"
+		}
+		p("  send on top: p50 / p99", ms2(g.Send.P50ms, g.Send.P99ms), ref, fmt.Sprintf("%.2f", g.SendP99Ratio))
+		if n := g.List.Errors + g.Chats.Errors + g.Send.Errors; n > 0 {
+			p("  errors", fmt.Sprint(n), firstOf(g.List.FirstError, g.Chats.FirstError, g.Send.FirstError), "")
 		}
 	}
 	if c := r.Channels; c != nil {

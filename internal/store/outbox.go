@@ -396,6 +396,9 @@ type Outcome struct {
 	NextAt time.Time
 	// Reason goes to the delivery log of a dropped or failed delivery.
 	Reason string
+	// Queue is the delivery's QueueKey: Settle records outcomes in queue
+	// order. Empty: ordered by ID.
+	Queue string
 }
 
 // Complete records a successful attempt: the delivery is delivered, and
@@ -432,31 +435,33 @@ func (s *Store) settleOne(ctx context.Context, o Outcome) error {
 
 // Settle records the outcomes of several attempts, as Complete, Retry,
 // Drop and Fail do one by one, and returns each one's error: nil,
-// ErrLeaseLost, or why it was not recorded. On SQLite they go in one
-// transaction (one writer at a time: a transaction per outcome was most of
-// a delivery's cost), so they are all recorded or none is. On PostgreSQL
-// each goes in a transaction of its own: finishing a delivery locks its row
-// and the next of its chat, and a transaction taking such locks across
-// several chats could deadlock with producers enqueueing to those chats
-// (EnqueueTx share-locks a chat's last pending row).
+// ErrLeaseLost, or why it was not recorded. They go in one transaction
+// (one commit for the batch: on SQLite one writer at a time, on PostgreSQL
+// a commit per outcome was most of a delivery's cost), so they are all
+// recorded or none is; the caller may then record them one at a time.
+// Finishing a delivery locks its row and the next of its queue, and a
+// producer enqueueing share-locks a queue's last pending row: outcomes are
+// recorded in queue order (Outcome.Queue), so two batches never wait on
+// each other in a cycle, and a producer (which locks the queues of one
+// event, most often one) waits on a batch without the batch waiting on it.
+// Should a cycle still form (a producer enqueueing to several queues in
+// another order), PostgreSQL aborts one side; when it is the batch, it
+// fails as a whole and the caller records its outcomes one at a time.
 func (s *Store) Settle(ctx context.Context, outs []Outcome) []error {
 	errs := make([]error, len(outs))
-	if s.dialect == Postgres {
-		for i, o := range outs {
-			if errs[i] = checkOutcome(o); errs[i] != nil {
-				continue
-			}
-			if err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-				errs[i], err = s.settleTx(ctx, tx, o)
-				return err
-			}); err != nil {
-				errs[i] = err
-			}
-		}
-		return errs
+	order := make([]int, len(outs))
+	for i := range order {
+		order[i] = i
 	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := strings.Compare(outs[a].Queue, outs[b].Queue); c != 0 {
+			return c
+		}
+		return strings.Compare(outs[a].ID, outs[b].ID)
+	})
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for i, o := range outs {
+		for _, i := range order {
+			o := outs[i]
 			if err := checkOutcome(o); err != nil {
 				return err
 			}
@@ -473,6 +478,15 @@ func (s *Store) Settle(ctx context.Context, outs []Outcome) []error {
 		}
 	}
 	return errs
+}
+
+// QueueKey is the queue a delivery goes out in order within (its webhook
+// and chat): Outcome.Queue.
+func QueueKey(d model.WebhookDelivery) string {
+	if d.Target.Mode == "" {
+		d.Target.Mode = model.WebhookModeBody // as prepareDelivery stores it
+	}
+	return targetKey(d) + "\x00" + d.ChatKey
 }
 
 func checkOutcome(o Outcome) error {
