@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"image"
 	"image/png"
+	"mime/multipart"
 	"net/url"
 	"strings"
 	"testing"
@@ -166,6 +167,16 @@ func testBusiness(t *testing.T, e *env) {
 		t.Fatalf("interactive from a form: %d %s", code, body)
 	}
 	e.eventually("the form's buttons", func() bool { return e.inboxHas(buyer, "From a form") })
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	_ = mw.WriteField("to", buyer)
+	_ = mw.WriteField("body", `{"text":"Multipart"}`)
+	_ = mw.WriteField("action", `{"buttons":[{"type":"quick_reply","title":"OK","id":"ok"}]}`)
+	_ = mw.WriteField("media", strings.Repeat("A", 70<<10))
+	_ = mw.Close()
+	if code, body, _ := e.raw("POST", "/messages/interactive", tok, mw.FormDataContentType(), mp.Bytes()); code != 400 || !strings.Contains(string(body), "media: a form field has at most 64 KiB") {
+		t.Fatalf("an oversized form field: %d %s", code, body)
+	}
 	e.fail(400, "action.buttons", "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "x"}, "action": map[string]any{}})
 	e.fail(400, "action.buttons[0].url", "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "x"},
 		"action": map[string]any{"buttons": []any{map[string]any{"type": "url", "title": "Go", "id": "go"}}}})
