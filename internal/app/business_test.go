@@ -73,6 +73,11 @@ func testBusiness(t *testing.T, e *env) {
 	if seen["total"].(float64) != 1 || !strings.Contains(fmtJSON(seen), "A blue mug") || strings.Contains(fmtJSON(seen), "Secret") {
 		t.Fatalf("the shop's catalog seen by another channel = %v", seen)
 	}
+	if l := e.ok(200, "GET", "/admin/sim/phones/"+buyer+"/catalog/"+shop, adminToken, nil); !strings.Contains(fmtJSON(l), "A blue mug") || strings.Contains(fmtJSON(l), "Secret") {
+		t.Fatalf("the shop's catalog seen by a phone = %v", l)
+	}
+	e.fail(404, "not on WhatsApp", "GET", "/admin/sim/phones/"+buyer+"/catalog/"+nobody, adminToken, nil)
+	e.fail(400, "business", "GET", "/admin/sim/phones/"+buyer+"/catalog/12ab", adminToken, nil)
 	e.fail(404, "not on WhatsApp", "GET", "/business/"+nobody+"/products", tok, nil)
 	e.fail(400, "ContactID", "GET", "/business/12ab/products", tok, nil)
 	e.fail(404, "not found", "GET", "/business/products/"+mugID, tok2, nil) // another channel's product

@@ -180,3 +180,43 @@ func (h *handler) sendOrder(w http.ResponseWriter, number string, req *sendReque
 	httpx.JSON(w, http.StatusCreated, messageResult{Message: newMessage(m, false)})
 	return nil
 }
+
+// CatalogProduct is a product of a business's catalog as a phone sees it.
+type CatalogProduct struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Description  string   `json:"description,omitempty"`
+	Price        float64  `json:"price"`
+	Currency     string   `json:"currency"`
+	Availability string   `json:"availability"`
+	Images       []string `json:"images"`
+}
+
+// catalog lists the products a business shows, as a phone sees them.
+func (h *handler) catalog(w http.ResponseWriter, r *http.Request) error {
+	number, err := pathPhone(r)
+	if err != nil {
+		return err
+	}
+	business := r.PathValue("business")
+	if !validNumber(business) {
+		return httpx.Errorf(http.StatusBadRequest, "business: must be 7 to 15 digits, without + or spaces")
+	}
+	list, err := h.net.Catalog(number, business)
+	if err != nil {
+		return fail(withField(err, "business"))
+	}
+	out := struct {
+		Products []CatalogProduct `json:"products"`
+	}{Products: make([]CatalogProduct, 0, len(list))}
+	for _, p := range list {
+		cp := CatalogProduct{ID: p.ID, Name: p.Name, Description: p.Description, Price: p.Price, Currency: p.Currency,
+			Availability: p.Availability, Images: make([]string, 0, len(p.Images))}
+		for _, img := range p.Images {
+			cp.Images = append(cp.Images, img.URL)
+		}
+		out.Products = append(out.Products, cp)
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}

@@ -48,6 +48,7 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("GET /admin/sim/phones/{phone}/messages", small, h.messages)
 	route("POST /admin/sim/phones/{phone}/read", small, h.read)
 	route("POST /admin/sim/phones/{phone}/unlink", small, h.unlink)
+	route("GET /admin/sim/phones/{phone}/catalog/{business}", small, h.catalog) // business.go
 	route("POST /admin/sim/phones/{phone}/react", small, h.react)
 	route("POST /admin/sim/phones/{phone}/presence", small, h.presence)
 	route("POST /admin/sim/phones/{phone}/groups", small, h.createGroup)

@@ -31,6 +31,7 @@ var businessOperations = []string{
 	"GET /business/collections/{CollectionID}/products",
 	"POST /messages/interactive",
 	"POST /messages/carousel",
+	"GET /admin/sim/phones/{phone}/catalog/{business}",
 }
 
 // pngPixel is a 1x1 PNG.
@@ -85,6 +86,9 @@ func testBusiness(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	c.call(400, "PATCH", "/business/products/"+pid, tok, map[string]any{"price": -1, "images": []string{pic}})
 	c.call(404, "PATCH", "/business/products/1234567890123", tok, map[string]any{"images": []string{pic}})
 	c.call(200, "GET", "/business/"+shop+"/products", tok, nil)
+	c.call(200, "GET", "/admin/sim/phones/"+buyer+"/catalog/"+shop, adminToken, nil)
+	c.call(404, "GET", "/admin/sim/phones/"+buyer+"/catalog/"+nobody, adminToken, nil)
+	c.call(400, "GET", "/admin/sim/phones/"+buyer+"/catalog/ab", adminToken, nil)
 	c.call(404, "GET", "/business/"+nobody+"/products", tok, nil)
 	c.call(400, "GET", "/business/12ab/products", tok, nil)
 
