@@ -138,7 +138,7 @@ func testBusiness(t *testing.T, e *env) {
 	e.ok(200, "POST", "/business/catalogs/"+shop, tok, map[string]any{"to": buyer, "body": "Our catalog: %URL%", "title": "Shop"})
 	e.eventually("the catalog link", func() bool { return e.inboxHas(buyer, "Our catalog: https://wa.me/c/"+shop) })
 	e.fail(404, "not on WhatsApp", "POST", "/business/catalogs/"+nobody, tok, map[string]any{"to": buyer})
-	e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "header": map[string]any{"text": "Hi"},
+	buttonsSent := e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "header": map[string]any{"text": "Hi"},
 		"body": map[string]any{"text": "Pick one"}, "footer": map[string]any{"text": "Shop"}, "media": pic,
 		"action": map[string]any{"buttons": []any{
 			map[string]any{"type": "quick_reply", "title": "Yes please", "id": "yes"},
@@ -146,6 +146,26 @@ func testBusiness(t *testing.T, e *env) {
 			map[string]any{"type": "call", "title": "Call us", "id": "call", "phone_number": shop},
 			map[string]any{"type": "copy", "title": "Code", "id": "code", "copy_code": "SAVE10"}}}})
 	e.eventually("the buttons", func() bool { return e.inboxHas(buyer, "Yes please") && e.inboxHas(buyer, "SAVE10") })
+	// The buyer taps "Yes please": the shop gets a reply quoting the buttons.
+	buttonsID := buttonsSent["message"].(map[string]any)["id"].(string)
+	e.ok(201, "POST", "/admin/sim/phones/"+buyer+"/messages", adminToken, map[string]any{"to": shop, "type": "reply",
+		"quoted_id": buttonsID, "reply": map[string]any{"id": "yes", "title": "Yes please"}})
+	e.eventually("the reply", func() bool {
+		for _, m := range e.ok(200, "GET", "/messages/list", tok, nil)["messages"].([]any) {
+			mm := m.(map[string]any)
+			if mm["type"] == "reply" {
+				r := mm["reply"].(map[string]any)
+				if r["type"] != "buttons_reply" || fmtJSON(r["buttons_reply"]) != `{"id":"yes","title":"Yes please"}` ||
+					mm["context"].(map[string]any)["quoted_id"] != buttonsID {
+					t.Fatalf("reply = %v", mm)
+				}
+				return true
+			}
+		}
+		return false
+	})
+	e.fail(400, "quoted_id", "POST", "/admin/sim/phones/"+buyer+"/messages", adminToken, map[string]any{"to": shop, "type": "reply",
+		"reply": map[string]any{"id": "yes", "title": "Yes please"}})
 	sentList := e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "Menu"},
 		"action": map[string]any{"list": map[string]any{"label": "Open", "sections": []any{map[string]any{"title": "Drinks",
 			"rows": []any{map[string]any{"id": "tea", "title": "Tea", "description": "Hot"}}}}}}})

@@ -440,6 +440,16 @@ func businessContent(obj kindObject, c engine.Content) {
 		if o.Text != "" {
 			obj["text"] = o.Text
 		}
+	case c.Reply != nil:
+		r := map[string]string{"id": c.Reply.ID, "title": c.Reply.Title}
+		key := "buttons_reply"
+		if c.Reply.List {
+			key = "list_reply"
+			if c.Reply.Description != "" {
+				r["description"] = c.Reply.Description
+			}
+		}
+		obj["type"], obj[key] = key, r
 	default:
 		obj["body"] = c.Text
 	}

@@ -332,6 +332,7 @@ type sendRequest struct {
 	QuotedID    string           `json:"quoted_id"`
 	Mentions    []string         `json:"mentions"`
 	Order       *orderRequest    `json:"order"`
+	Reply       *Reply           `json:"reply"`
 }
 
 type locationRequest struct {
@@ -366,6 +367,12 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Order != nil {
 		return httpx.Errorf(http.StatusBadRequest, "order: not used with type %s (only with order)", req.Type)
+	}
+	if req.Type == engine.KindReply { // business.go
+		return h.sendReply(w, number, &req)
+	}
+	if req.Reply != nil {
+		return httpx.Errorf(http.StatusBadRequest, "reply: not used with type %s (only with reply)", req.Type)
 	}
 	c, err := req.content()
 	if err != nil {
