@@ -210,6 +210,8 @@ func testBusiness(t *testing.T, e *env) {
 	e.fail(400, "cards[0].media.media", "POST", "/messages/carousel", tok, map[string]any{"to": buyer,
 		"cards": []any{map[string]any{"id": "c1", "buttons": []any{map[string]any{"type": "quick_reply", "title": "Buy", "id": "buy"}}}}})
 	e.fail(400, "cards", "POST", "/messages/carousel", tok, map[string]any{"to": buyer})
+	e.fail(400, "action", "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "x"},
+		"action": map[string]any{"buttons": []any{map[string]any{"type": "quick_reply", "title": "N\u0000UL", "id": "n"}}}})
 	if code, _, _ := e.raw("POST", "/messages/carousel", tok, "text/csv", []byte("a")); code != 415 {
 		t.Fatalf("carousel as CSV: %d", code)
 	}
