@@ -46,7 +46,15 @@ func TestAPI(t *testing.T) {
 		{"webhook log", testWebhookLog},
 		{"issue 15: blocklist, LIDs, address book, pins, group admin, newer kinds", testExtras},
 		{"calls, polls, received and converted media", testCallsPollsMedia},                         // realwa_media_test.go
+		{"stories and statuses", testStories},                                                       // stories_api_test.go
+		{"newsletters", testNewsletters},                                                            // newsletters_api_test.go
+		{"communities", testCommunities},                                                            // communities_api_test.go
 		{"business: profile, catalog, collections, orders, interactive and carousel", testBusiness}, // business_test.go
+		{"hosted linking pages", testLinkPages},                                                     // linkpage_test.go
+		{"identity: LIDs and numbers, one chat per person", testIdentity},                           // identity_test.go
+		{"app state both ways and labels", testAppState},                                            // appstate_test.go
+		{"metrics", testMetricsAuth},                                                                // metrics_test.go
+		{"audit log", testAuditLog},                                                                 // audit_test.go
 	}
 	for i, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

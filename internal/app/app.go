@@ -22,12 +22,14 @@ import (
 	"github.com/wagate/wagate/internal/api/openapi"
 	"github.com/wagate/wagate/internal/api/partner"
 	"github.com/wagate/wagate/internal/api/simapi"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/cluster"
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/engine/whatsmeow"
 	"github.com/wagate/wagate/internal/httpx"
+	"github.com/wagate/wagate/internal/metrics"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/runtime"
 	"github.com/wagate/wagate/internal/service"
@@ -82,9 +84,14 @@ type Server struct {
 	hooks     *webhook.Dispatcher
 	http      *http.Server
 	listener  net.Listener
-	ready     atomic.Bool
-	workers   sync.WaitGroup
-	stop      context.CancelFunc
+	// metrics are served at /metrics (metrics.go), and without a token on
+	// metricsHTTP when WAGATE_METRICS_ADDR is set.
+	metrics     *metrics.Metrics
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
+	ready       atomic.Bool
+	workers     sync.WaitGroup
+	stop        context.CancelFunc
 	// loginLimit tunes the dashboard's login throttle.
 	loginLimit service.LoginLimit
 	opts       Options
@@ -154,6 +161,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	var svc *service.Service // the runtime's callbacks run only after Start
 	s.now = now
+	dbName := "sqlite"
+	if cfg.DatabaseURL != "" {
+		dbName = "postgres"
+	}
+	s.metrics = metrics.New(metrics.Options{DB: st.DB(), DBName: dbName, Now: now,
+		Source: metricsSource{svc: func() *service.Service { return svc }, st: st, now: now}})
 	var ingest IngestFunc = func(ctx context.Context, channelID string, ev engine.Event) error {
 		if !svc.RunsHere(channelID) {
 			return errNotOwner
@@ -169,6 +182,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		OnEvent: func(e runtime.Event) {
 			log.Info("channel event", "channel_id", e.ChannelID, "event", e.Kind, "status", e.Health.Status.String(),
 				"state", e.Health.State, "reason", e.Reason)
+			s.metrics.RuntimeEvent(e)
 			svc.HandleRuntimeEvent(e)
 		},
 		Ingest:      ingest,
@@ -182,25 +196,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		st.Close()
 		return nil, fmt.Errorf("media store: %w", err)
 	}
-	hooks, err := webhook.New(webhook.Options{Store: st, Log: log, Now: o.Now, AllowPrivate: cfg.WebhookAllowPrivate, Node: s.nodeID})
+	hooks, err := webhook.New(webhook.Options{Store: st, Log: log, Now: o.Now, AllowPrivate: cfg.WebhookAllowPrivate, Node: s.nodeID,
+		Metrics: s.metrics})
 	if err != nil {
 		s.engine.Close()
 		st.Close()
 		return nil, err
 	}
 	s.hooks = hooks
-	apiURL := cfg.APIURL()
 	svc = service.New(st, log, service.Options{
 		Notify: hooks.Wake, Version: Version, SendTest: hooks.Send,
 		PartnerView: func(p model.Partner) any { return apiutil.NewPartner(p) },
 		ChannelView: func(ch model.Channel) any {
-			c := apiutil.NewChannel(ch, apiURL, now())
+			c := apiutil.NewChannel(ch, svc.APIURL(), now())
 			c.Token = "" // webhooks never carry the channel's token
 			return c
 		},
 		APIURL: cfg.APIURL(), Now: o.Now, BcryptCost: o.BcryptCost, Runtime: s.rt, ProbeProxy: o.ProbeProxy,
 		MediaDir: mediaDir, Media: media, FFmpeg: cfg.FFmpeg, AllowPrivateURLs: cfg.MediaAllowPrivate, AllowPrivateWebhooks: cfg.WebhookAllowPrivate,
-		SentRetention:       cfg.SentRetention,
+		SentRetention: cfg.SentRetention, Metrics: s.metrics,
 		AllowPrivateProxies: cfg.ProxyAllowPrivate, LookupHost: o.LookupHost,
 	})
 	s.svc = svc
@@ -266,6 +280,7 @@ func (s *Server) routes() (http.Handler, error) {
 		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.Handle("/partner/", partner.NewHandler(s.svc, s.log))
 	adminAPI := admin.NewHandler(s.svc, s.log)
 	if s.sim != nil {
@@ -281,6 +296,7 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle(web.Prefix, dash)
+	mux.Handle("GET /docs", dash) // the API reference, rendered by the dashboard
 	mux.Handle("GET /{$}", httpx.Handle(s.log, func(w http.ResponseWriter, r *http.Request) error {
 		if strings.Contains(r.Header.Get("Accept"), "text/html") { // a browser: the dashboard
 			http.Redirect(w, r, web.Prefix, http.StatusSeeOther)
@@ -291,18 +307,35 @@ func (s *Server) routes() (http.Handler, error) {
 		})
 		return nil
 	}))
-	h := s.clusterRoutes(httpx.JSONMux(mux, s.log, "wagate"))
+	// Changes are audited with the client's address (behind trusted
+	// proxies and cluster forwarding, RemoteAddr is the client's by then).
+	routed := httpx.JSONMux(mux, s.log, "wagate")
+	withIP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		routed.ServeHTTP(w, r.WithContext(audit.WithIP(r.Context(), audit.RequestIP(r))))
+	})
+	h := s.clusterRoutes(withIP)
 	h = httpx.Recover(s.log, h)
 	h = httpx.SecurityHeaders(h)
 	h = httpx.LogRequests(s.log, h)
 	h = httpx.WithRequestID(h)
+	// Outermost: behind trusted reverse proxies the client's address and
+	// scheme are known before anything logs, limits or audits.
+	trusted, err := config.ParseTrustedProxies(s.cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	h = httpx.TrustProxies(trusted, h)
 	return h, nil
 }
 
 // dashboard builds the web dashboard, with the sim panel on the sim engine.
 func (s *Server) dashboard() (http.Handler, error) {
+	doc, err := openapi.Load()
+	if err != nil {
+		return nil, err
+	}
 	o := web.Options{Service: s.svc, Log: s.log, SessionTTL: s.cfg.SessionLifetime, SecureCookies: s.cfg.CookieSecure, Version: Version,
-		LoginLimit: s.loginLimit}
+		LoginLimit: s.loginLimit, API: doc}
 	switch {
 	case s.simPhones != nil:
 		o.Sim = s.simPhones
@@ -334,12 +367,20 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	s.listener = ln
+	if err := s.startMetricsListener(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.workers.Add(2)
+	s.workers.Add(3)
 	go func() {
 		defer s.workers.Done()
 		s.expiryLoop(wctx)
+	}()
+	go func() {
+		defer s.workers.Done()
+		s.retentionLoop(wctx)
 	}()
 	go func() {
 		defer s.workers.Done()
@@ -352,8 +393,15 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("http server stopped", "error", err)
 		}
 	}()
-	if host, _, _ := net.SplitHostPort(s.cfg.Addr); s.cfg.PublicURL == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
-		s.log.Warn("WAGATE_PUBLIC_URL is not set: channels report apiUrl " + s.cfg.APIURL() + ", which clients elsewhere cannot reach; set it to this server's public address")
+	if s.cfg.PublicURL == "" {
+		// Without WAGATE_PUBLIC_URL the API URL is the bound address: an
+		// ephemeral port (":0") is known only now.
+		bound := s.cfg
+		bound.Addr = ln.Addr().String()
+		s.svc.SetAPIURL(bound.APIURL())
+		if host, _, _ := net.SplitHostPort(s.cfg.Addr); host == "" || net.ParseIP(host).IsUnspecified() {
+			s.log.Warn("WAGATE_PUBLIC_URL is not set: channels report apiUrl " + s.svc.APIURL() + ", which clients elsewhere cannot reach; set it to this server's public address")
+		}
 	}
 	n, err := s.svc.StartRuntime(ctx)
 	if err != nil {
@@ -367,8 +415,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.simHost != nil {
 		s.simHost.start(ctx) // a single node saves its network as it changes
 	}
+	s.svc.StartHistory(wctx) // history chunks queued before a restart (service/history.go)
 	s.ready.Store(true)
-	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.cfg.APIURL(),
+	s.log.Info("wagate listening", "channels", n, "addr", ln.Addr().String(), "api_url", s.svc.APIURL(),
 		"database", s.store.Dialect(), "engine", s.cfg.Engine, "version", Version)
 	return nil
 }
@@ -429,6 +478,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := s.http.Shutdown(ctx)
+	if s.metricsHTTP != nil {
+		_ = s.metricsHTTP.Shutdown(ctx)
+	}
 	if s.stop != nil {
 		s.stop()
 	}
@@ -436,6 +488,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.clusterStop()
 	}
 	s.workers.Wait()
+	s.svc.StopHistory() // before the sessions it fetches from close
 	if rerr := s.rt.Shutdown(ctx); err == nil {
 		err = rerr
 	}

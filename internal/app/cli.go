@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/bench"
 	"github.com/wagate/wagate/internal/config"
 	"github.com/wagate/wagate/internal/engine/whatsmeow"
@@ -31,6 +32,8 @@ Usage:
   wagate partner credit PARTNER_ID DAYS --comment TEXT   (negative DAYS debits)
   wagate partner list
   wagate admin rotate-token     replace the operator token and print the new one
+  wagate backup FILE            copy the SQLite database online, consistently, to FILE (PostgreSQL: says how)
+  wagate restore FILE [--force] put a backup in place of the database (the server stopped)
   wagate bench [flags]          measure this machine: send, webhooks, idle channels, partner API (see 'wagate bench -h')
   wagate version
 
@@ -63,6 +66,10 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		err = runPartner(args, getenv, stdout, stderr)
 	case "admin":
 		err = runAdmin(args, getenv, stdout, stderr)
+	case "backup":
+		err = runBackup(args, getenv, stdout, stderr)
+	case "restore":
+		err = runRestore(args, getenv, stdout, stderr)
 	case "bench":
 		err = bench.Command(args, getenv, stdout, stderr, StartBenchServer)
 	case "version":
@@ -225,7 +232,8 @@ func runPartner(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if len(args) == 0 {
 		return errors.New("want a subcommand: create, credit or list")
 	}
-	ctx := context.Background()
+	// Changes made here are the operator's, from this machine.
+	ctx := audit.WithActor(context.Background(), audit.Actor{Kind: audit.ActorOperator, ID: "cli"})
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		var (
@@ -324,7 +332,7 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err := noArgs(positional); err != nil {
 		return err
 	}
-	token, err := svc.RotateAdminToken(context.Background())
+	token, err := svc.RotateAdminToken(audit.WithActor(context.Background(), audit.Actor{Kind: audit.ActorOperator, ID: "cli"}))
 	if errors.Is(err, service.ErrAdminTokenPinned) {
 		return errPinnedToken
 	}

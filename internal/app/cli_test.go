@@ -31,7 +31,7 @@ func cli(t *testing.T, env map[string]string, want int, args ...string) string {
 func TestCLIHardening(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		out := cli(t, nil, 0, args...)
-		for _, cmd := range []string{"serve", "migrate", "partner create", "partner credit", "partner list", "admin rotate-token", "bench", "version"} {
+		for _, cmd := range []string{"serve", "migrate", "partner create", "partner credit", "partner list", "admin rotate-token", "backup", "restore", "bench", "version"} {
 			if !strings.Contains(out, cmd) {
 				t.Fatalf("wagate %v does not list %q:\n%s", args, cmd, out)
 			}

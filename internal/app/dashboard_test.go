@@ -25,6 +25,8 @@ type browser struct {
 	cookies map[string]*http.Cookie
 	// last is the last page's body, where forms' CSRF tokens are read.
 	last string
+	// header is sent with every request (a reverse proxy's headers).
+	header map[string]string
 }
 
 // answer is one answer of the dashboard.
@@ -51,6 +53,9 @@ func (b *browser) do(method, path string, form url.Values, header map[string]str
 	}
 	req.RemoteAddr = b.ip + ":40000"
 	req.Header.Set("Accept", "text/html")
+	for k, v := range b.header {
+		req.Header.Set(k, v)
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}

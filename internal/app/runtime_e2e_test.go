@@ -24,6 +24,7 @@ type liveServer struct {
 	t      *testing.T
 	base   string
 	client *http.Client
+	srv    *app.Server // set by startHooked
 }
 
 // call sends a JSON request and fails the test unless the status is want.

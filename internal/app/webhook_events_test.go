@@ -41,7 +41,7 @@ func startHooked(t *testing.T, cfg config.Config, o app.Options) *liveServer {
 		_ = srv.Shutdown(ctx)
 	})
 	v := openapitest.New(t)
-	return &liveServer{t: t, base: "http://" + srv.Addr(),
+	return &liveServer{t: t, base: "http://" + srv.Addr(), srv: srv,
 		client: &http.Client{Transport: v.Transport(t, http.DefaultTransport), Timeout: 10 * time.Second}}
 }
 

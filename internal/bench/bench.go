@@ -52,14 +52,17 @@ import (
 const (
 	SectionSend      = "send"
 	SectionWebhooks  = "webhooks"
+	SectionReceive   = "receive"
+	SectionRetention = "retention"
 	SectionChannels  = "channels"
 	SectionPartner   = "partner"
 	SectionWhatsmeow = "whatsmeow"
+	SectionCluster   = "cluster"
 )
 
 // Sections lists every section in run order.
 func Sections() []string {
-	return []string{SectionSend, SectionWebhooks, SectionChannels, SectionPartner, SectionWhatsmeow}
+	return []string{SectionSend, SectionWebhooks, SectionReceive, SectionRetention, SectionChannels, SectionPartner, SectionCluster, SectionWhatsmeow}
 }
 
 // Defaults of Options.
@@ -116,6 +119,9 @@ type Options struct {
 	// FakeWhatsApp makes the command of the fake WhatsApp child process
 	// (the environment is added); nil: this executable's "bench".
 	FakeWhatsApp func() *exec.Cmd `json:"-"`
+	// Node makes the command of a cluster node child process (the
+	// environment is added); nil: this executable's "bench".
+	Node func() *exec.Cmd `json:"-"`
 	// Sections to run; empty: all.
 	Sections []string `json:"sections"`
 	// TempDir is where the data dir is made; empty: os.TempDir().
@@ -178,7 +184,7 @@ func (o Options) has(section string) bool { return slices.Contains(o.Sections, s
 
 // share is the part of Duration a section's timed runs get.
 func (o Options) share(section string) time.Duration {
-	weights := map[string]float64{SectionSend: 0.35, SectionWebhooks: 0.40, SectionPartner: 0.25}
+	weights := map[string]float64{SectionSend: 0.35, SectionWebhooks: 0.40, SectionPartner: 0.25, SectionCluster: 0.25, SectionReceive: 0.2, SectionRetention: 0.25}
 	total := 0.0
 	for _, s := range o.Sections {
 		total += weights[s]
@@ -212,6 +218,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Report, error) {
 	rep.Finished = time.Now().UTC()
 	rep.Seconds = rep.Finished.Sub(rep.Started).Seconds()
 	rep.Notes = append(rep.Notes, e.notes...)
+	rep.Storage = e.storage
 	rep.Goals = goals(rep)
 	return rep, err
 }
@@ -234,6 +241,16 @@ func (e *env) run(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("webhooks: %w", err)
 		}
 	}
+	if e.o.has(SectionReceive) {
+		if rep.Receive, err = e.benchReceive(ctx); err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+	}
+	if e.o.has(SectionRetention) {
+		if rep.Retention, err = e.benchRetention(ctx); err != nil {
+			return fmt.Errorf("retention: %w", err)
+		}
+	}
 	if e.o.has(SectionChannels) {
 		if rep.Channels, err = e.benchChannels(ctx); err != nil {
 			return fmt.Errorf("channels: %w", err)
@@ -246,6 +263,13 @@ func (e *env) run(ctx context.Context, rep *Report) error {
 	}
 	if err := e.shutdown(ctx); err != nil {
 		return err
+	}
+	if e.o.has(SectionCluster) {
+		if e.o.DatabaseURL == "" {
+			e.notes = append(e.notes, "cluster: skipped, cluster mode needs PostgreSQL (run with --database-url)")
+		} else if rep.Cluster, err = e.benchCluster(ctx); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
 	}
 	if e.o.has(SectionWhatsmeow) {
 		if rep.Whatsmeow, err = e.benchWhatsmeow(ctx, rep.Send); err != nil {
@@ -277,11 +301,15 @@ type env struct {
 	// Set by setupLive: the live linked channels' tokens and the sim
 	// phones they write to.
 	live       []string
+	livePhones []string
+	liveIDs    []string
 	recipients []string
 	// Set by seedIdle: the partner owning the idle channels.
 	idlePartner      string
 	idlePartnerToken string
 	idle             []model.Channel
+	// Set by storageRef: the storage reference, measured once.
+	storage *StorageReport
 }
 
 func newEnv(ctx context.Context, o Options, progress io.Writer) (*env, error) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,14 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if spec := os.Getenv(bench.EnvNode); spec != "" {
+		// A cluster node of a bench run by these tests.
+		if err := bench.ServeNode(context.Background(), spec, app.StartBenchServer, os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	// The whatsmeow section connects whatsmeow clients, which trip
 	// whatsmeow's known socket race under -race: racechild tolerates that
 	// one and no other.
@@ -38,6 +47,9 @@ func TestMain(m *testing.M) {
 
 // fakeWhatsApp is this test binary as the bench's fake WhatsApp child.
 func fakeWhatsApp() *exec.Cmd { return exec.Command(os.Args[0], "-test.run=^$") }
+
+// clusterNode is this test binary as a cluster node of the bench.
+func clusterNode() *exec.Cmd { return exec.Command(os.Args[0], "-test.run=^$") }
 
 // databases are the databases to run on: SQLite, and PostgreSQL when
 // WAGATE_TEST_POSTGRES_URL is set (the bench makes its own schema there).
@@ -60,7 +72,9 @@ func TestRunSmall(t *testing.T) {
 			rep, err := bench.Run(ctx, bench.Options{
 				Start: app.StartBenchServer, DatabaseURL: url, TempDir: t.TempDir(),
 				Duration: 2 * time.Second, Clients: 2, Channels: 2, MaxChannels: 100,
-				MaxSessions: 20, SessionIdle: 100 * time.Millisecond, FakeWhatsApp: fakeWhatsApp,
+				MaxSessions: 20, SessionIdle: 100 * time.Millisecond, FakeWhatsApp: fakeWhatsApp, Node: clusterNode,
+				// The cluster section has a test of its own.
+				Sections: slices.DeleteFunc(bench.Sections(), func(s string) bool { return s == bench.SectionCluster }),
 			}, &progress)
 			if err != nil {
 				t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
@@ -196,10 +210,45 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 			t.Errorf("sim reference %v, want the send section's %v", wa.SimPerSecond, r.Send.Wagate.PerSecond)
 		}
 	}
-	if len(r.Goals) != 6 {
+	if rc := r.Receive; rc == nil {
+		t.Error("no receive report")
+	} else {
+		load("receive phones", rc.Phone)
+		if rc.Stored.Events == 0 || rc.Stored.Delivered != rc.Stored.Events || rc.Stored.Missing != 0 || rc.Channels != 2 {
+			t.Errorf("receive: %+v", rc)
+		}
+		positive("receive per second", rc.Stored.PerSecond)
+		positive("receive p50", rc.Stored.P50ms)
+		positive("receive vs storage", rc.StorageRatio)
+	}
+	if rt := r.Retention; rt == nil {
+		t.Error("no retention report")
+	} else {
+		load("send not pruning", rt.Idle)
+		load("send while pruning", rt.Pruning)
+		if rt.Seeded == 0 || rt.Pruned == 0 || !(rt.P99Ratio > 0) {
+			t.Errorf("retention: %+v", rt)
+		}
+	}
+	if st := r.Storage; st == nil {
+		t.Error("no storage reference")
+	} else {
+		positive("storage sends per second", st.SendsPerSecond)
+		positive("storage deliveries per second", st.DeliveriesPerSecond)
+		if st.Batch != bench.StorageBatch || st.Writers < 1 {
+			t.Errorf("storage: %+v", st)
+		}
+	}
+	if r.Send != nil {
+		positive("send vs storage", r.Send.StorageRatio)
+	}
+	if r.Webhooks != nil {
+		positive("deliveries vs storage", r.Webhooks.StorageRatio)
+	}
+	if len(r.Goals) != 14 {
 		t.Fatalf("goals: %+v", r.Goals)
 	}
-	for _, g := range r.Goals[:3] {
+	for _, g := range append(r.Goals[:3:3], r.Goals[7:]...) {
 		if !g.Measured {
 			t.Errorf("goal not measured: %+v", g)
 		}
@@ -208,6 +257,57 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 		if g.Measured {
 			t.Errorf("goal measured below 10,000: %+v", g)
 		}
+	}
+}
+
+// TestRunCluster runs the cluster section: three node processes on
+// PostgreSQL, forwarded and direct sends, a SIGKILL; on SQLite it is
+// skipped with a note.
+func TestRunCluster(t *testing.T) {
+	for name, url := range databases() {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var progress bytes.Buffer
+			rep, err := bench.Run(ctx, bench.Options{
+				Start: app.StartBenchServer, DatabaseURL: url, TempDir: t.TempDir(), Duration: 5 * time.Second,
+				Clients: 2, Node: clusterNode, Sections: []string{bench.SectionCluster},
+			}, &progress)
+			if err != nil {
+				t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
+			}
+			var table bytes.Buffer
+			if err := rep.WriteTable(&table); err != nil {
+				t.Fatal(err)
+			}
+			goal := rep.Goals[len(rep.Goals)-1]
+			if url == "" {
+				if rep.Cluster != nil || goal.Measured || !strings.Contains(table.String(), "cluster: skipped, cluster mode needs PostgreSQL") {
+					t.Errorf("SQLite: cluster %+v, goal %+v, table:\n%s", rep.Cluster, goal, table.String())
+				}
+				return
+			}
+			c := rep.Cluster
+			if c == nil {
+				t.Fatalf("no cluster report:\n%s", progress.String())
+			}
+			for what, l := range map[string]bench.Load{"direct": c.Direct, "forwarded": c.Forwarded, "serial direct": c.SerialDirect, "serial forwarded": c.SerialForwarded} {
+				if l.Requests == 0 || l.Errors != 0 || !(l.P50ms > 0) || l.P99ms < l.P50ms {
+					t.Errorf("%s: %+v", what, l)
+				}
+			}
+			if c.Nodes != bench.ClusterNodes || c.Channels < 6 || c.KilledChannels < 2 || c.Killed == "" || !(c.FailoverSeconds > 0) || c.TTLSeconds != 6 {
+				t.Errorf("cluster: %+v", c)
+			}
+			if goal.Name != "cluster failover: a SIGKILLed node's channels answer again" || !goal.Measured || goal.Value != c.FailoverSeconds {
+				t.Errorf("goal: %+v", goal)
+			}
+			for _, want := range []string{"cluster: send through another node, forwarded", "forwarding overhead p50 / p99", "until every channel sends again"} {
+				if !strings.Contains(table.String(), want) {
+					t.Errorf("table lacks %q:\n%s", want, table.String())
+				}
+			}
+		})
 	}
 }
 
@@ -260,7 +360,7 @@ func TestCommandPartnerOnly(t *testing.T) {
 // Run: go test -run '^$' -bench Gateway -benchtime 1x ./internal/bench/
 func BenchmarkGateway(b *testing.B) {
 	o := bench.Options{Start: app.StartBenchServer, Duration: 20 * time.Second, MaxChannels: bench.DefaultMaxChannels,
-		FakeWhatsApp: fakeWhatsApp}
+		FakeWhatsApp: fakeWhatsApp, Node: clusterNode}
 	if d, err := time.ParseDuration(os.Getenv("WAGATE_BENCH_DURATION")); err == nil {
 		o.Duration = d
 	}

@@ -23,6 +23,12 @@ func Command(args []string, _ func(string) string, stdout, stderr io.Writer, sta
 		defer stop()
 		return ServeFakeWhatsApp(ctx, os.Stdin, stdout)
 	}
+	if spec := os.Getenv(EnvNode); spec != "" {
+		// A cluster node of a running bench (cluster section).
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return ServeNode(ctx, spec, start, os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("wagate bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := Options{Start: start}
@@ -44,7 +50,8 @@ func Command(args []string, _ func(string) string, stdout, stderr io.Writer, sta
 			"Starts wagate on the simulated WhatsApp network with a temporary database and measures it next\n"+
 			"to physical references: send, webhooks, idle channels and restart, partner operations; then on\n"+
 			"the real whatsmeow engine against a fake WhatsApp server in a child process: connected sessions,\n"+
-			"restart, sends through end-to-end encryption.\n\nFlags:\n")
+			"restart, sends through end-to-end encryption. On PostgreSQL, also three cluster nodes in child\n"+
+			"processes: forwarded sends next to direct ones, and failover after a SIGKILL.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -23,12 +23,20 @@ type Report struct {
 	Database string  `json:"database"`
 	Options  Options `json:"options"`
 
-	Send     *SendReport     `json:"send"`
-	Webhooks *WebhookReport  `json:"webhooks"`
-	Channels *ChannelsReport `json:"channels"`
-	Partner  *PartnerReport  `json:"partner"`
+	// Storage is the storage reference the send and webhook sections
+	// compare with (null when neither ran).
+	Storage  *StorageReport `json:"storage"`
+	Send     *SendReport    `json:"send"`
+	Webhooks *WebhookReport `json:"webhooks"`
+	Receive  *ReceiveReport `json:"receive"`
+	// Retention is the send while pruning runs.
+	Retention *RetentionReport `json:"retention"`
+	Channels  *ChannelsReport  `json:"channels"`
+	Partner   *PartnerReport   `json:"partner"`
 	// Whatsmeow is the real engine against the fake WhatsApp server.
 	Whatsmeow *WhatsmeowReport `json:"whatsmeow"`
+	// Cluster is three nodes on PostgreSQL (null on SQLite).
+	Cluster *ClusterReport `json:"cluster"`
 
 	Goals []Goal   `json:"goals"`
 	Notes []string `json:"notes,omitempty"`
@@ -59,6 +67,14 @@ const (
 	GoalSessionRSS  = 190 << 10
 	GoalSessionHeap = 70 << 10
 	GoalSessions    = 10_000
+	// Issue 17: against the bare handler and the plain loop, per database;
+	// against the storage reference; the backlog at full send speed.
+	GoalSendRatioSQLite       = 0.25
+	GoalSendRatioPostgres     = 0.2
+	GoalDeliveryRatioSQLite   = 0.3
+	GoalDeliveryRatioPostgres = 0.2
+	GoalStorageRatio          = 0.5
+	GoalLagSeconds            = 1.0
 )
 
 func goals(r Report) []Goal {
@@ -98,7 +114,42 @@ func goals(r Report) []Goal {
 			}
 		}
 	}
-	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap}
+	sendMin, delMin := GoalSendRatioSQLite, GoalDeliveryRatioSQLite
+	if r.Database == "postgres" {
+		sendMin, delMin = GoalSendRatioPostgres, GoalDeliveryRatioPostgres
+	}
+	send17 := Goal{Name: "send vs bare handler on " + r.Database + " (issue 17)", Target: fmt.Sprintf(">= %.2f", sendMin), Unit: "ratio"}
+	sendStore := Goal{Name: "send vs storage reference", Target: fmt.Sprintf(">= %.1f", GoalStorageRatio), Unit: "ratio"}
+	if s := r.Send; s != nil {
+		send17.Measured, send17.Value, send17.Pass = true, s.Ratio, s.Ratio >= sendMin && s.Wagate.Errors == 0
+		sendStore.Measured, sendStore.Value, sendStore.Pass = true, s.StorageRatio, s.StorageRatio >= GoalStorageRatio && s.Wagate.Errors == 0
+	}
+	del17 := Goal{Name: "webhook deliveries vs plain POST loop on " + r.Database + " (issue 17)", Target: fmt.Sprintf(">= %.2f", delMin), Unit: "ratio"}
+	delStore := Goal{Name: "webhook deliveries vs storage reference", Target: fmt.Sprintf(">= %.1f", GoalStorageRatio), Unit: "ratio"}
+	lag := Goal{Name: "backlog left when events at full send speed stop", Target: "< 1 s", Unit: "s"}
+	if h := r.Webhooks; h != nil {
+		del17.Measured, del17.Value, del17.Pass = true, h.Ratio, h.Ratio >= delMin && h.Backlog.Missing == 0
+		delStore.Measured, delStore.Value, delStore.Pass = true, h.StorageRatio, h.StorageRatio >= GoalStorageRatio && h.Backlog.Missing == 0
+		if h.MaxRate.Delivered > 0 {
+			lag.Measured, lag.Value, lag.Pass = true, h.MaxRate.LagSeconds, h.MaxRate.LagSeconds < GoalLagSeconds && h.MaxRate.Missing == 0
+		}
+	}
+	recv := Goal{Name: "receive: stored and posted vs storage reference", Target: fmt.Sprintf(">= %.1f", GoalStorageRatio), Unit: "ratio"}
+	if rc := r.Receive; rc != nil && rc.Stored.Delivered > 0 {
+		recv.Measured, recv.Value = true, rc.StorageRatio
+		recv.Pass = rc.StorageRatio >= GoalStorageRatio && rc.Stored.Missing == 0 && rc.Phone.Errors == 0
+	}
+	prune := Goal{Name: "send p99 while pruning vs not pruning", Target: fmt.Sprintf("<= %.1f", GoalPruneP99), Unit: "ratio"}
+	if rt := r.Retention; rt != nil && rt.Pruned > 0 {
+		prune.Measured, prune.Value = true, rt.P99Ratio
+		prune.Pass = rt.P99Ratio <= GoalPruneP99 && rt.Pruning.Errors == 0 && rt.Idle.Errors == 0
+	}
+	failover := Goal{Name: "cluster failover: a SIGKILLed node's channels answer again", Target: "< 30 s", Unit: "s"}
+	if c := r.Cluster; c != nil && c.FailoverSeconds > 0 {
+		failover.Measured, failover.Value = true, c.FailoverSeconds
+		failover.Pass = c.FailoverSeconds < GoalFailoverSeconds
+	}
+	return []Goal{send, hooks, idle, restart, sessRSS, sessHeap, failover, send17, sendStore, del17, delStore, lag, recv, prune}
 }
 
 // WriteTable prints the report as a table.
@@ -108,10 +159,19 @@ func (r Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "wagate bench: %s, %s/%s, %d CPUs (GOMAXPROCS %d), %s, %s, %.0f s\n\n",
 		r.Started.Format(time.RFC3339), r.GOOS, r.GOARCH, r.NumCPU, r.GOMAXPROCS, r.GoVersion, r.Database, r.Seconds)
 	p("figure", "wagate", "reference", "ratio")
+	if st := r.Storage; st != nil {
+		p(fmt.Sprintf("storage reference: a send's rows, bare loop (writers %d, %d rows a transaction)", st.Writers, st.Batch),
+			"", fmt.Sprintf("%.0f sends/s", st.SendsPerSecond), "")
+		p(fmt.Sprintf("storage reference: a delivery's rows, bare loop (writers %d, %d rows a transaction)", st.Writers, st.Batch),
+			"", fmt.Sprintf("%.0f deliveries/s", st.DeliveriesPerSecond), "")
+	}
 	if s := r.Send; s != nil {
 		p(fmt.Sprintf("send POST /messages/text (%d clients, %d channels)", s.Wagate.Clients, s.Channels),
 			fmt.Sprintf("%.0f msg/s", s.Wagate.PerSecond), fmt.Sprintf("%.0f req/s bare handler", s.Bare.PerSecond), fmt.Sprintf("%.2f", s.Ratio))
 		p("  latency p50 / p99", ms2(s.Wagate.P50ms, s.Wagate.P99ms), ms2(s.Bare.P50ms, s.Bare.P99ms), "")
+		if r.Storage != nil {
+			p("  send vs storage reference", fmt.Sprintf("%.0f msg/s", s.Wagate.PerSecond), fmt.Sprintf("%.0f sends/s", r.Storage.SendsPerSecond), fmt.Sprintf("%.2f", s.StorageRatio))
+		}
 		if s.Wagate.Errors > 0 {
 			p("  errors", fmt.Sprint(s.Wagate.Errors), s.Wagate.FirstError, "")
 		}
@@ -120,14 +180,40 @@ func (r Report) WriteTable(w io.Writer) error {
 		p(fmt.Sprintf("webhooks, backlog drained (%d chats, %d per receiver)", h.Chats, h.PerReceiver),
 			fmt.Sprintf("%.0f deliveries/s", h.Backlog.PerSecond), fmt.Sprintf("%.0f POST/s plain loop", h.Plain.PerSecond), fmt.Sprintf("%.2f", h.Ratio))
 		p("  plain loop POST latency p50 / p99", "", ms2(h.Plain.P50ms, h.Plain.P99ms), "")
+		if r.Storage != nil {
+			p("  backlog vs storage reference", fmt.Sprintf("%.0f deliveries/s", h.Backlog.PerSecond), fmt.Sprintf("%.0f deliveries/s", r.Storage.DeliveriesPerSecond), fmt.Sprintf("%.2f", h.StorageRatio))
+		}
 		p("webhooks, events at full send speed", fmt.Sprintf("%.0f deliveries/s", h.MaxRate.PerSecond), "", "")
 		p("  event-to-POST p50 / p99 from the send's request", ms2(h.MaxRate.P50ms, h.MaxRate.P99ms), "", "")
 		p("  event-to-POST p50 / p99 from the send's answer", ms2(h.MaxRate.AnswerP50ms, h.MaxRate.AnswerP99ms), fmt.Sprintf("%d arrived before the answer", h.MaxRate.Early), "")
+		p("  backlog when the events stopped", fmt.Sprintf("%.2f s", h.MaxRate.LagSeconds), "", "")
 		p(fmt.Sprintf("webhooks, events at a steady %.0f/s", h.Steady.RatePerSecond), fmt.Sprintf("%d delivered", h.Steady.Delivered), "", "")
 		p("  event-to-POST p50 / p99 from the send's request", ms2(h.Steady.P50ms, h.Steady.P99ms), "", "")
 		p("  event-to-POST p50 / p99 from the send's answer", ms2(h.Steady.AnswerP50ms, h.Steady.AnswerP99ms), fmt.Sprintf("%d arrived before the answer", h.Steady.Early), "")
 		if m := h.Backlog.Missing + h.MaxRate.Missing + h.Steady.Missing; m > 0 {
 			p("  deliveries missing", fmt.Sprint(m), "", "")
+		}
+	}
+	if rc := r.Receive; rc != nil {
+		ref := ""
+		if r.Storage != nil {
+			ref = fmt.Sprintf("%.0f sends/s storage reference", r.Storage.SendsPerSecond)
+		}
+		p(fmt.Sprintf("receive: %d sim phone senders to %d channels, each waiting for its POST", rc.Phone.Clients, rc.Channels),
+			fmt.Sprintf("%.0f msgs/s stored and posted", rc.Stored.PerSecond), ref, fmt.Sprintf("%.2f", rc.StorageRatio))
+		p("  event-to-POST p50 / p99 from the phone's send", ms2(rc.Stored.P50ms, rc.Stored.P99ms), "", "")
+		if rc.Stored.Missing > 0 || rc.Phone.Errors > 0 {
+			p("  missing / errors", fmt.Sprintf("%d / %d", rc.Stored.Missing, rc.Phone.Errors), rc.Phone.FirstError, "")
+		}
+	}
+	if rt := r.Retention; rt != nil {
+		p(fmt.Sprintf("retention: send while pruning %d old messages (%d clients)", rt.Seeded, rt.Pruning.Clients),
+			fmt.Sprintf("p50 / p99 %s", ms2(rt.Pruning.P50ms, rt.Pruning.P99ms)), fmt.Sprintf("p50 / p99 %s not pruning", ms2(rt.Idle.P50ms, rt.Idle.P99ms)),
+			fmt.Sprintf("%.2f", rt.P99Ratio))
+		p("  pruned", fmt.Sprintf("%d messages in %.1f s (whole window: %v)", rt.Pruned, rt.PruneSeconds, rt.Busy),
+			fmt.Sprintf("%.0f / %.0f msg/s sent", rt.Pruning.PerSecond, rt.Idle.PerSecond), "")
+		if n := rt.Pruning.Errors + rt.Idle.Errors; n > 0 {
+			p("  errors", fmt.Sprint(n), firstOf(rt.Idle.FirstError, rt.Pruning.FirstError), "")
 		}
 	}
 	if c := r.Channels; c != nil {
@@ -149,6 +235,23 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Sprintf("%.2f listings/s, %.0f ms each", pr.List.PerSecond, pr.List.P50ms), "", "")
 		p(fmt.Sprintf("partner: CSV export of %d channels", pr.Channels),
 			fmt.Sprintf("%.2f exports/s, %.0f ms each, %s", pr.Export.PerSecond, pr.Export.P50ms, kib(float64(pr.Bytes))), "", "")
+	}
+	if c := r.Cluster; c != nil {
+		p(fmt.Sprintf("cluster: send through another node, forwarded (%d nodes, %d channels, %d clients)", c.Nodes, c.Channels, c.Forwarded.Clients),
+			fmt.Sprintf("%.0f msg/s, p50 / p99 %s", c.Forwarded.PerSecond, ms2(c.Forwarded.P50ms, c.Forwarded.P99ms)),
+			fmt.Sprintf("%.0f msg/s, p50 / p99 %s to the owner", c.Direct.PerSecond, ms2(c.Direct.P50ms, c.Direct.P99ms)),
+			fmt.Sprintf("%.2f", ratio(c.Forwarded.PerSecond, c.Direct.PerSecond)))
+		p("  forwarding overhead p50 / p99", ms2(c.OverheadP50ms, c.OverheadP99ms), "", "")
+		p("cluster: the same with one client, forwarded", ms2(c.SerialForwarded.P50ms, c.SerialForwarded.P99ms),
+			ms2(c.SerialDirect.P50ms, c.SerialDirect.P99ms)+" to the owner", "")
+		p("  forwarding overhead p50 / p99", ms2(c.SerialOverheadP50ms, c.SerialOverheadP99ms), "", "")
+		if n := c.Direct.Errors + c.Forwarded.Errors + c.SerialDirect.Errors + c.SerialForwarded.Errors; n > 0 {
+			p("  errors", fmt.Sprint(n), firstOf(c.Direct.FirstError, c.Forwarded.FirstError, c.SerialDirect.FirstError, c.SerialForwarded.FirstError), "")
+		}
+		if c.FailoverSeconds > 0 {
+			p(fmt.Sprintf("cluster: SIGKILL of %s (%d channels, leader %v), heartbeat TTL %.0f s", c.Killed, c.KilledChannels, c.KilledLeader, c.TTLSeconds),
+				fmt.Sprintf("%.2f s until every channel sends again", c.FailoverSeconds), "", "")
+		}
 	}
 	if wa := r.Whatsmeow; wa != nil {
 		p("whatsmeow server without sessions", fmt.Sprintf("%s RSS, %s heap, %s stacks, %d goroutines",
@@ -202,4 +305,14 @@ func kib(b float64) string {
 		return fmt.Sprintf("%.1f MiB", b/(1<<20))
 	}
 	return fmt.Sprintf("%.1f KiB", b/1024)
+}
+
+// firstOf is the first of ss that is not empty.
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

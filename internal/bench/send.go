@@ -22,6 +22,9 @@ type SendReport struct {
 	Bare       Load `json:"bare"`
 	// Ratio is Wagate.PerSecond / Bare.PerSecond.
 	Ratio float64 `json:"ratio"`
+	// StorageRatio is Wagate.PerSecond / the storage reference's sends
+	// per second (Report.Storage).
+	StorageRatio float64 `json:"storage_ratio"`
 	// Delivered says the last message sent was found in its recipient
 	// phone's inbox.
 	Delivered bool `json:"delivered"`
@@ -94,6 +97,8 @@ func (e *env) setupLive(ctx context.Context) error {
 			return fmt.Errorf("link channel %s: %w", ch.ID, err)
 		}
 		live = append(live, ch.Token)
+		e.livePhones = append(e.livePhones, phone)
+		e.liveIDs = append(e.liveIDs, ch.ID)
 	}
 	e.live = live
 	return nil
@@ -227,6 +232,10 @@ func (e *env) benchSend(ctx context.Context) (*SendReport, error) {
 		return err
 	}
 	Drive(ctx, e.o.Clients, warm, 0, op, nil)
+	ref, err := e.storageRef(ctx)
+	if err != nil {
+		return nil, err
+	}
 	last = &lastSent{}
 	e.prog.stepf("send: bare net/http handler, %d clients, %s", e.o.Clients, window.Round(time.Millisecond))
 	rep.Bare = Drive(ctx, e.o.Clients, window, 0, bareOp, func(n int) { e.prog.tickf("%d requests", n) })
@@ -235,6 +244,7 @@ func (e *env) benchSend(ctx context.Context) (*SendReport, error) {
 	rep.Wagate = Drive(ctx, e.o.Clients, window, 0, op, func(n int) { e.prog.tickf("%d messages", n) })
 	stop()
 	rep.Ratio = ratio(rep.Wagate.PerSecond, rep.Bare.PerSecond)
+	rep.StorageRatio = ratio(rep.Wagate.PerSecond, ref.SendsPerSecond)
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}

@@ -34,6 +34,9 @@ type WebhookReport struct {
 	Steady Deliveries `json:"steady"`
 	// Ratio is Backlog.PerSecond / Plain.PerSecond.
 	Ratio float64 `json:"ratio"`
+	// StorageRatio is Backlog.PerSecond / the storage reference's
+	// deliveries per second (Report.Storage).
+	StorageRatio float64 `json:"storage_ratio"`
 }
 
 // Deliveries are the webhook deliveries of a batch of events (messages
@@ -56,6 +59,9 @@ type Deliveries struct {
 	AnswerP50ms   float64 `json:"answer_p50_ms"`
 	AnswerP99ms   float64 `json:"answer_p99_ms"`
 	Early         int     `json:"early"`
+	// LagSeconds runs from the last event's answer to the last delivery's
+	// arrival: the backlog left when the events stopped.
+	LagSeconds float64 `json:"lag_seconds"`
 }
 
 // plainHeader marks the reference loop's requests to the receiver.
@@ -75,6 +81,7 @@ type Receiver struct {
 	deliveries map[string]struct{}
 	plain      int
 	last       time.Time
+	waiters    map[string]chan struct{}
 	sample     []byte
 	sampleHdr  http.Header
 }
@@ -136,6 +143,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			for _, m := range p.Messages {
 				if _, ok := rc.arrived[m.ID]; !ok {
 					rc.arrived[m.ID] = now
+					if w, ok := rc.waiters[m.ID]; ok {
+						close(w)
+						delete(rc.waiters, m.ID)
+					}
 				}
 			}
 			rc.last = now
@@ -146,6 +157,35 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Await waits until message id arrived (since the last Reset), or until
+// timeout.
+func (rc *Receiver) Await(ctx context.Context, id string, timeout time.Duration) error {
+	rc.mu.Lock()
+	if _, ok := rc.arrived[id]; ok {
+		rc.mu.Unlock()
+		return nil
+	}
+	if rc.waiters == nil {
+		rc.waiters = map[string]chan struct{}{}
+	}
+	w, ok := rc.waiters[id]
+	if !ok {
+		w = make(chan struct{})
+		rc.waiters[id] = w
+	}
+	rc.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-w:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("message %s: no webhook delivery within %s", id, timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Hold makes deliveries wait until Release.
@@ -228,8 +268,11 @@ func (rc *Receiver) match(evs []event, start time.Time) Deliveries {
 	d := Deliveries{Events: len(evs)}
 	lat := make([]time.Duration, 0, len(evs))
 	alat := make([]time.Duration, 0, len(evs))
-	var last time.Time
+	var last, lastAnswer time.Time
 	for _, ev := range evs {
+		if ev.answered.After(lastAnswer) {
+			lastAnswer = ev.answered
+		}
 		at, ok := rc.arrived[ev.id]
 		if !ok {
 			d.Missing++
@@ -250,6 +293,7 @@ func (rc *Receiver) match(evs []event, start time.Time) Deliveries {
 	if d.Delivered > 0 {
 		d.Seconds = last.Sub(start).Seconds()
 		d.PerSecond = ratio(float64(d.Delivered), d.Seconds)
+		d.LagSeconds = max(last.Sub(lastAnswer).Seconds(), 0)
 	}
 	d.P50ms, d.P99ms = Percentile(lat, 0.50), Percentile(lat, 0.99)
 	d.AnswerP50ms, d.AnswerP99ms = Percentile(alat, 0.50), Percentile(alat, 0.99)
@@ -296,14 +340,8 @@ func (e *env) benchWebhooks(ctx context.Context) (*WebhookReport, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	for _, tok := range e.live {
-		err := e.api.call(ctx, "PATCH", "/settings", tok, map[string]any{"webhooks": []any{map[string]any{
-			"url": rc.URL, "mode": "body", "secret": "bench-secret-" + randHex(8),
-			"events": []any{map[string]any{"type": "messages", "method": "post"}},
-		}}}, nil)
-		if err != nil {
-			return nil, err
-		}
+	if err := e.setupHooks(ctx, rc); err != nil {
+		return nil, err
 	}
 	share := e.o.share(SectionWebhooks)
 	rep := &WebhookReport{Channels: len(e.live), Chats: len(e.live) * len(e.recipients), PerReceiver: webhook.DefaultPerReceiver}
@@ -321,6 +359,10 @@ func (e *env) benchWebhooks(ctx context.Context) (*WebhookReport, error) {
 		return nil, err
 	}
 	body, hdr := rc.Sample()
+	ref, err := e.storageRef(ctx)
+	if err != nil {
+		return nil, err
+	}
 
 	e.prog.stepf("webhooks: plain loop of POSTs, %d loops, %s", rep.PerReceiver, (share / 5).Round(time.Millisecond))
 	rep.Plain = PlainLoop(ctx, rc.URL, body, hdr, rep.PerReceiver, share/5, func(n int) { e.prog.tickf("%d POSTs", n) })
@@ -349,6 +391,7 @@ func (e *env) benchWebhooks(ctx context.Context) (*WebhookReport, error) {
 	// Latencies include the hold.
 	rep.Backlog.P50ms, rep.Backlog.P99ms, rep.Backlog.AnswerP50ms, rep.Backlog.AnswerP99ms = 0, 0, 0, 0
 	rep.Ratio = ratio(rep.Backlog.PerSecond, rep.Plain.PerSecond)
+	rep.StorageRatio = ratio(rep.Backlog.PerSecond, ref.DeliveriesPerSecond)
 	if werr != nil {
 		return rep, werr
 	}

@@ -72,10 +72,16 @@ func (n *Node) setErr(err error) {
 func (n *Node) heartbeat(ctx context.Context) error {
 	start := time.Now()
 	n.mu.RLock()
-	running := len(n.owned)
+	owned := len(n.owned)
 	late := !start.Before(n.validUntil)
 	n.mu.RUnlock()
-	if late && running > 0 {
+	// The heartbeat reports how many channels the node runs (the cluster
+	// page shows it); a handler that cannot count reports the shards.
+	running := owned
+	if c, ok := n.o.Handler.(interface{ RunningChannels() int }); ok {
+		running = c.RunningChannels()
+	}
+	if late && owned > 0 {
 		// Paused or cut off past our trust: the shards may be another
 		// node's by now. Close everything before renewing (what is still
 		// ours is acquired again from the table).

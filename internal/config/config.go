@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -86,6 +87,14 @@ type Config struct {
 	// node silent that long is dead and its channels move. Heartbeats go
 	// out every ClusterTTL/6.
 	ClusterTTL time.Duration
+	// MetricsAddr is a second listen address that serves /metrics without
+	// a token (for a Prometheus on a private network); empty: none. The
+	// main listener serves /metrics to the operator token in any case.
+	MetricsAddr string
+	// TrustedProxies lists the CIDRs (comma-separated) of reverse proxies
+	// whose X-Forwarded-For and X-Forwarded-Proto are believed (for login
+	// limits, the audit log and Secure cookies); empty: none.
+	TrustedProxies string
 }
 
 // SQLitePath is the database file used when DatabaseURL is empty.
@@ -140,6 +149,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.FFmpeg, "ffmpeg", env("WAGATE_FFMPEG", ""), "the ffmpeg binary that converts sent voice notes (Opus), stickers (WebP), GIFs (MP4) and makes video thumbnails; empty: ffmpeg from PATH; off: no conversions (WAGATE_FFMPEG)")
 	fs.StringVar(&c.MediaStore, "media-store", env("WAGATE_MEDIA_STORE", ""), "where media files are kept: dir, database or s3://host[:port]/bucket[/prefix]?region=..; empty: dir on SQLite, database on PostgreSQL (WAGATE_MEDIA_STORE)")
 	clusterTTL := fs.String("cluster-ttl", env("WAGATE_CLUSTER_TTL", "6s"), "how long a node's heartbeat lasts in a cluster; its channels move after that (WAGATE_CLUSTER_TTL)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("WAGATE_METRICS_ADDR", ""), "serve /metrics without a token on this second address (host:port, keep it private); empty: only on the main listener with the operator token (WAGATE_METRICS_ADDR)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("WAGATE_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, e.g. 10.0.0.0/8,127.0.0.1 (WAGATE_TRUSTED_PROXIES)")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", env("WAGATE_COOKIE_SECURE", "") == "true", "mark dashboard cookies Secure on plain-HTTP requests too, behind a TLS proxy (WAGATE_COOKIE_SECURE=true)")
 	// The admin token comes from the environment only: a flag would show in `ps`.
 	c.AdminToken = getenv("WAGATE_ADMIN_TOKEN")
@@ -182,6 +193,16 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics addr %q: want host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("metrics addr: must differ from the listen address"))
+		}
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data dir: required when no database URL is set"))
@@ -238,4 +259,34 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("WAGATE_ADMIN_TOKEN: at least 16 characters"))
 	}
 	return errors.Join(errs...)
+}
+
+// ParseTrustedProxies reads a comma-separated list of CIDRs (or single
+// addresses) of reverse proxies whose X-Forwarded-For and
+// X-Forwarded-Proto are believed.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: want a CIDR (10.0.0.0/8) or an address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want a CIDR (10.0.0.0/8) or an address", f)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

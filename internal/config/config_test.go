@@ -52,6 +52,8 @@ var fullEnv = map[string]string{
 	"WAGATE_NODE_ID":          "node-a",
 	"WAGATE_INTERNAL_URL":     "http://10.0.0.5:9000",
 	"WAGATE_CLUSTER_TTL":      "10s",
+	"WAGATE_METRICS_ADDR":     "10.0.0.5:9100",
+	"WAGATE_TRUSTED_PROXIES":  "10.0.0.0/8, 127.0.0.1",
 }
 
 func TestEnv(t *testing.T) {
@@ -65,6 +67,7 @@ func TestEnv(t *testing.T) {
 		LogLevel: slog.LevelDebug, LogFormat: "json", ExpiryInterval: time.Minute, ShutdownTimeout: 15 * time.Second,
 		WAVersion: "2.3000.1031080782", DeviceName: "Acme CRM", SessionLifetime: 2 * time.Hour, CookieSecure: true,
 		SentRetention: 72 * time.Hour, NodeID: "node-a", InternalURL: "http://10.0.0.5:9000", ClusterTTL: 10 * time.Second,
+		MetricsAddr: "10.0.0.5:9100", TrustedProxies: "10.0.0.0/8, 127.0.0.1",
 	}
 	if c != want {
 		t.Fatalf("from env\n got %+v\nwant %+v", c, want)
@@ -80,7 +83,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		"--public-url", "http://pub.example/base/", "--engine", "whatsmeow", "--log-level", "warn",
 		"--log-format", "text", "--expiry-interval", "5s", "--wa-version", "2.3000.1", "--device-name", "Shop",
 		"--session-lifetime", "30m", "--sent-retention", "48h", "--node-id", "b", "--internal-url", "https://b.internal:8443",
-		"--cluster-ttl", "4s",
+		"--cluster-ttl", "4s", "--metrics-addr", "127.0.0.1:9101",
 	}
 	c, err := Load(args, envMap(fullEnv), io.Discard)
 	if err != nil {
@@ -92,6 +95,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		LogLevel: slog.LevelWarn, LogFormat: "text", ExpiryInterval: 5 * time.Second, ShutdownTimeout: 15 * time.Second,
 		WAVersion: "2.3000.1", DeviceName: "Shop", SessionLifetime: 30 * time.Minute, CookieSecure: true,
 		SentRetention: 48 * time.Hour, NodeID: "b", InternalURL: "https://b.internal:8443", ClusterTTL: 4 * time.Second,
+		MetricsAddr: "127.0.0.1:9101", TrustedProxies: "10.0.0.0/8, 127.0.0.1",
 	}
 	if c != want {
 		t.Fatalf("flags over env\n got %+v\nwant %+v", c, want)
@@ -183,6 +187,12 @@ func TestValidate(t *testing.T) {
 		{"device name too long", func(c *Config) { c.DeviceName = strings.Repeat("d", 51) }, "device name"},
 		{"device name control", func(c *Config) { c.DeviceName = "a\nb" }, "device name"},
 		{"public URL no host", func(c *Config) { c.PublicURL = "http://" }, "public URL"},
+		{"metrics addr", func(c *Config) { c.MetricsAddr = "127.0.0.1:9100" }, ""},
+		{"trusted proxies", func(c *Config) { c.TrustedProxies = "10.0.0.0/8, 192.168.1.1, fd00::/8" }, ""},
+		{"trusted proxies bad CIDR", func(c *Config) { c.TrustedProxies = "10.0.0.0/33" }, "trusted proxy"},
+		{"trusted proxies host name", func(c *Config) { c.TrustedProxies = "proxy.example" }, "trusted proxy"},
+		{"metrics addr no port", func(c *Config) { c.MetricsAddr = "localhost" }, "metrics addr"},
+		{"metrics addr same as addr", func(c *Config) { c.MetricsAddr = c.Addr }, "metrics addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()

@@ -10,13 +10,15 @@ import "time"
 // KeepAliveRestored, LoggedOut, StreamReplaced, TemporaryBan,
 // ClientOutdated, ConnectFailure. Data events go to SessionConfig.Ingest,
 // which acknowledges them: Message, Receipt, GroupChange, Presence,
-// Undecryptable, Call.
+// Undecryptable, Call, LIDMappings, HistoryNotice, ChatStateChange,
+// LabelChange, LabelChatChange.
 type Event interface{ event() }
 
 // IsData reports whether ev is a data event (delivered through Ingest).
 func IsData(ev Event) bool {
 	switch ev.(type) {
-	case Message, Receipt, GroupChange, Presence, Undecryptable, Call:
+	case Message, Receipt, GroupChange, Presence, Undecryptable, Call, LIDMappings, HistoryNotice,
+		ChatStateChange, LabelChange, LabelChatChange:
 		return true
 	}
 	return false

@@ -10,3 +10,22 @@ type LIDLookup interface {
 	// users whose LID is not known are left out.
 	LIDs(ctx context.Context, users []string) (map[string]string, error)
 }
+
+// LIDPair is one user's LID ("<digits>@lid") and phone-number JID
+// ("<digits>@s.whatsapp.net"), without device parts.
+type LIDPair struct {
+	LID string
+	PN  string
+}
+
+// LIDMappings is a data event: LID and phone-number pairs the engine
+// learned (from a stanza carrying both forms, its LID store, a lookup or a
+// history sync). An engine reports a pair before the first event that
+// uses it; it may report a pair again. The owner keeps them so that a
+// conversation that started under one form and continues under the other
+// stays one chat.
+type LIDMappings struct {
+	Pairs []LIDPair
+}
+
+func (LIDMappings) event() {}

@@ -29,6 +29,7 @@ type Account struct {
 	business string
 	devices  map[uint16]*Device
 	nextID   uint16
+	appState *appState // app state collections (appstate.go)
 }
 
 // Account returns the account of a phone number (digits, an optional +),

@@ -229,11 +229,15 @@ func TestStalledLogin(t *testing.T) {
 	srv := fakewa.New(t, options(fakewa.Options{}))
 	c, d := pairClient(t, srv, alice, nil)
 	d.OnConnect(fakewa.Stall())
+	before := map[*fakewa.Conn]bool{}
+	for _, cn := range srv.Conns() {
+		before[cn] = true // the old connection may linger a moment after the client's disconnect
+	}
 	i := c.reconnect()
 	var conn *fakewa.Conn
 	eventually(t, "the stalled connection", func() bool {
 		for _, cn := range srv.Conns() {
-			if cn.DeviceJID() == d.JID() {
+			if cn.DeviceJID() == d.JID() && !before[cn] {
 				conn = cn
 			}
 		}

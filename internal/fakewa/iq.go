@@ -107,6 +107,8 @@ func (c *Conn) answerIQ(n *waBinary.Node) (resp waBinary.Node, reply bool) {
 		return IQResult(), true
 	case xmlns == "encrypt" && child.Tag == "key":
 		return IQResult(c.srv.bundles(child)), true
+	case xmlns == "w:sync:app:state":
+		return c.appStateIQ(n), true
 	case xmlns == "usync":
 		return IQResult(c.srv.usync(child)), true
 	case xmlns == "w:m" && child.Tag == "media_conn":

@@ -61,6 +61,7 @@ type Peer struct {
 type peerSent struct {
 	msg *waE2E.Message
 	t   time.Time
+	by  string // SendOptions.Addressing
 }
 
 const maxPeerHistory = 4096
@@ -177,7 +178,17 @@ type SendOptions struct {
 	// DropAfterDelivery closes the device's connection right after the
 	// stanza is written, before the client can acknowledge it.
 	DropAfterDelivery bool
+	// Addressing is how the stanza names the peer (a peer with a LID
+	// only): "" by number with sender_lid beside it, AddressLID by LID
+	// with sender_pn beside it, AddressLIDOnly by LID alone.
+	Addressing string
 }
+
+// Addressings of SendOptions.
+const (
+	AddressLID     = "lid"
+	AddressLIDOnly = "lid_only"
+)
 
 // Sent is what a peer sent.
 type Sent struct {
@@ -236,10 +247,10 @@ func (p *Peer) SendWith(to *Account, msg *waE2E.Message, o SendOptions) (Sent, e
 			p.mu.Unlock()
 			return Sent{}, err
 		}
-		nodes[i] = p.messageNode(sent.ID, sent.Time, msg, enc)
+		nodes[i] = p.messageNode(sent.ID, sent.Time, msg, enc, o.Addressing)
 		sent.Devices = append(sent.Devices, d.JID())
 	}
-	p.remember(sent.ID, &peerSent{msg: msg, t: sent.Time})
+	p.remember(sent.ID, &peerSent{msg: msg, t: sent.Time, by: o.Addressing})
 	p.mu.Unlock()
 	for i, d := range devices {
 		d.enqueue(nodes[i], deliverOptions{twice: o.Twice, dropAfter: o.DropAfterDelivery})
@@ -261,9 +272,15 @@ func (p *Peer) remember(id string, s *peerSent) {
 }
 
 // messageNode is the <message> stanza the peer's phone sends.
-func (p *Peer) messageNode(id string, t time.Time, msg *waE2E.Message, enc waBinary.Node) waBinary.Node {
+func (p *Peer) messageNode(id string, t time.Time, msg *waE2E.Message, enc waBinary.Node, by string) waBinary.Node {
 	attrs := waBinary.Attrs{"from": p.JID(), "id": id, "t": t.Unix(), "type": messageType(msg), "notify": p.pushName}
-	if p.lid != "" {
+	switch {
+	case p.lid == "":
+	case by == AddressLID:
+		attrs["from"], attrs["sender_pn"] = p.LID(), p.JID()
+	case by == AddressLIDOnly:
+		attrs["from"] = p.LID()
+	default:
 		attrs["sender_lid"] = p.LID()
 	}
 	return waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{enc}}

@@ -151,7 +151,7 @@ func (p *Peer) answerRetry(d *Device, n *waBinary.Node) {
 		return
 	}
 	enc.Attrs["count"] = count
-	node := p.messageNode(id, sent.t, sent.msg, enc)
+	node := p.messageNode(id, sent.t, sent.msg, enc, sent.by)
 	p.mu.Unlock()
 	d.enqueue(node, deliverOptions{})
 }

@@ -110,10 +110,23 @@ func LogRequests(log *slog.Logger, next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		log.Log(r.Context(), level, "http request",
-			"method", r.Method, "path", r.URL.Path, "status", status, "bytes", rec.bytes,
+			"method", r.Method, "path", logPath(r.URL.Path), "status", status, "bytes", rec.bytes,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr,
 			"request_id", RequestID(r))
 	})
+}
+
+// logPath is a request path as the log shows it: a hosted linking page's
+// signed token is a credential, so it is left out.
+func logPath(p string) string {
+	rest, ok := strings.CutPrefix(p, "/ui/link/")
+	if !ok {
+		return p
+	}
+	if _, tail, ok := strings.Cut(rest, "/"); ok {
+		return "/ui/link/[token]/" + tail
+	}
+	return "/ui/link/[token]"
 }
 
 // SecurityHeaders sets headers every response should carry.

@@ -84,6 +84,9 @@ type Chat struct {
 	Archived      bool
 	Pinned        bool
 	MuteUntil     time.Time
+	// LID is the LID of a user's chat (whose ID is the phone-number
+	// form), when the channel knows it; read only.
+	LID string
 }
 
 // MediaFile is a file uploaded to or received by a channel, kept on disk

@@ -253,6 +253,41 @@ type OperatorSettings struct {
 	LimitChatsPerMonth    int `json:"limit_chats_per_month"`
 	LimitChecksPerDay     int `json:"limit_checks_per_day"`
 	LimitRequestsPerMonth int `json:"limit_requests_per_month"`
+	// Retention of every channel's data, in days (0: kept until deleted,
+	// and delivered webhook records for the server's default); a channel's
+	// own settings may say otherwise.
+	Retention
+}
+
+// Retention says how long a channel's stored data is kept, in days; 0
+// sets no limit of its own (a channel's 0: the operator's setting).
+// Pruning runs in the background, in small batches.
+type Retention struct {
+	// RetainMessagesDays: messages older than that are deleted.
+	RetainMessagesDays int `json:"retain_messages_days"`
+	// RetainMediaDays: stored media files older than that are deleted.
+	RetainMediaDays int `json:"retain_media_days"`
+	// RetainWebhookDays: finished (delivered, dropped, failed) webhook
+	// deliveries and their attempts older than that are deleted.
+	RetainWebhookDays int `json:"retain_webhook_records_days"`
+}
+
+// MaxRetentionDays bounds every retention setting (10 years).
+const MaxRetentionDays = 3650
+
+// Over is r with the zero fields taken from base: a channel's retention
+// over the operator's.
+func (r Retention) Over(base Retention) Retention {
+	if r.RetainMessagesDays == 0 {
+		r.RetainMessagesDays = base.RetainMessagesDays
+	}
+	if r.RetainMediaDays == 0 {
+		r.RetainMediaDays = base.RetainMediaDays
+	}
+	if r.RetainWebhookDays == 0 {
+		r.RetainWebhookDays = base.RetainWebhookDays
+	}
+	return r
 }
 
 // DefaultOperatorSettings are used until the operator changes them.

@@ -22,7 +22,26 @@ type ChannelSettings struct {
 	// WhatsApp took a message sent through the API.
 	SentStatus bool         `json:"sent_status"`
 	Calls      CallSettings `json:"calls"`
+	// Retention of this channel's data (0: the operator's setting).
+	Retention
+	// History bounds what a history sync imports.
+	History HistorySettings `json:"history"`
 }
+
+// HistorySettings bound the import of the history WhatsApp sends when a
+// device links: the last Messages messages of each chat with activity in
+// the last Days days. Either 0 turns the import off (the LID mappings and
+// names a history sync carries are kept all the same).
+type HistorySettings struct {
+	Messages int `json:"messages"`
+	Days     int `json:"days"`
+}
+
+// Default history import: the last 50 messages per chat of 30 days.
+const (
+	DefaultHistoryMessages = 50
+	DefaultHistoryDays     = 30
+)
 
 // CallSettings say what wagate does with incoming calls: reject them (for
 // the whole account), optionally answering the caller with a text.
@@ -82,6 +101,7 @@ func DefaultChannelSettings() ChannelSettings {
 		CallbackPersist:           true,
 		Media:                     MediaSettings{AutoDownload: []string{}},
 		Webhooks:                  []ChannelWebhook{},
+		History:                   HistorySettings{Messages: DefaultHistoryMessages, Days: DefaultHistoryDays},
 	}
 }
 

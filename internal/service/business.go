@@ -293,7 +293,7 @@ func (s *Service) productImages(ctx context.Context, ch model.Channel, refs []st
 			return nil, saved, err
 		}
 		saved = append(saved, f.ID)
-		out = append(out, engine.ProductImage{URL: s.apiURL + "media/" + f.ID, MimeType: f.MimeType})
+		out = append(out, engine.ProductImage{URL: s.APIURL() + "media/" + f.ID, MimeType: f.MimeType})
 	}
 	return out, saved, nil
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/billing"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
@@ -39,7 +40,9 @@ type CreateChannelInput struct {
 // CreateChannel creates a trial channel in one of the partner's projects.
 // Free trial days come from the partner's setting or the operator default;
 // no balance is used. Over the creation rate limit it is ErrRateLimited.
-func (s *Service) CreateChannel(ctx context.Context, partnerID string, in CreateChannelInput) (model.Channel, error) {
+func (s *Service) CreateChannel(ctx context.Context, partnerID string, in CreateChannelInput) (_ model.Channel, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.create", PartnerID: partnerID})
+	defer done(&err)
 	var ch model.Channel
 	if err := checkText("name", in.Name, true, 100); err != nil {
 		return ch, err
@@ -73,6 +76,8 @@ func (s *Service) CreateChannel(ctx context.Context, partnerID string, in Create
 			ID: ids.ChannelID(), PartnerID: partnerID, ProjectID: in.ProjectID,
 			Name: in.Name, Phone: in.Phone, Token: token,
 		}, trialDays, now)
+		audit.SetChannel(ctx, ch.ID)
+		audit.Describe(ctx, nil, channelAudit(ch))
 		err = s.store.CreateChannel(ctx, ch, ids.Hash(token), limit, now)
 		if errors.Is(err, model.ErrConflict) && attempt < 3 {
 			continue // an ID clash: draw again
@@ -119,7 +124,9 @@ type ChannelPatch struct {
 }
 
 // UpdateChannel applies a patch to one of a partner's channels.
-func (s *Service) UpdateChannel(ctx context.Context, partnerID, channelID string, p ChannelPatch) (model.Channel, error) {
+func (s *Service) UpdateChannel(ctx context.Context, partnerID, channelID string, p ChannelPatch) (_ model.Channel, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.update", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	if err := CheckChannelID(channelID); err != nil {
 		return model.Channel{}, err
 	}
@@ -135,6 +142,7 @@ func (s *Service) UpdateChannel(ctx context.Context, partnerID, channelID string
 		return model.Channel{}, invalid("projectId", "must be \"default\" or a 20-character project ID")
 	}
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
+		before := ch
 		if p.Name != nil {
 			ch.Name = *p.Name
 		}
@@ -144,6 +152,7 @@ func (s *Service) UpdateChannel(ctx context.Context, partnerID, channelID string
 		if p.ProjectID != nil {
 			ch.ProjectID = *p.ProjectID
 		}
+		describeChannel(ctx, before, ch)
 		return store.ChannelChange{Channel: ch}, nil
 	})
 	if errors.Is(err, model.ErrProjectNotFound) && p.ProjectID != nil {
@@ -161,7 +170,9 @@ type ExtendResult struct {
 // ExtendChannel moves days from the partner's balance to the channel:
 // activeTill = max(now, activeTill) + days. Short of days it is
 // ErrInsufficientDays and nothing changes.
-func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string, days int64, comment, actor string) (ExtendResult, error) {
+func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string, days int64, comment, actor string) (_ ExtendResult, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.extend", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	if err := CheckChannelID(channelID); err != nil {
 		return ExtendResult{}, err
 	}
@@ -174,6 +185,7 @@ func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string
 	hooks := s.channelChangeHooks(ctx, partnerID, wire.ChangeExtended)
 	ch, bal, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.Extend(ch, days, s.now())
+		describeChannel(ctx, ch, next)
 		return store.ChannelChange{Channel: next, Delta: -days, Reason: model.ReasonExtend, Comment: comment, Actor: actor, Hooks: hooks}, err
 	})
 	if err != nil {
@@ -189,13 +201,16 @@ func (s *Service) ExtendChannel(ctx context.Context, partnerID, channelID string
 
 // DeleteChannel deletes a channel and returns its unused whole paid days to
 // the balance; it reports how many.
-func (s *Service) DeleteChannel(ctx context.Context, partnerID, channelID, actor string) (int64, error) {
+func (s *Service) DeleteChannel(ctx context.Context, partnerID, channelID, actor string) (_ int64, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.delete", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	if err := CheckChannelID(channelID); err != nil {
 		return 0, err
 	}
 	var refunded int64
-	_, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
+	_, _, err = s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		_, refunded = billing.Reclaim(ch, s.now())
+		audit.Describe(ctx, channelAudit(ch), map[string]any{"daysRefunded": refunded})
 		return store.ChannelChange{Delete: true, Delta: refunded, Reason: model.ReasonRefundDelete,
 			Comment: "channel deleted", Actor: actor}, nil
 	})
@@ -211,7 +226,9 @@ func (s *Service) DeleteChannel(ctx context.Context, partnerID, channelID, actor
 
 // StopChannel stops a channel; with saveDays its unused whole paid days go
 // back to the balance. It reports how many.
-func (s *Service) StopChannel(ctx context.Context, partnerID, channelID string, saveDays bool, actor string) (model.Channel, int64, error) {
+func (s *Service) StopChannel(ctx context.Context, partnerID, channelID string, saveDays bool, actor string) (_ model.Channel, _ int64, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.stop", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	if err := CheckChannelID(channelID); err != nil {
 		return model.Channel{}, 0, err
 	}
@@ -220,6 +237,7 @@ func (s *Service) StopChannel(ctx context.Context, partnerID, channelID string, 
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		var next model.Channel
 		next, refunded = billing.Stop(ch, saveDays, s.now())
+		describeChannel(ctx, ch, next)
 		change := store.ChannelChange{Channel: next, Delta: refunded, Reason: model.ReasonRefundStop,
 			Comment: "channel stopped with saveDays", Actor: actor}
 		if !ch.Stopped {
@@ -238,13 +256,16 @@ func (s *Service) StopChannel(ctx context.Context, partnerID, channelID string, 
 
 // StartChannel starts a stopped channel. Without active days it is
 // ErrExpired: extend first.
-func (s *Service) StartChannel(ctx context.Context, partnerID, channelID string) (model.Channel, error) {
+func (s *Service) StartChannel(ctx context.Context, partnerID, channelID string) (_ model.Channel, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.start", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	if err := CheckChannelID(channelID); err != nil {
 		return model.Channel{}, err
 	}
 	hooks := s.channelChangeHooks(ctx, partnerID, wire.ChangeStarted)
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.Start(ch, s.now())
+		describeChannel(ctx, ch, next)
 		change := store.ChannelChange{Channel: next}
 		if ch.Stopped {
 			change.Hooks = hooks
@@ -260,7 +281,9 @@ func (s *Service) StartChannel(ctx context.Context, partnerID, channelID string)
 
 // RestartChannel disconnects and reconnects a channel (its login is kept).
 // Without active days it is ErrExpired. A manually stopped channel is started.
-func (s *Service) RestartChannel(ctx context.Context, partnerID, channelID string) (model.Channel, error) {
+func (s *Service) RestartChannel(ctx context.Context, partnerID, channelID string) (_ model.Channel, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.restart", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	ch, err := s.StartChannel(ctx, partnerID, channelID)
 	if err != nil {
 		return ch, err
@@ -280,7 +303,9 @@ func (s *Service) RestartChannel(ctx context.Context, partnerID, channelID strin
 // ChangeMode switches a channel between trial, dev, dev_archive and live.
 // Going live forfeits the unused free trial time; dev_archive puts the
 // channel away (it disconnects, keeping its link) until another mode.
-func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, mode model.Mode) (model.Channel, error) {
+func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, mode model.Mode) (_ model.Channel, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.mode", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	if err := CheckChannelID(channelID); err != nil {
 		return model.Channel{}, err
 	}
@@ -289,6 +314,7 @@ func (s *Service) ChangeMode(ctx context.Context, partnerID, channelID string, m
 	}
 	ch, _, err := s.store.MutateChannel(ctx, partnerID, channelID, s.now(), func(ch model.Channel) (store.ChannelChange, error) {
 		next, err := billing.ChangeMode(ch, mode, s.now())
+		describeChannel(ctx, ch, next)
 		return store.ChannelChange{Channel: next}, err
 	})
 	if err != nil {

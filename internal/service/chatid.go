@@ -15,6 +15,8 @@ const (
 	GroupServer = "g.us"
 	// NewsletterServer: newsletters (WhatsApp channels).
 	NewsletterServer = "newsletter"
+	// LIDServer: users addressed by LID, WhatsApp's privacy identifier.
+	LIDServer = "lid"
 )
 
 // ChatID normalizes a chat given by a client, as Whapi accepts them: a phone
@@ -53,6 +55,11 @@ func ChatID(field, raw string) (string, error) {
 			return "", invalid(field, "%q is not a group ID (digits@g.us)", raw)
 		}
 		return user + "@" + GroupServer, nil
+	case LIDServer: // a user known by LID only so far (identity.go)
+		if !isDigits(user) || len(user) > 20 {
+			return "", invalid(field, "%q is not a LID (digits@lid)", raw)
+		}
+		return v, nil
 	case NewsletterServer: // posts of a newsletter the account runs (newsletters.go)
 		if !newsletterIDRE.MatchString(v) {
 			return "", invalid(field, "%q is not a newsletter ID (10-18 digits@newsletter)", raw)
@@ -70,6 +77,9 @@ func UserID(field, raw string) (string, error) {
 	}
 	if err == nil && strings.HasSuffix(jid, "@"+NewsletterServer) {
 		return "", invalid(field, "%q is a newsletter; a user is needed", raw)
+	}
+	if err == nil && strings.HasSuffix(jid, "@"+LIDServer) {
+		return "", invalid(field, "%q is a LID; the user's phone number is needed here", raw)
 	}
 	return jid, err
 }

@@ -390,3 +390,11 @@ func (s *Service) SweepOrphans(ctx context.Context) {
 		s.log.WarnContext(ctx, "removed engine devices that no channel has owned for 10 minutes", "count", len(removed), "devices", removed)
 	}
 }
+
+// RunningChannels is how many channel sessions this process runs.
+func (s *Service) RunningChannels() int {
+	if s.rt == nil {
+		return 0
+	}
+	return len(s.rt.Running())
+}

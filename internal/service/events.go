@@ -170,6 +170,9 @@ func (s *Service) HandleRuntimeEvent(e runtime.Event) {
 		ds = s.deliveries(ctx, ch, wire.TypeChannel, wire.MethodPost, "", func() ([]byte, error) {
 			return wire.ChannelHealthEvent(ch.ID, e.Health, s.WireServer(), e.Time)
 		})
+		if e.Health.Status == runtime.StatusAuth && s.rt != nil {
+			go s.announcePresence(ch.ID) // presences.go
+		}
 	case runtime.EventQR:
 		ds = s.deliveries(ctx, ch, wire.TypeChannel, wire.MethodPatch, "", func() ([]byte, error) {
 			return wire.ChannelQREvent(ch.ID, e.Health.QR, e.Health.QRExpires, e.Time, false)

@@ -64,13 +64,9 @@ func (s *Service) LIDs(ctx context.Context, ch model.Channel, raws []string) (ma
 		}
 		jids[i] = jid
 	}
-	l, err := capability[engine.LIDLookup](s, ch, "look up LIDs")
+	found, err := s.lookupLIDs(ctx, ch, jids)
 	if err != nil {
 		return nil, err
-	}
-	found, err := l.LIDs(ctx, jids)
-	if err != nil {
-		return nil, s.capError(ch, err)
 	}
 	out := make(map[string]string, len(found))
 	for i, raw := range raws {
@@ -79,6 +75,60 @@ func (s *Service) LIDs(ctx context.Context, ch model.Channel, raws []string) (ma
 		}
 	}
 	return out, nil
+}
+
+// lookupLIDs answers LID lookups (user JIDs or LIDs) from the pairs the
+// channel keeps, and asks the engine for the others; what it learns is
+// kept (and chats kept under those LIDs merged). When the engine cannot
+// answer (offline, unsupported), what the channel knows is the answer, and
+// the engine's error only when it knows none.
+func (s *Service) lookupLIDs(ctx context.Context, ch model.Channel, jids []string) (map[string]string, error) {
+	found := make(map[string]string, len(jids))
+	known, err := s.store.LIDsOf(ctx, ch.ID, jids)
+	if err != nil {
+		return nil, err
+	}
+	var ask []string
+	for _, jid := range jids {
+		switch {
+		case lidUser(jid):
+			found[jid] = jid
+		case known[jid] != "":
+			found[jid] = known[jid]
+		default:
+			ask = append(ask, jid)
+		}
+	}
+	if len(ask) == 0 {
+		return found, nil
+	}
+	l, err := capability[engine.LIDLookup](s, ch, "look up LIDs")
+	if err != nil {
+		if len(found) > 0 {
+			return found, nil
+		}
+		return nil, err
+	}
+	got, err := l.LIDs(ctx, ask)
+	if err != nil {
+		if len(found) > 0 {
+			return found, nil
+		}
+		return nil, s.capError(ch, err)
+	}
+	var pairs []store.LIDPair
+	for _, jid := range ask {
+		if lid := got[jid]; lidUser(lid) {
+			found[jid] = lid
+			if pnUser(jid) {
+				pairs = append(pairs, store.LIDPair{LID: lid, PN: jid})
+			}
+		}
+	}
+	if err := s.putLIDs(ctx, ch, pairs); err != nil {
+		s.log.WarnContext(ctx, "could not keep looked-up LIDs", "channel_id", ch.ID, "error", err)
+	}
+	return found, nil
 }
 
 // lidInput checks a user ID of a LID lookup: a phone number, a user JID
@@ -100,13 +150,9 @@ func (s *Service) LID(ctx context.Context, ch model.Channel, raw string) (string
 	if err != nil {
 		return "", err
 	}
-	l, err := capability[engine.LIDLookup](s, ch, "look up LIDs")
+	found, err := s.lookupLIDs(ctx, ch, []string{jid})
 	if err != nil {
 		return "", err
-	}
-	found, err := l.LIDs(ctx, []string{jid})
-	if err != nil {
-		return "", s.capError(ch, err)
 	}
 	lid, ok := found[jid]
 	if !ok {

@@ -28,7 +28,7 @@ func FuzzChatID(f *testing.F) {
 			return
 		}
 		user, server, ok := strings.Cut(jid, "@")
-		if !ok || (server != UserServer && server != GroupServer) || user == "" {
+		if !ok || (server != UserServer && server != GroupServer && server != LIDServer) || user == "" {
 			t.Fatalf("ChatID(%q) = %q: not a user or group JID", raw, jid)
 		}
 		for _, r := range user {
@@ -38,6 +38,12 @@ func FuzzChatID(f *testing.F) {
 		}
 		if again, err := ChatID("to", jid); err != nil || again != jid {
 			t.Fatalf("ChatID(%q) = %q, which parses to %q, %v", raw, jid, again, err)
+		}
+		if server == LIDServer { // a chat, never a user ID (a number is needed)
+			if _, err := UserID("to", raw); err == nil || PhoneOf(jid) != "" || IsGroup(jid) {
+				t.Fatalf("LID %q: UserID %v, PhoneOf %q", jid, err, PhoneOf(jid))
+			}
+			return
 		}
 		if IsGroup(jid) == (PhoneOf(jid) != "") {
 			t.Fatalf("%q: IsGroup and PhoneOf disagree", jid)

@@ -35,7 +35,15 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 	}
 	// U+0000 in any text (a message, a name) is kept as U+FFFD (nul.go).
 	ev = replaceNUL(ev)
+	// A LID the channel knows arrives as its number (identity.go).
+	if ev, err = s.phones(ctx, ch, ev); err != nil {
+		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
+	}
 	switch e := ev.(type) {
+	case engine.LIDMappings:
+		err = s.ingestLIDs(ctx, ch, e)
+	case engine.HistoryNotice:
+		err = s.queueHistory(ctx, ch, e) // history.go
 	case engine.Message:
 		err = s.ingestMessage(ctx, ch, e)
 	case engine.Undecryptable:
@@ -48,6 +56,12 @@ func (s *Service) Ingest(ctx context.Context, channelID string, ev engine.Event)
 		err = s.ingestPresence(ctx, ch, e)
 	case engine.Call:
 		err = s.ingestCall(ctx, ch, e)
+	case engine.ChatStateChange:
+		err = s.ingestChatState(ctx, ch, e)
+	case engine.LabelChange:
+		err = s.ingestLabel(ctx, ch, e)
+	case engine.LabelChatChange:
+		err = s.ingestLabelChat(ctx, ch, e)
 	}
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", eventName(ev), err)
@@ -69,6 +83,16 @@ func eventName(ev engine.Event) string {
 		return "presence"
 	case engine.Call:
 		return "call"
+	case engine.LIDMappings:
+		return "LID mappings"
+	case engine.HistoryNotice:
+		return "history notice"
+	case engine.ChatStateChange:
+		return "chat state change"
+	case engine.LabelChange:
+		return "label change"
+	case engine.LabelChatChange:
+		return "chat label change"
 	}
 	return "event"
 }

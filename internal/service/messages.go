@@ -330,7 +330,9 @@ func (s *Service) Send(ctx context.Context, ch model.Channel, r SendRequest) (mo
 	if r.TypingTime > 0 {
 		s.simulateTyping(ctx, sess, chat, r.Kind, r.TypingTime)
 	}
+	began := time.Now()
 	sent, err := sess.Send(ctx, chat, c)
+	s.metrics.MessageSent(r.Kind, time.Since(began), err)
 	if err != nil {
 		s.releaseLimit(ctx, ch, LimitMessages, 1) // nothing was sent
 		releaseChat()
@@ -461,7 +463,7 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 	case engine.IsMedia(kind):
 		if media != nil {
 			obj["id"], obj["mime_type"], obj["file_size"], obj["sha256"] = media.ID, media.MimeType, media.Size, media.SHA256
-			obj["link"] = s.apiURL + "media/" + media.ID
+			obj["link"] = s.APIURL() + "media/" + media.ID
 			if media.FileName != "" {
 				obj["file_name"] = media.FileName
 			}
@@ -582,6 +584,9 @@ func (s *Service) ingestMessage(ctx context.Context, ch model.Channel, e engine.
 	if err != nil {
 		return err
 	}
+	if inserted {
+		s.metrics.MessageReceived(c.Kind)
+	}
 	if !inserted {
 		// WhatsApp delivered it again: stored once. A placeholder of a
 		// message that could not be decrypted gets its content now.
@@ -632,7 +637,7 @@ func (s *Service) downloadLater(ch model.Channel, msgID string, c engine.Content
 			if obj == nil {
 				obj = kindObject{}
 			}
-			obj["id"], obj["sha256"], obj["file_size"], obj["link"] = f.ID, f.SHA256, f.Size, s.apiURL+"media/"+f.ID
+			obj["id"], obj["sha256"], obj["file_size"], obj["link"] = f.ID, f.SHA256, f.Size, s.APIURL()+"media/"+f.ID
 			m.Content = mustJSON(obj)
 			return nil
 		})

@@ -307,6 +307,10 @@ func (s *Service) UpdateChat(ctx context.Context, ch model.Channel, raw string, 
 	if err != nil {
 		return c, err
 	}
+	// WhatsApp first (appstate.go): the phone shows what the API did.
+	if err := s.pushChatState(ctx, ch, id, p); err != nil {
+		return c, err
+	}
 	if p.Read != nil && *p.Read && c.Unread > 0 {
 		if last := s.lastMessage(ctx, c); last != nil && !last.FromMe {
 			if err := s.MarkMessageRead(ctx, ch, last.ID); err != nil {
@@ -331,7 +335,7 @@ func (s *Service) UpdateChat(ctx context.Context, ch model.Channel, raw string, 
 		if p.Mute != nil {
 			c.MuteUntil = time.Time{}
 			if *p.Mute {
-				c.MuteUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+				c.MuteUntil = mutedForever
 				if p.MuteUntil != nil {
 					c.MuteUntil = *p.MuteUntil
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
+	"github.com/wagate/wagate/internal/store"
 )
 
 // Limits of newsletter input, like WhatsApp's.
@@ -279,7 +280,9 @@ func newsletterUser(raw string) (string, error) {
 }
 
 // InviteNewsletterAdmin invites a user to be an admin of a newsletter; it
-// is a message to the user, counted like one.
+// is a message to the user, counted like one and stored in the chat with
+// the user like any message the channel sends (its receipts and webhooks
+// follow).
 func (s *Service) InviteNewsletterAdmin(ctx context.Context, ch model.Channel, rawID, rawUser, text string) (model.Message, error) {
 	user, err := newsletterUser(rawUser)
 	if err != nil {
@@ -289,6 +292,7 @@ func (s *Service) InviteNewsletterAdmin(ctx context.Context, ch model.Channel, r
 		return model.Message{}, err
 	}
 	var out model.Message
+	var payload []byte
 	err = s.newsletterDo(ctx, ch, rawID, func(nl engine.Newsletterer, jid string) error {
 		if err := s.UseLimit(ctx, ch, LimitMessages, 1); err != nil {
 			return err
@@ -300,9 +304,17 @@ func (s *Service) InviteNewsletterAdmin(ctx context.Context, ch model.Channel, r
 		}
 		c := engine.Content{Kind: engine.KindText, Text: text}
 		out = s.newMessage(ch, sent.ID, user, true, s.selfJID(ch), ch.WAName, "api", model.MessagePending, c, nil, sent.Time)
+		payload = sent.Payload
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	if _, err := s.insertMessage(ctx, store.NewMessage{Message: out, Hooks: hooks1(s.newMessageHooks(ctx, ch, out)), Payload: payload}); err != nil {
+		return out, err
+	}
+	s.wake()
+	return out, nil
 }
 
 // RevokeNewsletterAdminInvite takes an admin invitation back.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/netguard"
@@ -30,7 +31,9 @@ type CreatePartnerInput struct {
 // CreatePartner validates the input, creates the partner with its default
 // project and initial days, and returns it with its API token (shown once;
 // only its hash is stored).
-func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput, actor string) (model.Partner, string, error) {
+func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput, actor string) (_ model.Partner, _ string, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "partner.create", After: audit.JSON(map[string]any{"name": in.Name, "email": in.Email, "days": in.Days, "trialDays": in.TrialDays})})
+	defer done(&err)
 	var p model.Partner
 	if !partnerNameRE.MatchString(in.Name) {
 		return p, "", invalid("name", "must be 1-64 characters of letters, digits, '_' or '-'")
@@ -60,6 +63,7 @@ func (s *Service) CreatePartner(ctx context.Context, in CreatePartnerInput, acto
 		ID: ids.PartnerID(), Name: in.Name, Email: email, TrialDays: trialDays,
 		CreatedAt: s.now(), TokenHash: ids.Hash(token), PasswordHash: pwdHash,
 	}
+	audit.SetPartner(ctx, p.ID)
 	if err := s.store.CreatePartner(ctx, p, in.Days, actor); err != nil {
 		return p, "", err
 	}
@@ -105,7 +109,9 @@ func (s *Service) SetPartnerPassword(ctx context.Context, partnerID, password st
 
 // setPasswordHash stores a partner's new dashboard password and ends its
 // dashboard sessions: whoever knew the old password is logged out.
-func (s *Service) setPasswordHash(ctx context.Context, partnerID, hash string) error {
+func (s *Service) setPasswordHash(ctx context.Context, partnerID, hash string) (err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "partner.password", PartnerID: partnerID})
+	defer done(&err)
 	if err := s.store.SetPartnerPasswordHash(ctx, partnerID, hash); err != nil {
 		return err
 	}
@@ -125,7 +131,9 @@ type PartnerPatch struct {
 }
 
 // UpdatePartner validates the whole patch, then applies it.
-func (s *Service) UpdatePartner(ctx context.Context, partnerID string, p PartnerPatch) (model.Partner, error) {
+func (s *Service) UpdatePartner(ctx context.Context, partnerID string, p PartnerPatch) (_ model.Partner, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "partner.update", PartnerID: partnerID})
+	defer done(&err)
 	trialDays := -1
 	if p.TrialDays.Value != nil {
 		if *p.TrialDays.Value < 0 || *p.TrialDays.Value > 365 {
@@ -140,10 +148,12 @@ func (s *Service) UpdatePartner(ctx context.Context, partnerID string, p Partner
 			return model.Partner{}, err
 		}
 	}
-	if _, err := s.store.Partner(ctx, partnerID); err != nil {
+	cur, err := s.store.Partner(ctx, partnerID)
+	if err != nil {
 		return model.Partner{}, err
 	}
 	if p.TrialDays.Set {
+		audit.Describe(ctx, map[string]any{"trialDays": cur.TrialDays}, map[string]any{"trialDays": trialDays})
 		if err := s.store.SetPartnerTrialDays(ctx, partnerID, trialDays); err != nil {
 			return model.Partner{}, err
 		}
@@ -191,7 +201,9 @@ func (s *Service) AuthenticatePartnerPassword(ctx context.Context, email, passwo
 }
 
 // RotatePartnerToken gives a partner a new API token; the old one stops working.
-func (s *Service) RotatePartnerToken(ctx context.Context, partnerID string) (string, error) {
+func (s *Service) RotatePartnerToken(ctx context.Context, partnerID string) (_ string, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "partner.token_rotate", PartnerID: partnerID})
+	defer done(&err)
 	token := ids.PartnerToken()
 	if err := s.store.SetPartnerTokenHash(ctx, partnerID, ids.Hash(token)); err != nil {
 		return "", err
@@ -213,7 +225,9 @@ func (s *Service) Partners(ctx context.Context, page Page) ([]model.Partner, int
 // CreditDays credits (days > 0) or debits (days < 0) a partner's balance
 // through the ledger and returns the new balance. A debit larger than the
 // balance is ErrInsufficientDays and changes nothing.
-func (s *Service) CreditDays(ctx context.Context, partnerID string, days int64, comment, actor string) (int64, error) {
+func (s *Service) CreditDays(ctx context.Context, partnerID string, days int64, comment, actor string) (_ int64, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "partner.days", PartnerID: partnerID, After: audit.JSON(map[string]any{"delta": days, "comment": comment})})
+	defer done(&err)
 	if days == 0 || days > MaxCreditDays || days < -MaxCreditDays {
 		return 0, invalid("days", "must be a non-zero whole number from -%d to %d", MaxCreditDays, MaxCreditDays)
 	}
@@ -259,7 +273,9 @@ var PartnerEventTypes = []string{"days", "channel"}
 // UpdatePartnerSettings validates and applies a patch, returning the result.
 // On a rejected patch it returns the settings as stored, unchanged; the
 // caller's patch is never modified.
-func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p PartnerSettingsPatch) (model.PartnerSettings, error) {
+func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p PartnerSettingsPatch) (_ model.PartnerSettings, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "partner.settings_update", PartnerID: partnerID})
+	defer done(&err)
 	stored, err := s.store.PartnerSettings(ctx, partnerID)
 	if err != nil {
 		return stored, err
@@ -297,6 +313,8 @@ func (s *Service) UpdatePartnerSettings(ctx context.Context, partnerID string, p
 		}
 		next.DaysLimit = p.DaysLimit.Value
 	}
+	b, af := audit.Diff(partnerSettingsAudit(stored), partnerSettingsAudit(next))
+	audit.Describe(ctx, b, af)
 	if err := s.store.SetPartnerSettings(ctx, partnerID, next); err != nil {
 		return stored, err
 	}
@@ -405,4 +423,14 @@ func (s *Service) LedgerAudit(ctx context.Context, partnerID string) (int64, int
 type Page struct {
 	Count  int
 	Offset int
+}
+
+// partnerSettingsAudit is what the audit log shows of partner settings
+// (webhook secrets and headers left out).
+func partnerSettingsAudit(ps model.PartnerSettings) map[string]any {
+	hooks := make([]map[string]any, len(ps.Webhooks))
+	for i, h := range ps.Webhooks {
+		hooks[i] = map[string]any{"url": h.URL, "events": h.Events}
+	}
+	return map[string]any{"daysLimit": ps.DaysLimit, "webhooks": hooks}
 }

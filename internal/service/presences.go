@@ -36,6 +36,34 @@ func (s *Service) SetOwnPresence(ctx context.Context, ch model.Channel, presence
 	return s.actionError(ch, sess.SetPresence(ctx, online))
 }
 
+// announcePresenceTimeout bounds announcePresence.
+const announcePresenceTimeout = 15 * time.Second
+
+// announcePresence shows a channel's account available when it comes
+// online, or unavailable with the offline_mode setting (Whapi's: the phone
+// then keeps getting notifications), as mature whatsmeow users do on
+// connect: WhatsApp then has the account's name for its messages. The
+// engine sends it again on later connections and once the name is known.
+func (s *Service) announcePresence(channelID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), announcePresenceTimeout)
+	defer cancel()
+	ch, err := s.channelByID(ctx, channelID)
+	if err != nil {
+		return
+	}
+	settings, err := s.ChannelSettings(ctx, ch)
+	if err != nil {
+		return
+	}
+	sess, err := s.session(ch)
+	if err != nil {
+		return
+	}
+	if err := sess.SetPresence(ctx, !settings.OfflineMode); err != nil {
+		s.log.DebugContext(ctx, "presence on connect not sent yet", "channel_id", ch.ID, "error", err)
+	}
+}
+
 // SendChatPresence shows typing, recording or paused ("pause") in a chat
 // (a phone number, user JID or group JID). With a delay (seconds, up to
 // MaxPresenceDelay) typing or recording shows that long and is then

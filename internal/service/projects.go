@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/store"
 )
 
 // CreateProject creates a project for a partner.
-func (s *Service) CreateProject(ctx context.Context, partnerID, name string) (store.ProjectInfo, error) {
+func (s *Service) CreateProject(ctx context.Context, partnerID, name string) (_ store.ProjectInfo, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "project.create", PartnerID: partnerID, After: audit.JSON(map[string]any{"name": name})})
+	defer done(&err)
 	if err := checkText("name", name, true, 100); err != nil {
 		return store.ProjectInfo{}, err
 	}
@@ -41,7 +44,9 @@ func (s *Service) Projects(ctx context.Context, partnerID string, page Page) ([]
 }
 
 // RenameProject renames one of a partner's projects.
-func (s *Service) RenameProject(ctx context.Context, partnerID, projectID, name string) (store.ProjectInfo, error) {
+func (s *Service) RenameProject(ctx context.Context, partnerID, projectID, name string) (_ store.ProjectInfo, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "project.rename", PartnerID: partnerID, Target: projectID, After: audit.JSON(map[string]any{"name": name})})
+	defer done(&err)
 	if !projectIDRE.MatchString(projectID) {
 		return store.ProjectInfo{}, model.ErrProjectNotFound
 	}
@@ -55,7 +60,9 @@ func (s *Service) RenameProject(ctx context.Context, partnerID, projectID, name 
 }
 
 // DeleteProject deletes an empty project other than the default one.
-func (s *Service) DeleteProject(ctx context.Context, partnerID, projectID string) error {
+func (s *Service) DeleteProject(ctx context.Context, partnerID, projectID string) (err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "project.delete", PartnerID: partnerID, Target: projectID})
+	defer done(&err)
 	if !projectIDRE.MatchString(projectID) {
 		return model.ErrProjectNotFound
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/netguard"
@@ -78,7 +79,9 @@ func (s *Service) Proxies(ctx context.Context) ([]store.Proxy, error) {
 }
 
 // ReplaceProxies validates and stores the operator's whole proxy pool.
-func (s *Service) ReplaceProxies(ctx context.Context, urls []string) ([]store.Proxy, error) {
+func (s *Service) ReplaceProxies(ctx context.Context, urls []string) (_ []store.Proxy, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "proxies.replace"})
+	defer done(&err)
 	if len(urls) > MaxProxies {
 		return nil, invalid("proxies", "at most %d proxies", MaxProxies)
 	}
@@ -97,6 +100,11 @@ func (s *Service) ReplaceProxies(ctx context.Context, urls []string) ([]store.Pr
 			clean = append(clean, u)
 		}
 	}
+	shown := make([]string, len(clean))
+	for i, u := range clean {
+		shown[i] = redactProxy(u)
+	}
+	audit.Describe(ctx, nil, map[string]any{"proxies": shown})
 	if err := s.store.ReplaceProxies(ctx, clean, s.now()); err != nil {
 		return nil, err
 	}
@@ -158,7 +166,9 @@ func (s *Service) checkProxyAddress(ctx context.Context, field, proxy string) er
 // given, or else the least recently used healthy proxy of the pool that is
 // not the channel's current one (checked to answer before it is chosen).
 // The channel reconnects through it.
-func (s *Service) ChangeProxy(ctx context.Context, partnerID, channelID, proxy string) (model.Channel, error) {
+func (s *Service) ChangeProxy(ctx context.Context, partnerID, channelID, proxy string) (_ model.Channel, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.proxy", PartnerID: partnerID, ChannelID: channelID})
+	defer done(&err)
 	ch, err := s.Channel(ctx, partnerID, channelID)
 	if err != nil {
 		return ch, err
@@ -179,6 +189,7 @@ func (s *Service) ChangeProxy(ctx context.Context, partnerID, channelID, proxy s
 }
 
 func (s *Service) setProxy(ctx context.Context, ch model.Channel, proxy string) (model.Channel, error) {
+	audit.Describe(ctx, map[string]any{"proxy": redactProxy(ch.Proxy)}, map[string]any{"proxy": redactProxy(proxy)})
 	if err := s.store.SetChannelProxy(ctx, ch.ID, proxy); err != nil {
 		return ch, err
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/ids"
 	"github.com/wagate/wagate/internal/model"
@@ -220,7 +221,9 @@ func (s *Service) PairCode(ctx context.Context, ch model.Channel, phone string) 
 // Logout unlinks a channel's WhatsApp account; force drops it locally
 // without asking WhatsApp (hard unlink). Not linked is ErrConflict ("already
 // logged out"). The channel then starts a new login flow.
-func (s *Service) Logout(ctx context.Context, ch model.Channel, force bool) error {
+func (s *Service) Logout(ctx context.Context, ch model.Channel, force bool) (err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.logout", PartnerID: ch.PartnerID, ChannelID: ch.ID, After: audit.JSON(map[string]any{"force": force})})
+	defer done(&err)
 	if err := s.needRuntime(); err != nil {
 		return err
 	}
@@ -230,7 +233,7 @@ func (s *Service) Logout(ctx context.Context, ch model.Channel, force bool) erro
 	if !s.runsHere(ch.ID) {
 		return s.runtimeError(ch, runtime.ErrNotRunning)
 	}
-	err := s.rt.Logout(ctx, ch, force)
+	err = s.rt.Logout(ctx, ch, force)
 	if errors.Is(err, runtime.ErrNotLinked) {
 		return fmt.Errorf("channel already logged out: %w", model.ErrConflict)
 	}

@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/blob"
 	"github.com/wagate/wagate/internal/convert"
 	"github.com/wagate/wagate/internal/ids"
@@ -34,7 +35,7 @@ type Service struct {
 	rt     *runtime.Manager // nil in one-shot commands: channels are not run
 	now    func() time.Time
 	log    *slog.Logger
-	apiURL string
+	apiURL atomic.Pointer[string] // SetAPIURL replaces it once the server listens
 	// bcryptCost is lowered by tests.
 	bcryptCost int
 
@@ -51,7 +52,10 @@ type Service struct {
 	receipts     statusBatcher
 	inserts      insertBatcher
 	downloads    chan struct{} // bounds concurrent media downloads
-	fetching     inflight      // received files being fetched (mediafetch.go)
+	historyWake  chan struct{} // a history chunk was queued (history.go)
+	history      historyWorker
+	fetching     inflight   // received files being fetched (mediafetch.go)
+	labelLocks   labelLocks // one label creation at a time per channel (labels.go)
 	conv         *convert.Converter
 	allowPrivate bool
 	// allowPrivateHooks lets webhooks point to private addresses.
@@ -72,6 +76,7 @@ type Service struct {
 	cache *readCache
 
 	sentRetention time.Duration
+	metrics       Metrics
 	orphans       atomic.Int64
 	// cluster is set in cluster mode (SetCluster); runnable and applyQueue
 	// serve it (cluster.go).
@@ -135,6 +140,8 @@ type Options struct {
 	// SentRetention is how long sent messages are kept for retry receipts
 	// (7 days by default).
 	SentRetention time.Duration
+	// Metrics counts sends and received messages; nil counts nothing.
+	Metrics Metrics
 }
 
 // New builds a Service over an open, migrated store.
@@ -152,10 +159,11 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		ttl = 30 * 24 * time.Hour
 	}
 	s := &Service{store: st, rt: o.Runtime, now: func() time.Time { return now().UTC() }, log: log,
-		apiURL: o.APIURL, bcryptCost: o.BcryptCost, probeProxy: probe,
+		bcryptCost: o.BcryptCost, probeProxy: probe,
 		mediaDir: o.MediaDir, mediaTTL: ttl, fetch: newFetchClient(o.AllowPrivateURLs), allowPrivate: o.AllowPrivateURLs, allowPrivateHooks: o.AllowPrivateWebhooks,
 		notify: o.Notify, version: o.Version, channelView: o.ChannelView, sendTest: o.SendTest, partnerView: o.PartnerView,
-		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4)}
+		early: earlyReceipts{m: map[string]earlyReceipt{}}, downloads: make(chan struct{}, 4), historyWake: make(chan struct{}, 1)}
+	s.SetAPIURL(o.APIURL)
 	s.allowPrivateProxies, s.lookupHost = o.AllowPrivateProxies, o.LookupHost
 	s.conv = convert.New(convert.Options{FFmpeg: o.FFmpeg, MaxInput: MaxMediaSize})
 	if s.lookupHost == nil {
@@ -166,6 +174,10 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 		s.blobs = blob.NewDir(o.MediaDir)
 	}
 	s.cache = newReadCache(s.now)
+	s.metrics = o.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	s.applyQueue = newIDQueue()
 	s.sentRetention = o.SentRetention
 	if s.sentRetention <= 0 {
@@ -181,7 +193,16 @@ func New(st *store.Store, log *slog.Logger, o Options) *Service {
 func (s *Service) Now() time.Time { return s.now() }
 
 // APIURL is the base URL channels report.
-func (s *Service) APIURL() string { return s.apiURL }
+func (s *Service) APIURL() string {
+	if u := s.apiURL.Load(); u != nil {
+		return *u
+	}
+	return ""
+}
+
+// SetAPIURL replaces the base URL channels report: the server calls it once
+// it knows the address it listens on (an ephemeral port is known only then).
+func (s *Service) SetAPIURL(u string) { s.apiURL.Store(&u) }
 
 // Store exposes the store for composition (readiness checks, the CLI).
 func (s *Service) Store() *store.Store { return s.store }
@@ -285,7 +306,9 @@ var ErrAdminTokenPinned = fmt.Errorf("the operator token is pinned by WAGATE_ADM
 // RotateAdminToken replaces the operator token and returns the new one.
 // It is ErrAdminTokenPinned when the server last started with
 // WAGATE_ADMIN_TOKEN.
-func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
+func (s *Service) RotateAdminToken(ctx context.Context) (_ string, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "operator.token_rotate"})
+	defer done(&err)
 	if pinned, err := s.store.AdminTokenPinned(ctx); err != nil {
 		return "", err
 	} else if pinned {
@@ -312,11 +335,14 @@ type OperatorSettingsPatch struct {
 	LimitChatsPerMonth    *int `json:"limit_chats_per_month"`
 	LimitChecksPerDay     *int `json:"limit_checks_per_day"`
 	LimitRequestsPerMonth *int `json:"limit_requests_per_month"`
+	RetentionPatch
 }
 
 // UpdateOperatorSettings validates and applies a patch. On a rejected patch
 // it returns the settings as stored, unchanged.
-func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (model.OperatorSettings, error) {
+func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettingsPatch) (_ model.OperatorSettings, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "settings.update"})
+	defer done(&err)
 	stored, err := s.store.OperatorSettings(ctx)
 	if err != nil {
 		return stored, err
@@ -325,6 +351,8 @@ func (s *Service) UpdateOperatorSettings(ctx context.Context, p OperatorSettings
 	if err != nil {
 		return stored, err
 	}
+	b, af := audit.Diff(audit.Fields(stored), audit.Fields(next))
+	audit.Describe(ctx, b, af)
 	return next, s.store.SetOperatorSettings(ctx, next)
 }
 
@@ -364,6 +392,9 @@ func applyOperatorPatch(cur model.OperatorSettings, p OperatorSettingsPatch) (mo
 			return cur, invalid(l.field, "must be from 0 to 10000000")
 		}
 		*l.out = *l.in
+	}
+	if err := p.RetentionPatch.apply(&cur.Retention); err != nil {
+		return cur, err
 	}
 	return cur, nil
 }

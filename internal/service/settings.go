@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/engine"
 	"github.com/wagate/wagate/internal/model"
 )
@@ -53,8 +54,46 @@ type ChannelSettingsPatch struct {
 	SentStatus                *bool                   `json:"sent_status"`
 	// MobileProxy is Whapi's beta-only setting, ignored in production
 	// (Whapi's words): accepted and ignored.
-	MobileProxy *string            `json:"mobile_proxy"`
-	Calls       *CallSettingsPatch `json:"calls"`
+	MobileProxy *string               `json:"mobile_proxy"`
+	Calls       *CallSettingsPatch    `json:"calls"`
+	History     *HistorySettingsPatch `json:"history"`
+	RetentionPatch
+}
+
+// HistorySettingsPatch changes the history import bounds; nil fields stay.
+type HistorySettingsPatch struct {
+	Messages *int `json:"messages"`
+	Days     *int `json:"days"`
+}
+
+// RetentionPatch changes retention settings (days; 0: no limit of its own);
+// nil fields stay.
+type RetentionPatch struct {
+	RetainMessagesDays *int `json:"retain_messages_days"`
+	RetainMediaDays    *int `json:"retain_media_days"`
+	RetainWebhookDays  *int `json:"retain_webhook_records_days"`
+}
+
+// apply checks p and sets its fields in r.
+func (p RetentionPatch) apply(r *model.Retention) error {
+	for _, f := range []struct {
+		name string
+		in   *int
+		out  *int
+	}{
+		{"retain_messages_days", p.RetainMessagesDays, &r.RetainMessagesDays},
+		{"retain_media_days", p.RetainMediaDays, &r.RetainMediaDays},
+		{"retain_webhook_records_days", p.RetainWebhookDays, &r.RetainWebhookDays},
+	} {
+		if f.in == nil {
+			continue
+		}
+		if *f.in < 0 || *f.in > model.MaxRetentionDays {
+			return invalid(f.name, "must be from 0 (no limit of its own) to %d days", model.MaxRetentionDays)
+		}
+		*f.out = *f.in
+	}
+	return nil
 }
 
 // CallSettingsPatch changes the call settings; nil fields stay.
@@ -103,7 +142,11 @@ func (s *Service) ResetChannelSettings(ctx context.Context, ch model.Channel) (S
 	return s.storeSettings(ctx, ch, before, after)
 }
 
-func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, after model.ChannelSettings) (SettingsChange, error) {
+func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, after model.ChannelSettings) (_ SettingsChange, err error) {
+	ctx, done := s.auditing(ctx, audit.Entry{Action: "channel.settings_update", PartnerID: ch.PartnerID, ChannelID: ch.ID})
+	b, af := audit.Diff(channelSettingsAudit(before), channelSettingsAudit(after))
+	audit.Describe(ctx, b, af)
+	defer done(&err)
 	doc := after
 	doc.Proxy = "" // stored in the channel row
 	raw, err := json.Marshal(doc)
@@ -125,6 +168,9 @@ func (s *Service) storeSettings(ctx context.Context, ch model.Channel, before, a
 			}
 		}
 		s.log.InfoContext(ctx, "channel proxy changed", "channel_id", ch.ID, "proxy", RedactProxy(after.Proxy))
+	}
+	if after.OfflineMode != before.OfflineMode && s.rt != nil && s.runsHere(ch.ID) {
+		go s.announcePresence(ch.ID) // presences.go
 	}
 	return SettingsChange{Before: before, After: after, Changes: settingsChanges(before, after)}, nil
 }
@@ -178,6 +224,9 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 	if v := p.SentStatus; v != nil {
 		next.SentStatus = *v
 	}
+	if err := p.RetentionPatch.apply(&next.Retention); err != nil {
+		return cur, err
+	}
 	if v := p.Media; v != nil {
 		m := model.MediaSettings{AutoDownload: []string{}, InitAvatars: v.InitAvatars}
 		for i, t := range v.AutoDownload {
@@ -196,6 +245,13 @@ func applySettingsPatch(cur model.ChannelSettings, p ChannelSettingsPatch, allow
 			return cur, err
 		}
 		next.Calls = calls
+	}
+	if v := p.History; v != nil {
+		h, err := applyHistorySettings(next.History, *v)
+		if err != nil {
+			return cur, err
+		}
+		next.History = h
 	}
 	if v := p.Webhooks; v != nil {
 		hooks, err := checkChannelWebhooks(*v, cur.Webhooks, allowPrivate)
@@ -301,10 +357,19 @@ func validHeaderName(k string) bool {
 
 // settingsChanges lists the JSON names of the fields that differ.
 func settingsChanges(a, b model.ChannelSettings) []string {
+	return fieldChanges(reflect.ValueOf(a), reflect.ValueOf(b))
+}
+
+// fieldChanges lists the JSON names of the fields that differ, those of
+// embedded structs as JSON flattens them.
+func fieldChanges(va, vb reflect.Value) []string {
 	out := []string{}
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	t := va.Type()
 	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, fieldChanges(va.Field(i), vb.Field(i))...)
+			continue
+		}
 		ja, _ := json.Marshal(va.Field(i).Interface())
 		jb, _ := json.Marshal(vb.Field(i).Interface())
 		if string(ja) != string(jb) {

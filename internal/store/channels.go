@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/model"
 )
 
@@ -326,6 +327,11 @@ func (s *Store) MarkExpired(ctx context.Context, now time.Time, limit int, hooks
 			out[i].ExpiredAt = &t
 			if _, err := tx.ExecContext(ctx, s.q("UPDATE channels SET expired_at = ? WHERE id = ?"), ms(now), out[i].ID); err != nil {
 				return fmt.Errorf("store: mark expired: %w", err)
+			}
+			// The system's change, in the audit log with it.
+			if err := s.insertAudit(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Kind: audit.ActorSystem}, PartnerID: out[i].PartnerID,
+				ChannelID: out[i].ID, Action: "channel.expire", After: audit.JSON(map[string]any{"activeTill": out[i].ActiveTill.UnixMilli()})}); err != nil {
+				return err
 			}
 			for _, h := range hooks {
 				if err := s.EnqueueTx(ctx, tx, h(out[i])...); err != nil {

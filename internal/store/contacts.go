@@ -33,14 +33,19 @@ type Contact struct {
 	Status    string
 	CheckedAt time.Time
 	UpdatedAt time.Time
+	// LID is the user's LID when the channel knows it (read only).
+	LID string
 }
 
 const contactColumns = "channel_id, id, name, pushname, status, checked_at, updated_at"
 
+// contactSelect reads contactColumns and the user's LID when known.
+var contactSelect = contactColumns + ", " + lidOfColumn("contacts")
+
 func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 	var c Contact
 	var checked, updated int64
-	err := row.Scan(&c.ChannelID, &c.ID, &c.Name, &c.PushName, &c.Status, &checked, &updated)
+	err := row.Scan(&c.ChannelID, &c.ID, &c.Name, &c.PushName, &c.Status, &checked, &updated, &c.LID)
 	c.CheckedAt, c.UpdatedAt = optTime(checked), fromMS(updated)
 	return c, err
 }
@@ -70,7 +75,7 @@ func (s *Store) SaveContacts(ctx context.Context, cs []Contact, hooks ...func(ad
 			known := false
 			if len(hooks) > 0 {
 				var err error
-				before, err = scanContact(tx.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE channel_id = ? AND id = ?"+s.forUpdate()), c.ChannelID, c.ID))
+				before, err = scanContact(tx.QueryRowContext(ctx, s.q("SELECT "+contactSelect+" FROM contacts WHERE channel_id = ? AND id = ?"+s.forUpdate()), c.ChannelID, c.ID))
 				switch {
 				case err == nil:
 					known = true
@@ -94,7 +99,7 @@ func (s *Store) SaveContacts(ctx context.Context, cs []Contact, hooks ...func(ad
 			if len(hooks) == 0 {
 				continue
 			}
-			after, err := scanContact(tx.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE channel_id = ? AND id = ?"), c.ChannelID, c.ID))
+			after, err := scanContact(tx.QueryRowContext(ctx, s.q("SELECT "+contactSelect+" FROM contacts WHERE channel_id = ? AND id = ?"), c.ChannelID, c.ID))
 			if err != nil {
 				return fmt.Errorf("store: read contact: %w", err)
 			}
@@ -124,7 +129,7 @@ type ContactChange struct {
 
 // Contact returns one stored contact of a channel (whatever its status).
 func (s *Store) Contact(ctx context.Context, channelID, id string) (Contact, error) {
-	c, err := scanContact(s.db.QueryRowContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE channel_id = ? AND id = ?"), channelID, id))
+	c, err := scanContact(s.db.QueryRowContext(ctx, s.q("SELECT "+contactSelect+" FROM contacts WHERE channel_id = ? AND id = ?"), channelID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrContactNotFound
 	}
@@ -143,7 +148,7 @@ func (s *Store) Contacts(ctx context.Context, channelID string, count, offset in
 	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM contacts WHERE "+cond), channelID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count contacts: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+contactColumns+" FROM contacts WHERE "+cond+" ORDER BY id LIMIT ? OFFSET ?"),
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+contactSelect+" FROM contacts WHERE "+cond+" ORDER BY id LIMIT ? OFFSET ?"),
 		channelID, count, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list contacts: %w", err)

@@ -470,12 +470,14 @@ func (s *Store) UpdateMessage(ctx context.Context, channelID, id string, fn func
 	return out, err
 }
 
-const chatColumns = "channel_id, id, type, name, last_message_id, last_ts, unread, archived, pinned, mute_until"
+// chatColumns are a chat's columns, with the LID of a user's chat when
+// the channel knows it (lids.go).
+var chatColumns = "channel_id, id, type, name, last_message_id, last_ts, unread, archived, pinned, mute_until, " + lidOfColumn("chats")
 
 func scanChat(row interface{ Scan(...any) error }) (model.Chat, error) {
 	var c model.Chat
 	var last, mute int64
-	err := row.Scan(&c.ChannelID, &c.ID, &c.Type, &c.Name, &c.LastMessageID, &last, &c.Unread, &c.Archived, &c.Pinned, &mute)
+	err := row.Scan(&c.ChannelID, &c.ID, &c.Type, &c.Name, &c.LastMessageID, &last, &c.Unread, &c.Archived, &c.Pinned, &mute, &c.LID)
 	if last > 0 {
 		c.LastTime = fromMS(last)
 	}

@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"modernc.org/sqlite"               // pure-Go SQLite driver "sqlite": one static binary, no cgo
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/wagate/wagate/internal/audit"
 )
 
 // Dialect names the SQL flavour of the open database.
@@ -194,8 +197,29 @@ func (s *Store) lockWrites() func() {
 	return s.writeMu.Unlock
 }
 
-// exec runs one writing statement outside a transaction.
+// errNothingChanged rolls back an audited statement that changed no row.
+var errNothingChanged = errors.New("store: nothing changed")
+
+// exec runs one writing statement outside a transaction; with an audit
+// entry pending in ctx (audit.Record), in a transaction with it.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if audit.PendingOf(ctx) != nil {
+		var res sql.Result
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if res, err = tx.ExecContext(ctx, s.q(query), args...); err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 0 {
+				return errNothingChanged // no change: no audit entry
+			}
+			return nil
+		})
+		if errors.Is(err, errNothingChanged) {
+			err = nil
+		}
+		return res, err
+	}
 	defer s.lockWrites()()
 	return s.db.ExecContext(ctx, s.q(query), args...)
 }
@@ -211,9 +235,17 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
+	// The audit entry of the change, if one is pending: written here or
+	// the change is rolled back.
+	written, err := s.writePending(ctx, tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	written()
 	return nil
 }
 

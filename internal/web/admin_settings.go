@@ -24,6 +24,9 @@ func opSettings(s model.OperatorSettings) []opSetting {
 		{"limit_chats_per_month", "New chats per month", "trial and Sandbox channels", s.LimitChatsPerMonth},
 		{"limit_checks_per_day", "Number checks per day", "trial and Sandbox channels", s.LimitChecksPerDay},
 		{"limit_requests_per_month", "API requests per month", "trial and Sandbox channels", s.LimitRequestsPerMonth},
+		{"retain_messages_days", "Keep messages (days)", "older messages of every channel are deleted; 0 keeps them (a channel may set its own)", s.RetainMessagesDays},
+		{"retain_media_days", "Keep media (days)", "older stored media files are deleted; 0 keeps them until they expire", s.RetainMediaDays},
+		{"retain_webhook_records_days", "Keep webhook records (days)", "finished webhook deliveries older than that are deleted; 0: the server's default (7 days)", s.RetainWebhookDays},
 	}
 }
 
@@ -68,6 +71,8 @@ func (h *Handler) updateOpSettings(w http.ResponseWriter, r *http.Request, v *vi
 		ChannelCreateWindow: vals["channel_create_window_minutes"], LimitMessagesPerDay: vals["limit_messages_per_day"],
 		LimitChatsPerMonth: vals["limit_chats_per_month"], LimitChecksPerDay: vals["limit_checks_per_day"],
 		LimitRequestsPerMonth: vals["limit_requests_per_month"],
+		RetentionPatch: service.RetentionPatch{RetainMessagesDays: vals["retain_messages_days"],
+			RetainMediaDays: vals["retain_media_days"], RetainWebhookDays: vals["retain_webhook_records_days"]},
 	})
 	return h.back(w, r, v, "/ui/admin/settings", err, "Settings saved.")
 }

@@ -60,6 +60,19 @@ func parseViews(a *assets) (*views, error) {
 	if len(v.pages) == 0 {
 		return nil, fmt.Errorf("web: no page templates")
 	}
+	// Public pages (a hosted linking page) are whole documents of their
+	// own: no dashboard layout, no menu.
+	public, err := fs.Glob(templateFiles, "templates/public/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range public {
+		t, err := template.New(path.Base(f)).Funcs(funcs).ParseFS(templateFiles, f)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", f, err)
+		}
+		v.pages["public/"+strings.TrimSuffix(path.Base(f), ".html")] = t
+	}
 	return v, nil
 }
 

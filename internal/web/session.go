@@ -8,11 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/wagate/wagate/internal/audit"
+	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store"
@@ -178,6 +179,13 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, v *viewer) b
 
 // run calls fn and renders the error it returns.
 func (h *Handler) run(w http.ResponseWriter, r *http.Request, v *viewer, fn pageFunc) {
+	// What the viewer changes is audited as theirs.
+	switch {
+	case v != nil && v.Operator:
+		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorOperator, ID: "dashboard"}))
+	case v != nil && v.Partner != nil:
+		r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorPartner, ID: v.Partner.ID}))
+	}
 	if err := fn(w, r, v); err != nil {
 		h.fail(w, r, v, err)
 	}
@@ -197,7 +205,7 @@ func randomToken() string {
 
 // secureRequest reports whether cookies must be Secure.
 func (h *Handler) secureRequest(r *http.Request) bool {
-	return h.secure || r.TLS != nil
+	return h.secure || httpx.IsHTTPS(r)
 }
 
 // cookie builds a dashboard cookie: HttpOnly, SameSite=Lax, under /ui/.
@@ -206,15 +214,10 @@ func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.
 		Secure: h.secureRequest(r), SameSite: http.SameSiteLaxMode}
 }
 
-// clientIP is the address the request came from (proxies' headers are not
-// trusted: any client can set them).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address the request came from: behind a trusted
+// reverse proxy (WAGATE_TRUSTED_PROXIES), the one it forwarded for; other
+// clients' X-Forwarded-For is never believed.
+func clientIP(r *http.Request) string { return httpx.ClientIP(r) }
 
 // safeNext keeps a post-login redirect inside the dashboard.
 func safeNext(next string) string {

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/wagate/wagate/internal/engine/sim"
 	"github.com/wagate/wagate/internal/service"
@@ -43,6 +46,8 @@ type Options struct {
 	LoginLimit service.LoginLimit
 	// Version is shown in the footer.
 	Version string
+	// API is the OpenAPI document the /docs page renders (no page without).
+	API *openapi3.T
 }
 
 // DefaultSessionTTL is the session lifetime when Options.SessionTTL is zero.
@@ -60,6 +65,7 @@ type Handler struct {
 	views   *views
 	assets  *assets
 	mux     *http.ServeMux
+	docs    *docsData
 }
 
 // New parses the templates, fingerprints the static files and builds the
@@ -81,6 +87,9 @@ func New(o Options) (*Handler, error) {
 	if h.views, err = parseViews(h.assets); err != nil {
 		return nil, err
 	}
+	if o.API != nil {
+		h.docs = buildDocs(o.API)
+	}
 	h.routes()
 	return h, nil
 }
@@ -88,10 +97,16 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) routes() {
 	m := h.mux
 	m.HandleFunc("GET /ui/static/{sum}/{name}", h.assets.serve)
+	m.HandleFunc("GET /docs", h.docsPage)
 	m.Handle("GET /ui/{$}", h.public(h.home))
 	m.Handle("GET /ui/login", h.public(h.loginPage))
 	m.Handle("POST /ui/login", h.public(h.login))
 	m.Handle("POST /ui/logout", h.anyone(h.logout))
+
+	// The hosted linking page (no login; the signed link is the credential).
+	m.HandleFunc("GET /ui/link/{token}", h.linkPage)
+	m.HandleFunc("GET /ui/link/{token}/state.json", h.linkState)
+	m.HandleFunc("POST /ui/link/{token}/pair", h.linkPair)
 
 	// Partner pages.
 	m.Handle("GET /ui/dashboard", h.partner(h.dashboard))
@@ -110,6 +125,9 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/channels/{id}/qr", h.partner(h.qrPage))
 	m.Handle("GET /ui/channels/{id}/qr.json", h.partner(h.qrState))
 	m.Handle("POST /ui/channels/{id}/pair", h.partner(h.pairCode))
+	m.Handle("GET /ui/channels/{id}/link-page", h.partner(h.linkSharePage))
+	m.Handle("POST /ui/channels/{id}/link-page", h.partner(h.createLinkPage))
+	m.Handle("POST /ui/channels/{id}/link-page/{lp}/revoke", h.partner(h.revokeLinkPage))
 	m.Handle("GET /ui/channels/{id}/settings", h.partner(h.settingsPage))
 	m.Handle("POST /ui/channels/{id}/settings/webhooks", h.partner(h.addWebhook))
 	m.Handle("POST /ui/channels/{id}/settings/webhooks/remove", h.partner(h.removeWebhook))
@@ -134,7 +152,9 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/admin/proxies", h.operator(h.proxiesPage))
 	m.Handle("POST /ui/admin/proxies", h.operator(h.addProxies))
 	m.Handle("POST /ui/admin/proxies/remove", h.operator(h.removeProxy))
+	m.Handle("GET /ui/admin/cluster", h.operator(h.clusterPage))
 	m.Handle("GET /ui/admin/settings", h.operator(h.settingsOpPage))
+	m.Handle("GET /ui/admin/audit", h.operator(h.auditPage)) // admin_audit.go
 	m.Handle("POST /ui/admin/settings", h.operator(h.updateOpSettings))
 	m.Handle("POST /ui/admin/engine/client-version", h.operator(h.refreshClientVersion))
 }
@@ -154,10 +174,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	setPageHeaders(w)
 	if _, pattern := h.mux.Handler(r); pattern == "" {
+		if allow := h.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			h.renderError(w, r, h.viewerOf(r), http.StatusMethodNotAllowed, "This page does not answer "+r.Method+" requests.")
+			return
+		}
 		h.renderError(w, r, h.viewerOf(r), http.StatusNotFound, "There is no such page.")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// allowed lists the methods a route serves at the request's path (none:
+// there is no such page).
+func (h *Handler) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
 }
 
 // setPageHeaders sets the security headers of every dashboard answer.

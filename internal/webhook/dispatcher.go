@@ -77,7 +77,21 @@ type Options struct {
 	// Retention is how long finished deliveries stay in the log; a
 	// negative value keeps them.
 	Retention time.Duration
+	// Metrics counts attempts by outcome; nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics receives each attempt's outcome ("delivered", "retry", "failed",
+// "dropped") and how long its request took (zero for a delivery dropped
+// without one). internal/metrics implements it; the dispatcher does not
+// depend on a metrics library.
+type Metrics interface {
+	Delivery(outcome string, took time.Duration)
+}
+
+// outcomeNames are the Metrics names of store outcomes.
+var outcomeNames = map[int]string{store.OutcomeDelivered: "delivered", store.OutcomeRetry: "retry",
+	store.OutcomeFailed: "failed", store.OutcomeDropped: "dropped"}
 
 // Dispatcher sends the outbox's due deliveries. Several dispatchers may
 // run on one PostgreSQL database (one per node); on SQLite run one.
@@ -355,6 +369,9 @@ func (d *Dispatcher) settle(ctx context.Context, batch []*outcome) {
 
 func (d *Dispatcher) logOutcome(o *outcome) {
 	del, a := o.del, o.Attempt
+	if d.o.Metrics != nil && o.err == nil {
+		d.o.Metrics.Delivery(outcomeNames[o.Kind], a.Duration)
+	}
 	log := d.log.With("delivery_id", del.ID, "channel_id", del.ChannelID, "event", del.Event(),
 		"receiver", del.Target.Receiver(), "attempt", a.N)
 	switch o.Kind {
@@ -518,6 +535,9 @@ func (d *Dispatcher) dropExpired(ctx context.Context) {
 			return
 		}
 		for _, del := range dropped {
+			if d.o.Metrics != nil {
+				d.o.Metrics.Delivery("dropped", 0)
+			}
 			d.log.Warn("webhook delivery dropped", "delivery_id", del.ID, "channel_id", del.ChannelID,
 				"event", del.Event(), "receiver", del.Target.Receiver(), "reason", del.LastError)
 		}

@@ -9,7 +9,9 @@ import (
 
 // Chat is a chat on the wire (Whapi's Chat).
 type Chat struct {
-	ID          string   `json:"id"`
+	ID string `json:"id"`
+	// LID is a user's chat's LID, when known (the ID is its number).
+	LID         string   `json:"lid,omitempty"`
 	Name        string   `json:"name,omitempty"`
 	Type        string   `json:"type"`
 	Timestamp   int64    `json:"timestamp,omitempty"`
@@ -19,12 +21,14 @@ type Chat struct {
 	Archive     bool     `json:"archive"`
 	Unread      int      `json:"unread"`
 	LastMessage *Message `json:"last_message,omitempty"`
+	// Labels are the chat's labels, where the caller looked them up.
+	Labels []Label `json:"labels,omitempty"`
 }
 
 // NewChat converts a chat for the wire at time now (muted is whether it is
 // muted at now), with its last message when last is not nil.
 func NewChat(c model.Chat, last *model.Message, now time.Time) Chat {
-	out := Chat{ID: c.ID, Name: c.Name, Type: c.Type, Pin: c.Pinned, Archive: c.Archived, Unread: c.Unread}
+	out := Chat{ID: c.ID, LID: c.LID, Name: c.Name, Type: c.Type, Pin: c.Pinned, Archive: c.Archived, Unread: c.Unread}
 	if !c.LastTime.IsZero() {
 		out.Timestamp = c.LastTime.Unix()
 	}
@@ -84,6 +88,8 @@ type Contact struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Pushname string `json:"pushname,omitempty"`
+	// LID is the user's LID, when known.
+	LID string `json:"lid,omitempty"`
 }
 
 // NewContact converts a stored contact for the wire; its name is the
@@ -93,7 +99,7 @@ func NewContact(c store.Contact) Contact {
 	if name == "" {
 		name = c.PushName
 	}
-	return Contact{ID: Phone(c.ID), Name: name, Pushname: c.PushName}
+	return Contact{ID: Phone(c.ID), Name: name, Pushname: c.PushName, LID: c.LID}
 }
 
 // NewUser is the linked account as a Contact: its number and push name.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
@@ -46,6 +47,7 @@ func NewHandler(svc *service.Service, log *slog.Logger) *Handler {
 	a.Route("GET /admin/engine", h.engine)
 	a.Route("POST /admin/engine/client-version", h.refreshClientVersion)
 	a.Route("GET /admin/cluster", h.cluster)
+	a.Route("GET /admin/audit", h.auditLog) // audit.go
 	return a
 }
 
@@ -90,6 +92,7 @@ func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, httpx.Errorf(http.StatusUnauthorized, "invalid admin token"))
 		return
 	}
+	r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorOperator, ID: "admin-token"}))
 	httpx.JSONMux(a.mux, a.log, "admin API").ServeHTTP(w, r)
 }
 

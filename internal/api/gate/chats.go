@@ -28,6 +28,7 @@ func (h *handler) listChats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	last := h.svc.ChatLastMessages(r.Context(), list)
+	labels := h.svc.ChatLabels(r.Context(), channelOf(r), list)
 	out := chatList{Chats: make([]wire.Chat, 0, len(list)), Count: len(list), Total: total, Offset: page.Offset}
 	now := h.svc.Now()
 	for _, c := range list {
@@ -35,7 +36,9 @@ func (h *handler) listChats(w http.ResponseWriter, r *http.Request) error {
 		if m, ok := last[c.ID]; ok {
 			lm = &m
 		}
-		out.Chats = append(out.Chats, wire.NewChat(c, lm, now))
+		wc := wire.NewChat(c, lm, now)
+		wc.Labels = wire.NewLabels(labels[c.ID])
+		out.Chats = append(out.Chats, wc)
 	}
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
@@ -46,7 +49,9 @@ func (h *handler) getChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, wire.NewChat(c, last, h.svc.Now()))
+	wc := wire.NewChat(c, last, h.svc.Now())
+	wc.Labels = wire.NewLabels(h.svc.ChatLabels(r.Context(), channelOf(r), []model.Chat{c})[c.ID])
+	httpx.JSON(w, http.StatusOK, wc)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
@@ -42,7 +43,7 @@ var Prefixes = []string{"/health", "/users/", "/settings", "/settings/", "/limit
 	"/media", "/media/", "/groups", "/groups/", "/contacts", "/contacts/", "/presences/",
 	"/status", "/blacklist", "/blacklist/",
 	"/stories", "/stories/", "/statuses/", "/newsletters", "/newsletters/", "/communities", "/communities/",
-	"/calls", "/calls/", "/business", "/business/"}
+	"/calls", "/calls/", "/business", "/business/", "/labels", "/labels/"}
 
 // NewHandler returns the gate API. version is wagate's, shown by /health.
 func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Handler {
@@ -79,7 +80,9 @@ func NewHandler(svc *service.Service, log *slog.Logger, version string) http.Han
 	h.communityRoutes(route)  // communities.go
 	h.callRoutes(route)       // calls.go
 	h.businessRoutes(route)   // business.go
+	h.labelRoutes(route)      // labels.go
 	return apiutil.Authenticate(log, "channel", svc.AuthenticateChannel, func(ctx context.Context, v model.Channel) context.Context {
+		ctx = audit.WithActor(ctx, audit.Actor{Kind: audit.ActorChannel, ID: v.ID})
 		return context.WithValue(ctx, channelKey, v)
 	})(httpx.JSONMux(mux, log, "gate API"))
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/wagate/wagate/internal/api/apiutil"
+	"github.com/wagate/wagate/internal/audit"
 	"github.com/wagate/wagate/internal/httpx"
 	"github.com/wagate/wagate/internal/model"
 	"github.com/wagate/wagate/internal/service"
@@ -58,6 +59,8 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	idempotent("PATCH /partner/channels/{ChannelID}/mode", h.changeMode)
 	route("POST /partner/channels/{ChannelID}/logout", h.logoutChannel)
 	route("POST /partner/channels/{ChannelID}/proxy", h.changeProxy)
+	route("POST /partner/channels/{ChannelID}/link-page", h.createLinkPage)
+	route("DELETE /partner/channels/{ChannelID}/link-page/{LinkPageID}", h.revokeLinkPage)
 	route("GET /partner/channels/{ChannelID}/webhooks/log", h.webhookLog)
 	route("POST /partner/channels/{ChannelID}/webhooks/log/{DeliveryID}/redeliver", h.redeliver)
 
@@ -73,6 +76,7 @@ func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
 	route("GET /partner/ledger", h.ledger)
 
 	return apiutil.Authenticate(log, "partner", svc.AuthenticatePartner, func(ctx context.Context, v model.Partner) context.Context {
+		ctx = audit.WithActor(ctx, audit.Actor{Kind: audit.ActorPartner, ID: v.ID})
 		return context.WithValue(ctx, partnerKey, v)
 	})(httpx.JSONMux(mux, log, "partner API"))
 }

@@ -57,7 +57,8 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("POST /admin/sim/channels/{ChannelID}/faults", small, h.injectFault)
 	route("GET /admin/sim/channels/{ChannelID}", small, h.channelStats)
 	route("GET /admin/sim/sessions", small, h.sessions)
-	h.callRoutes(route, small) // calls.go: calls, votes, media expiry
+	h.callRoutes(route, small)     // calls.go: calls, votes, media expiry
+	h.appStateRoutes(route, small) // appstate.go: chat settings and labels
 }
 
 type handler struct {
@@ -282,6 +283,8 @@ func (h *handler) getPhone(w http.ResponseWriter, r *http.Request) error {
 type linkRequest struct {
 	QR   string `json:"qr"`
 	Code string `json:"code"`
+	// History makes the phone send the new device its past chats.
+	History bool `json:"history"`
 }
 
 type linkResult struct {
@@ -304,9 +307,9 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) error {
 	case qr != "" && code != "":
 		return httpx.Errorf(http.StatusBadRequest, "qr and code: send only one of them")
 	case qr != "":
-		channel, err = h.net.LinkQR(number, qr)
+		channel, err = h.net.LinkQRWith(number, qr, req.History)
 	case code != "":
-		channel, err = h.net.LinkCode(number, code)
+		channel, err = h.net.LinkCodeWith(number, code, req.History)
 	default:
 		return httpx.Errorf(http.StatusBadRequest, "qr or code: one of them is required (the channel's QR string, or its pairing code)")
 	}
@@ -333,6 +336,7 @@ type sendRequest struct {
 	Mentions    []string         `json:"mentions"`
 	Order       *orderRequest    `json:"order"`
 	Reply       *Reply           `json:"reply"`
+	Addressing  string           `json:"addressing"`
 }
 
 type locationRequest struct {
@@ -378,7 +382,13 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.net.SendContent(number, req.To, c)
+	by := sim.Addressing(req.Addressing)
+	switch by {
+	case "", sim.ByNumber, sim.ByLID, sim.ByLIDOnly:
+	default:
+		return httpx.Errorf(http.StatusBadRequest, "addressing: %q is not number, lid or lid_only", req.Addressing)
+	}
+	m, err := h.net.SendContentBy(number, req.To, c, by)
 	if err != nil {
 		switch {
 		case errors.Is(err, sim.ErrInvalidContent), errors.Is(err, sim.ErrTooLarge):
@@ -606,6 +616,8 @@ func fail(err error) error {
 	switch {
 	case errors.Is(err, sim.ErrPhoneNotFound):
 		status = http.StatusNotFound
+	case errors.Is(err, sim.ErrLabelNotFound):
+		status, field = http.StatusNotFound, "LabelID"
 	case errors.Is(err, sim.ErrNotOnWhatsApp):
 		status, field = http.StatusNotFound, "to"
 	case errors.Is(err, sim.ErrOwnNumber), errors.Is(err, sim.ErrInvalidPhone):

@@ -293,6 +293,7 @@ func TestSimAPI(t *testing.T) {
 
 	testActions(t, e, c1, big)
 	testCallsVotesMedia(t, e, c1) // calls_test.go
+	testAppStatePhone(t, e, c1)   // appstate_test.go
 
 	// WhatsApp's failure modes: a stream error drops the connection.
 	faults := "/admin/sim/channels/SHAZAM-3HDYQ"

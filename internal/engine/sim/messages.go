@@ -14,6 +14,9 @@ import (
 type actor struct {
 	p   *phone
 	dev *device
+	// by is how WhatsApp addresses the phone's messages to the
+	// recipients' devices (identity.go); "" by number.
+	by Addressing
 }
 
 // jid is the account's JID.
@@ -162,7 +165,7 @@ func (n *Network) recipients(p *phone, t target) []*phone {
 // fanout gives a message to the recipients' devices and, as FromMe, to the
 // sender's other devices.
 func (n *Network) fanout(a actor, t target, rcpts []*phone, id string, c engine.Content, now time.Time) {
-	from := a.jid()
+	from, pre := a.addressed()
 	c = withRef(id, c) // received files can be fetched again (mediaretry.go)
 	in := engine.Message{ID: id, Chat: from, Sender: from, PushName: a.p.name, Text: c.Text, Time: now, Content: c}
 	if t.group != nil {
@@ -170,11 +173,14 @@ func (n *Network) fanout(a actor, t target, rcpts []*phone, id string, c engine.
 	}
 	for _, r := range rcpts {
 		for _, d := range r.devices {
+			if pre != nil {
+				n.toDevice(d, pre)
+			}
 			n.toDevice(d, in)
 		}
 	}
 	echo := in
-	echo.Chat, echo.FromMe = t.jid(), true
+	echo.Chat, echo.Sender, echo.FromMe = t.jid(), a.jid(), true
 	for _, d := range a.p.devices {
 		if d != a.dev {
 			n.toDevice(d, echo)

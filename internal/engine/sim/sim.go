@@ -317,9 +317,11 @@ type Network struct {
 	// newsletters the newsletters by JID (newsletters.go).
 	communities map[string]*commMeta
 	newsletters map[string]*newsletter
-	media       map[string]*mediaState // by message ID (mediaretry.go)
-	calls       map[string]*call       // by call ID (calls.go)
-	biz         map[string]*bizAccount // business data by number (business.go)
+	media       map[string]*mediaState  // by message ID (mediaretry.go)
+	calls       map[string]*call        // by call ID (calls.go)
+	biz         map[string]*bizAccount  // business data by number (business.go)
+	histories   map[string]historyChunk // by ID, waiting to be fetched (history.go)
+	appstate    map[string]*appState    // by phone number (appstate.go)
 }
 
 var _ engine.Engine = (*Network)(nil)
@@ -652,6 +654,16 @@ func (n *Network) SendFromPhone(number, to, body string) (PhoneMessage, error) {
 // ErrInvalidText, ErrInvalidContent, ErrTooLarge, and for edits
 // ErrMessageNotFound and ErrTooLate.
 func (n *Network) SendContent(number, to string, c engine.Content) (PhoneMessage, error) {
+	return n.SendContentBy(number, to, c, "")
+}
+
+// SendContentBy is SendContent with the message addressed to the
+// recipients' devices as by says (a LID, with or without the number
+// beside it; identity.go).
+func (n *Network) SendContentBy(number, to string, c engine.Content, by Addressing) (PhoneMessage, error) {
+	if !by.valid() {
+		return PhoneMessage{}, fmt.Errorf("%w: addressing %q (want number, lid or lid_only)", ErrInvalidContent, by)
+	}
 	if strings.TrimSpace(to) == engine.StatusBroadcast { // a story (stories.go)
 		return n.PostStory(number, c, nil)
 	}
@@ -669,7 +681,7 @@ func (n *Network) SendContent(number, to string, c engine.Content) (PhoneMessage
 	if err != nil {
 		return PhoneMessage{}, err
 	}
-	r, err := n.send(actor{p: p}, chat, c)
+	r, err := n.send(actor{p: p, by: by}, chat, c)
 	if err != nil {
 		return PhoneMessage{}, err
 	}

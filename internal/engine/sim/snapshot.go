@@ -25,6 +25,8 @@ type Snapshot struct {
 	Newsletters []SnapNewsletter `json:"newsletters,omitempty"`
 	// Business: the accounts' business data (business_snap.go).
 	Business []SnapBusiness `json:"business,omitempty"`
+	// AppState: the phones' chat settings and labels (appstate.go).
+	AppState []SnapAppState `json:"app_state,omitempty"`
 }
 
 // SnapPhone is a phone in a Snapshot.
@@ -149,6 +151,7 @@ func (n *Network) Snapshot() Snapshot {
 	s.Extra = n.extra.snapshot()
 	n.snapshotExtra(&s)
 	n.snapshotBusiness(&s)
+	n.snapshotAppState(&s)
 	return s
 }
 
@@ -230,6 +233,7 @@ func (n *Network) Load(s Snapshot) {
 	}
 	n.loadExtra(s)
 	n.loadBusiness(s)
+	n.loadAppState(s)
 }
 
 // Reopen makes a closed network serve again with the state it had.

@@ -15,6 +15,8 @@ func newEvent(name string) (any, bool) {
 	switch name {
 	case "Call":
 		return new(engine.Call), true
+	case "ChatStateChange":
+		return new(engine.ChatStateChange), true
 	case "ClientOutdated":
 		return new(engine.ClientOutdated), true
 	case "ConnectFailure":
@@ -25,10 +27,18 @@ func newEvent(name string) (any, bool) {
 		return new(engine.Disconnected), true
 	case "GroupChange":
 		return new(engine.GroupChange), true
+	case "HistoryNotice":
+		return new(engine.HistoryNotice), true
 	case "KeepAliveLost":
 		return new(engine.KeepAliveLost), true
 	case "KeepAliveRestored":
 		return new(engine.KeepAliveRestored), true
+	case "LIDMappings":
+		return new(engine.LIDMappings), true
+	case "LabelChange":
+		return new(engine.LabelChange), true
+	case "LabelChatChange":
+		return new(engine.LabelChatChange), true
 	case "LinkFailed":
 		return new(engine.LinkFailed), true
 	case "Linked":
@@ -62,6 +72,8 @@ func eventName(ev engine.Event) string {
 	switch ev.(type) {
 	case engine.Call:
 		return "Call"
+	case engine.ChatStateChange:
+		return "ChatStateChange"
 	case engine.ClientOutdated:
 		return "ClientOutdated"
 	case engine.ConnectFailure:
@@ -72,10 +84,18 @@ func eventName(ev engine.Event) string {
 		return "Disconnected"
 	case engine.GroupChange:
 		return "GroupChange"
+	case engine.HistoryNotice:
+		return "HistoryNotice"
 	case engine.KeepAliveLost:
 		return "KeepAliveLost"
 	case engine.KeepAliveRestored:
 		return "KeepAliveRestored"
+	case engine.LIDMappings:
+		return "LIDMappings"
+	case engine.LabelChange:
+		return "LabelChange"
+	case engine.LabelChatChange:
+		return "LabelChatChange"
 	case engine.LinkFailed:
 		return "LinkFailed"
 	case engine.Linked:
@@ -124,6 +144,7 @@ var sentinels = []struct {
 	{"sim.ErrInvalidProfile", sim.ErrInvalidProfile},
 	{"sim.ErrInvalidText", sim.ErrInvalidText},
 	{"sim.ErrJoinRequested", sim.ErrJoinRequested},
+	{"sim.ErrLabelNotFound", sim.ErrLabelNotFound},
 	{"sim.ErrMessageNotFound", sim.ErrMessageNotFound},
 	{"sim.ErrNotOnWhatsApp", sim.ErrNotOnWhatsApp},
 	{"sim.ErrOwnNumber", sim.ErrOwnNumber},
@@ -143,6 +164,7 @@ var sentinels = []struct {
 	{"engine.ErrCollectionNotFound", engine.ErrCollectionNotFound},
 	{"engine.ErrDeviceNotFound", engine.ErrDeviceNotFound},
 	{"engine.ErrGroupNotFound", engine.ErrGroupNotFound},
+	{"engine.ErrHistoryTooLarge", engine.ErrHistoryTooLarge},
 	{"engine.ErrInvalidContent", engine.ErrInvalidContent},
 	{"engine.ErrInvalidPhone", engine.ErrInvalidPhone},
 	{"engine.ErrInviteNotFound", engine.ErrInviteNotFound},
@@ -150,6 +172,7 @@ var sentinels = []struct {
 	{"engine.ErrMediaGone", engine.ErrMediaGone},
 	{"engine.ErrMessageUnknown", engine.ErrMessageUnknown},
 	{"engine.ErrNewsletterNotFound", engine.ErrNewsletterNotFound},
+	{"engine.ErrNoAppStateKeys", engine.ErrNoAppStateKeys},
 	{"engine.ErrNoNewsletterAdmin", engine.ErrNoNewsletterAdmin},
 	{"engine.ErrNoPhoto", engine.ErrNoPhoto},
 	{"engine.ErrNotAdmin", engine.ErrNotAdmin},
@@ -172,13 +195,16 @@ var (
 	_ engine.Actor              = (*Session)(nil)
 	_ engine.Blocker            = (*Session)(nil)
 	_ engine.Businesser         = (*Session)(nil)
+	_ engine.ChatOrganizer      = (*Session)(nil)
 	_ engine.Communitarian      = (*Session)(nil)
 	_ engine.ContactBook        = (*Session)(nil)
 	_ engine.DisappearingSetter = (*Session)(nil)
 	_ engine.EventPoster        = (*Session)(nil)
 	_ engine.Extras             = (*Session)(nil)
 	_ engine.GroupAdmin         = (*Session)(nil)
+	_ engine.HistoryFetcher     = (*Session)(nil)
 	_ engine.LIDLookup          = (*Session)(nil)
+	_ engine.Labeler            = (*Session)(nil)
 	_ engine.Newsletterer       = (*Session)(nil)
 	_ engine.Pinner             = (*Session)(nil)
 	_ engine.ProfilePhotoSetter = (*Session)(nil)
@@ -338,6 +364,18 @@ func (s *Session) DownloadMedia(ctx context.Context, p1 engine.MediaRequest) ([]
 	return r0, err
 }
 
+// EditLabel is engine.Labeler's, played on the sim network's host.
+func (s *Session) EditLabel(ctx context.Context, p1 engine.Label, p2 bool) error {
+	return s.call(ctx, "EditLabel", []any{p1, p2})
+}
+
+// FetchHistory is engine.HistoryFetcher's, played on the sim network's host.
+func (s *Session) FetchHistory(ctx context.Context, p1 []byte, p2 engine.HistoryLimits) (engine.History, error) {
+	var r0 engine.History
+	err := s.call(ctx, "FetchHistory", []any{p1, p2}, &r0)
+	return r0, err
+}
+
 // FindNewsletters is engine.Newsletterer's, played on the sim network's host.
 func (s *Session) FindNewsletters(ctx context.Context, p1 engine.NewsletterQuery) (engine.NewsletterPage, error) {
 	var r0 engine.NewsletterPage
@@ -421,6 +459,11 @@ func (s *Session) LIDs(ctx context.Context, p1 []string) (map[string]string, err
 	var r0 map[string]string
 	err := s.call(ctx, "LIDs", []any{p1}, &r0)
 	return r0, err
+}
+
+// LabelChat is engine.Labeler's, played on the sim network's host.
+func (s *Session) LabelChat(ctx context.Context, p1 string, p2 string, p3 bool) error {
+	return s.call(ctx, "LabelChat", []any{p1, p2, p3})
 }
 
 // LeaveGroup is engine.Actor's, played on the sim network's host.
@@ -563,6 +606,11 @@ func (s *Session) SetBlocked(ctx context.Context, p1 string, p2 bool) error {
 // SetBusinessProfile is engine.Businesser's, played on the sim network's host.
 func (s *Session) SetBusinessProfile(ctx context.Context, p1 engine.BusinessProfileUpdate) error {
 	return s.call(ctx, "SetBusinessProfile", []any{p1})
+}
+
+// SetChatState is engine.ChatOrganizer's, played on the sim network's host.
+func (s *Session) SetChatState(ctx context.Context, p1 string, p2 engine.ChatState) error {
+	return s.call(ctx, "SetChatState", []any{p1, p2})
 }
 
 // SetCommunitySetting is engine.Communitarian's, played on the sim network's host.

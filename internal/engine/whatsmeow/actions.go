@@ -140,14 +140,20 @@ func parseTarget(chat, sender, id string) (types.JID, types.JID, error) {
 // SetPresence makes the account available or unavailable. WhatsApp wants
 // the push name with it: right after linking, before the phone shared it,
 // this fails. Delivery receipts stay active either way.
+//
+// The session remembers the last presence asked for and sends it again
+// whenever it connects, and once the push name becomes known if it was
+// not yet (presence.go), as mature whatsmeow users do, so that outgoing
+// messages carry the account's name.
 func (s *Session) SetPresence(ctx context.Context, online bool) error {
-	cli, _, _, err := s.online()
-	if err != nil {
-		return err
-	}
 	state := types.PresenceUnavailable
 	if online {
 		state = types.PresenceAvailable
+	}
+	s.wantPresence.Store(string(state))
+	cli, _, _, err := s.online()
+	if err != nil {
+		return err
 	}
 	if err := cli.SendPresence(ctx, state); err != nil {
 		if errors.Is(err, wm.ErrNoPushName) {
@@ -334,7 +340,7 @@ func (s *Session) CreateGroup(ctx context.Context, subject string, participants 
 	if err != nil {
 		return engine.GroupInfo{}, fmt.Errorf("whatsmeow: create group: %w", mapSendErr(err))
 	}
-	return groupInfo(g), nil
+	return phoneGroupInfo(ctx, cli, g), nil
 }
 
 // Groups lists the groups the account is in.
@@ -350,7 +356,7 @@ func (s *Session) Groups(ctx context.Context) ([]engine.GroupInfo, error) {
 	out := make([]engine.GroupInfo, 0, len(list))
 	for _, g := range list {
 		if g != nil {
-			out = append(out, groupInfo(g))
+			out = append(out, phoneGroupInfo(ctx, cli, g))
 		}
 	}
 	return out, nil
@@ -370,7 +376,7 @@ func (s *Session) Group(ctx context.Context, group string) (engine.GroupInfo, er
 	if err != nil {
 		return engine.GroupInfo{}, fmt.Errorf("whatsmeow: group %s: %w", g, groupErr(err))
 	}
-	return groupInfo(info), nil
+	return phoneGroupInfo(ctx, cli, info), nil
 }
 
 // SetGroupSubject renames a group.
@@ -597,7 +603,7 @@ func (s *Session) GroupByInvite(ctx context.Context, code string) (engine.GroupI
 	if err != nil {
 		return engine.GroupInfo{}, fmt.Errorf("whatsmeow: group by invite: %w", inviteErr(err))
 	}
-	return groupInfo(g), nil
+	return phoneGroupInfo(ctx, cli, g), nil
 }
 
 // JoinGroup joins the group of an invite code (or link). For a group that

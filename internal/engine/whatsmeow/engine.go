@@ -79,6 +79,7 @@ import (
 	"time"
 
 	wm "go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCompanionReg"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
@@ -213,6 +214,11 @@ func New(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger, opts
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("whatsmeow: upgrade store: %w", err)
 	}
+	// LID to phone-number lookups happen for nearly every event: load the
+	// mappings into whatsmeow's cache once (mautrix does the same).
+	if err := container.LIDMap.FillCache(ctx); err != nil {
+		log.Warn("whatsmeow: could not load the LID mappings; they are read as needed", slog.Any("error", err))
+	}
 	e := &Engine{container: container, log: log, opts: opts, sessions: make(map[*Session]struct{})}
 	e.ver = newVersionKeeper(e)
 	if err := e.ver.start(ctx); err != nil {
@@ -232,6 +238,11 @@ func setDeviceName(name string) {
 	defer globalsMu.Unlock()
 	if store.DeviceProps.GetOs() != name {
 		store.DeviceProps.Os = proto.String(name)
+	}
+	// The phone lists the device as a browser (the pairing code names it
+	// "Chrome (Linux)" too) rather than as an unknown platform.
+	if store.DeviceProps.GetPlatformType() != waCompanionReg.DeviceProps_CHROME {
+		store.DeviceProps.PlatformType = waCompanionReg.DeviceProps_CHROME.Enum()
 	}
 }
 

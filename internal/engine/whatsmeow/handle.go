@@ -24,6 +24,13 @@ func (s *Session) handle(c *client, evt any) bool {
 	gen := c.gen.Load()
 	out := mapEvent(evt, s.fetcher)
 	out = append(out, s.mapExtra(c.Client, evt)...) // votes, calls, media retries (polls.go)
+	if hn, ok := historyNotice(evt); ok {
+		out = append(out, hn) // a history chunk to fetch (history.go)
+	}
+	if e, ok := mapAppState(evt); ok { // archive, pin, mute, unread, labels (appstate.go)
+		out = append(out, e)
+	}
+	out = s.resolve(c.Client, evt, out) // phone numbers for LIDs (identity.go)
 	if _, ok := evt.(*events.Disconnected); ok && c.restart503.Swap(false) {
 		// whatsmeow reports no event for a stream error 503 (streamWatch
 		// noticed it): say why the connection ended.
@@ -54,6 +61,9 @@ func (s *Session) handle(c *client, evt any) bool {
 	device := s.device
 	final := s.applyLocked(c, gen, evt)
 	s.mu.Unlock()
+	if presenceMoment(evt) {
+		s.resendPresence(c) // presence.go
+	}
 	ok := true
 	for _, e := range out {
 		if !engine.IsData(e) {
@@ -62,6 +72,9 @@ func (s *Session) handle(c *client, evt any) bool {
 		}
 		if ok && !s.store(e) {
 			ok = false // the rest of the stanza is delivered again too
+		}
+		if m, isMap := e.(engine.LIDMappings); isMap && ok {
+			s.known.add(m.Pairs)
 		}
 	}
 	if final {

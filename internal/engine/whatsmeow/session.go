@@ -82,7 +82,11 @@ type Session struct {
 	watchdog   *time.Timer
 	closed     bool
 
-	retries retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
+	known knownPairs // LID pairs reported (identity.go)
+	// wantPresence is the presence last asked for (a types.Presence
+	// string; "" none), sent again on connect (presence.go).
+	wantPresence atomic.Value
+	retries      retryWaiters // downloads waiting for a media retry answer (mediaretry.go)
 }
 
 var _ engine.Session = (*Session)(nil)
@@ -151,9 +155,12 @@ func (s *Session) newClient(dev *store.Device, gen uint64) (*client, error) {
 	// Retry receipts for messages no longer in whatsmeow's memory are
 	// answered from what the channel kept.
 	cli.GetMessageForRetry = s.messageForRetry
-	// History sync blobs are held in memory several times over; wagate does
-	// not import history yet, so never download them.
+	// History sync blobs are held in memory several times over: whatsmeow
+	// never downloads them by itself; the owner keeps each notice and
+	// fetches chunks one at a time (history.go).
 	cli.ManualHistorySyncDownload = true
+	// Report the app state of a full sync too (appstate.go).
+	emitFullSync(cli)
 	// Send real delivery receipts (two grey ticks) without announcing the
 	// account as online: SendPresence(available) would do both, and while a
 	// companion is "online" the phone stops getting notifications.

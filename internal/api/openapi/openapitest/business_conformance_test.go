@@ -42,7 +42,7 @@ var pngPixel, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAA
 // their errors.
 func testBusiness(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	t.Helper()
-	const shop, buyer, nobody = "15550007771", "15550007772", "15559999997"
+	const shop, buyer, nobody = "15550004641", "15550004642", "15559999997"
 	tok := str(c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Shop"}), "token")
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": shop, "name": "Shop"})
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": buyer, "name": "Buyer"})

@@ -330,6 +330,7 @@ func TestServerConformsToDocument(t *testing.T) {
 	testStoriesNewslettersCommunities(t, c, acmeToken, str(ch2, "token"))
 	testCallsPollsReceivedMedia(t, c, acmeToken)     // calls_conformance_test.go
 	testBusiness(t, c, acmeToken, str(ch2, "token")) // business_conformance_test.go
+	testAppStateLabels(t, c, acmeToken)              // appstate_conformance_test.go
 
 	c.call(200, "DELETE", "/partner/channels/"+chID, acmeToken, nil)
 	c.call(200, "DELETE", "/partner/channels/"+ch2ID, acmeToken, nil)
@@ -342,6 +343,11 @@ func TestServerConformsToDocument(t *testing.T) {
 	c.call(200, "GET", "/admin/partners/"+acmeID+"/ledger", adminToken, nil)
 	c.call(400, "GET", "/admin/partners/"+acmeID+"/ledger?offset=-3", adminToken, nil)
 	c.call(404, "GET", "/admin/partners/nope/ledger", adminToken, nil)
+	c.call(200, "GET", "/admin/audit?actor=partner&count=5", adminToken, nil)
+	c.call(400, "GET", "/admin/audit?count=0", adminToken, nil)
+	c.call(401, "GET", "/admin/audit", acmeToken, nil)
+	c.call(200, "GET", "/metrics", adminToken, nil)
+	c.call(401, "GET", "/metrics", acmeToken, nil)
 
 	// The same handler through Wrap and a recorder.
 	for _, path := range []string{"/livez", "/", "/openapi.json"} {

@@ -161,6 +161,8 @@ var wantOperations = []string{
 	"DELETE /settings",
 	"GET /",
 	"GET /admin/cluster",
+	"GET /admin/audit",
+	"GET /metrics",
 	"GET /admin/engine",
 	"GET /admin/partners",
 	"GET /admin/partners/{id}",
@@ -357,7 +359,7 @@ func TestDocumentConventions(t *testing.T) {
 			switch {
 			case strings.HasPrefix(path, "/partner/"):
 				bearer = "partnerBearer"
-			case strings.HasPrefix(path, "/admin/"):
+			case strings.HasPrefix(path, "/admin/") || path == "/metrics":
 				bearer = "adminBearer"
 			case !slices.Contains(publicPaths, path):
 				bearer = "channelBearer" // the gate API
