@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"image"
 	"image/png"
+	"mime/multipart"
 	"net/url"
 	"strings"
 	"testing"
@@ -72,6 +73,11 @@ func testBusiness(t *testing.T, e *env) {
 	if seen["total"].(float64) != 1 || !strings.Contains(fmtJSON(seen), "A blue mug") || strings.Contains(fmtJSON(seen), "Secret") {
 		t.Fatalf("the shop's catalog seen by another channel = %v", seen)
 	}
+	if l := e.ok(200, "GET", "/admin/sim/phones/"+buyer+"/catalog/"+shop, adminToken, nil); !strings.Contains(fmtJSON(l), "A blue mug") || strings.Contains(fmtJSON(l), "Secret") {
+		t.Fatalf("the shop's catalog seen by a phone = %v", l)
+	}
+	e.fail(404, "not on WhatsApp", "GET", "/admin/sim/phones/"+buyer+"/catalog/"+nobody, adminToken, nil)
+	e.fail(400, "business", "GET", "/admin/sim/phones/"+buyer+"/catalog/12ab", adminToken, nil)
 	e.fail(404, "not on WhatsApp", "GET", "/business/"+nobody+"/products", tok, nil)
 	e.fail(400, "ContactID", "GET", "/business/12ab/products", tok, nil)
 	e.fail(404, "not found", "GET", "/business/products/"+mugID, tok2, nil) // another channel's product
@@ -132,7 +138,7 @@ func testBusiness(t *testing.T, e *env) {
 	e.ok(200, "POST", "/business/catalogs/"+shop, tok, map[string]any{"to": buyer, "body": "Our catalog: %URL%", "title": "Shop"})
 	e.eventually("the catalog link", func() bool { return e.inboxHas(buyer, "Our catalog: https://wa.me/c/"+shop) })
 	e.fail(404, "not on WhatsApp", "POST", "/business/catalogs/"+nobody, tok, map[string]any{"to": buyer})
-	e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "header": map[string]any{"text": "Hi"},
+	buttonsSent := e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "header": map[string]any{"text": "Hi"},
 		"body": map[string]any{"text": "Pick one"}, "footer": map[string]any{"text": "Shop"}, "media": pic,
 		"action": map[string]any{"buttons": []any{
 			map[string]any{"type": "quick_reply", "title": "Yes please", "id": "yes"},
@@ -140,6 +146,26 @@ func testBusiness(t *testing.T, e *env) {
 			map[string]any{"type": "call", "title": "Call us", "id": "call", "phone_number": shop},
 			map[string]any{"type": "copy", "title": "Code", "id": "code", "copy_code": "SAVE10"}}}})
 	e.eventually("the buttons", func() bool { return e.inboxHas(buyer, "Yes please") && e.inboxHas(buyer, "SAVE10") })
+	// The buyer taps "Yes please": the shop gets a reply quoting the buttons.
+	buttonsID := buttonsSent["message"].(map[string]any)["id"].(string)
+	e.ok(201, "POST", "/admin/sim/phones/"+buyer+"/messages", adminToken, map[string]any{"to": shop, "type": "reply",
+		"quoted_id": buttonsID, "reply": map[string]any{"id": "yes", "title": "Yes please"}})
+	e.eventually("the reply", func() bool {
+		for _, m := range e.ok(200, "GET", "/messages/list", tok, nil)["messages"].([]any) {
+			mm := m.(map[string]any)
+			if mm["type"] == "reply" {
+				r := mm["reply"].(map[string]any)
+				if r["type"] != "buttons_reply" || fmtJSON(r["buttons_reply"]) != `{"id":"yes","title":"Yes please"}` ||
+					mm["context"].(map[string]any)["quoted_id"] != buttonsID {
+					t.Fatalf("reply = %v", mm)
+				}
+				return true
+			}
+		}
+		return false
+	})
+	e.fail(400, "quoted_id", "POST", "/admin/sim/phones/"+buyer+"/messages", adminToken, map[string]any{"to": shop, "type": "reply",
+		"reply": map[string]any{"id": "yes", "title": "Yes please"}})
 	sentList := e.ok(200, "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "Menu"},
 		"action": map[string]any{"list": map[string]any{"label": "Open", "sections": []any{map[string]any{"title": "Drinks",
 			"rows": []any{map[string]any{"id": "tea", "title": "Tea", "description": "Hot"}}}}}}})
@@ -166,6 +192,16 @@ func testBusiness(t *testing.T, e *env) {
 		t.Fatalf("interactive from a form: %d %s", code, body)
 	}
 	e.eventually("the form's buttons", func() bool { return e.inboxHas(buyer, "From a form") })
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	_ = mw.WriteField("to", buyer)
+	_ = mw.WriteField("body", `{"text":"Multipart"}`)
+	_ = mw.WriteField("action", `{"buttons":[{"type":"quick_reply","title":"OK","id":"ok"}]}`)
+	_ = mw.WriteField("media", strings.Repeat("A", 70<<10))
+	_ = mw.Close()
+	if code, body, _ := e.raw("POST", "/messages/interactive", tok, mw.FormDataContentType(), mp.Bytes()); code != 400 || !strings.Contains(string(body), "media: a form field has at most 64 KiB") {
+		t.Fatalf("an oversized form field: %d %s", code, body)
+	}
 	e.fail(400, "action.buttons", "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "x"}, "action": map[string]any{}})
 	e.fail(400, "action.buttons[0].url", "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "x"},
 		"action": map[string]any{"buttons": []any{map[string]any{"type": "url", "title": "Go", "id": "go"}}}})
@@ -174,6 +210,8 @@ func testBusiness(t *testing.T, e *env) {
 	e.fail(400, "cards[0].media.media", "POST", "/messages/carousel", tok, map[string]any{"to": buyer,
 		"cards": []any{map[string]any{"id": "c1", "buttons": []any{map[string]any{"type": "quick_reply", "title": "Buy", "id": "buy"}}}}})
 	e.fail(400, "cards", "POST", "/messages/carousel", tok, map[string]any{"to": buyer})
+	e.fail(400, "action", "POST", "/messages/interactive", tok, map[string]any{"to": buyer, "body": map[string]any{"text": "x"},
+		"action": map[string]any{"buttons": []any{map[string]any{"type": "quick_reply", "title": "N\u0000UL", "id": "n"}}}})
 	if code, _, _ := e.raw("POST", "/messages/carousel", tok, "text/csv", []byte("a")); code != 415 {
 		t.Fatalf("carousel as CSV: %d", code)
 	}

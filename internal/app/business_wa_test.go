@@ -56,6 +56,16 @@ func TestBusinessWhatsmeow(t *testing.T) {
 		}
 	}
 
+	// A product's image is not kept when the engine cannot take the product.
+	before := s.call(200, "GET", "/media", c.tok, nil)["total"]
+	if code, body := s.try("POST", "/business/products", c.tok, map[string]any{"name": "Mug", "description": "x", "price": 1,
+		"currency": "EUR", "images": []string{dataURI("image/png", pngBytes)}}); code != 501 || !strings.Contains(body, "catalog") {
+		t.Fatalf("POST /business/products on whatsmeow: %d %s", code, body)
+	}
+	if after := s.call(200, "GET", "/media", c.tok, nil)["total"]; after != before {
+		t.Fatalf("media files %v before a refused product, %v after", before, after)
+	}
+
 	received := func(id string) *waE2E.Message {
 		t.Helper()
 		r, err := peer.Wait(ctx, func(r fakewa.Received) bool { return r.ID == id })

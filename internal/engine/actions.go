@@ -124,6 +124,7 @@ type Content struct {
 	Product     *ProductRef
 	Catalog     *CatalogLink
 	Order       *Order
+	Reply       *Reply
 	// QuotedID and QuotedSender make the message a reply.
 	QuotedID     string
 	QuotedSender string

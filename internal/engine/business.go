@@ -21,7 +21,19 @@ const (
 	KindCatalog = "catalog"
 	// KindOrder is an order a customer sent a business: Content.Order.
 	KindOrder = "order"
+	// KindReply is a tap on a button or a list row of an interactive
+	// message (incoming only): Content.Reply, QuotedID the interactive
+	// message.
+	KindReply = "reply"
 )
+
+// Reply is the button or list row a recipient chose.
+type Reply struct {
+	List        bool // a list row, not a button
+	ID          string
+	Title       string
+	Description string // a list row's
+}
 
 // Types of interactive messages.
 const (

@@ -258,35 +258,53 @@ func checkProduct(r ProductRequest, create bool) error {
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
-// productImages resolves a product's images: URLs stay, files are stored.
-func (s *Service) productImages(ctx context.Context, ch model.Channel, refs []string) ([]engine.ProductImage, error) {
-	out := make([]engine.ProductImage, 0, len(refs))
+// productImages resolves a product's images: URLs stay, files are stored
+// (their media IDs are returned, for dropImages when the product is not
+// kept).
+func (s *Service) productImages(ctx context.Context, ch model.Channel, refs []string) (out []engine.ProductImage, saved []string, err error) {
+	defer func() {
+		if err != nil {
+			s.dropImages(ctx, ch, saved)
+			saved = nil
+		}
+	}()
+	out = make([]engine.ProductImage, 0, len(refs))
 	for i, ref := range refs {
 		field := fmt.Sprintf("images[%d]", i)
 		ref = strings.TrimSpace(ref)
 		if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
 			if firstURL(ref) != ref || len(ref) > 2048 {
-				return nil, invalid(field, "is not a link")
+				return nil, saved, invalid(field, "is not a link")
 			}
 			out = append(out, engine.ProductImage{URL: ref})
 			continue
 		}
 		up, err := s.resolveMedia(ctx, ch, engine.KindImage, ref, nil, "")
 		if err != nil {
-			return nil, renameField(err, field)
+			return nil, saved, renameField(err, field)
 		}
 		if up, err = checkUpload(engine.KindImage, up); err != nil {
 			closeUpload(up)
-			return nil, renameField(err, field)
+			return nil, saved, renameField(err, field)
 		}
 		f, err := s.saveChecked(ctx, ch, up)
 		closeUpload(up)
 		if err != nil {
-			return nil, err
+			return nil, saved, err
 		}
+		saved = append(saved, f.ID)
 		out = append(out, engine.ProductImage{URL: s.APIURL() + "media/" + f.ID, MimeType: f.MimeType})
 	}
-	return out, nil
+	return out, saved, nil
+}
+
+// dropImages deletes the files stored for a product that was not kept.
+func (s *Service) dropImages(ctx context.Context, ch model.Channel, ids []string) {
+	for _, id := range ids {
+		if err := s.DeleteMedia(context.WithoutCancel(ctx), ch, id); err != nil {
+			s.log.WarnContext(ctx, "could not drop a product image", "channel_id", ch.ID, "media_id", id, "error", err)
+		}
+	}
 }
 
 func closeUpload(up Upload) {
@@ -315,10 +333,14 @@ func (s *Service) CreateProduct(ctx context.Context, ch model.Channel, r Product
 	}
 	var p engine.Product
 	applyProduct(&p, r)
-	if p.Images, err = s.productImages(ctx, ch, r.Images); err != nil {
+	var saved []string
+	if p.Images, saved, err = s.productImages(ctx, ch, r.Images); err != nil {
 		return engine.Product{}, err
 	}
 	out, err := b.CreateProduct(ctx, p)
+	if err != nil {
+		s.dropImages(ctx, ch, saved)
+	}
 	return out, s.bizError(ch, err)
 }
 
@@ -357,10 +379,14 @@ func (s *Service) UpdateProduct(ctx context.Context, ch model.Channel, id string
 		return engine.Product{}, err
 	}
 	applyProduct(&p, r)
-	if p.Images, err = s.productImages(ctx, ch, r.Images); err != nil {
+	var saved []string
+	if p.Images, saved, err = s.productImages(ctx, ch, r.Images); err != nil {
 		return engine.Product{}, err
 	}
 	out, err := b.UpdateProduct(ctx, p)
+	if err != nil {
+		s.dropImages(ctx, ch, saved)
+	}
 	return out, s.bizError(ch, err)
 }
 

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -79,6 +81,9 @@ func containsString(list []string, v string) bool {
 // or a catalog link to send and fills the content (files are resolved
 // later, by businessMedia).
 func checkSendBusiness(r SendRequest, c *engine.Content) error {
+	if err := businessNULFree(r); err != nil {
+		return err
+	}
 	switch r.Kind {
 	case engine.KindInteractive:
 		in := r.Interactive
@@ -210,6 +215,21 @@ func checkSendBusiness(r SendRequest, c *engine.Content) error {
 		l := *r.Catalog
 		c.Catalog = &l
 		c.Text = r.Body
+	}
+	return nil
+}
+
+// businessNULFree refuses U+0000 in the business kinds' fields (the rule
+// of nul.go), naming the part that holds it.
+func businessNULFree(r SendRequest) error {
+	for _, part := range []struct {
+		field string
+		v     any
+	}{{"action", r.Interactive}, {"cards", r.Carousel}, {"cards", r.CardMedia}, {"title", r.Catalog}} {
+		raw, err := json.Marshal(part.v)
+		if err == nil && bytes.Contains(raw, []byte(`\u0000`)) {
+			return invalid(part.field, "must not contain U+0000 (the NUL character)")
+		}
 	}
 	return nil
 }
@@ -440,6 +460,16 @@ func businessContent(obj kindObject, c engine.Content) {
 		if o.Text != "" {
 			obj["text"] = o.Text
 		}
+	case c.Reply != nil:
+		r := map[string]string{"id": c.Reply.ID, "title": c.Reply.Title}
+		key := "buttons_reply"
+		if c.Reply.List {
+			key = "list_reply"
+			if c.Reply.Description != "" {
+				r["description"] = c.Reply.Description
+			}
+		}
+		obj["type"], obj[key] = key, r
 	default:
 		obj["body"] = c.Text
 	}

@@ -499,7 +499,7 @@ func (s *Service) newMessage(ch model.Channel, id, chat string, fromMe bool, sen
 	case kind == engine.KindLiveLocation || kind == engine.KindContactList:
 		extraContent(obj, c)
 	case kind == engine.KindInteractive || kind == engine.KindCarousel || kind == engine.KindProduct ||
-		kind == engine.KindCatalog || kind == engine.KindOrder:
+		kind == engine.KindCatalog || kind == engine.KindOrder || kind == engine.KindReply:
 		businessContent(obj, c) // business_send.go
 	case kind == engine.KindPoll && c.Poll != nil:
 		results := make([]map[string]any, len(c.Poll.Options))

@@ -24,6 +24,9 @@ var (
 	formLists = map[string]bool{"mentions": true, "options": true, "contacts": true}
 )
 
+// maxFormField is the longest multipart form field read (not a file).
+const maxFormField = 64 << 10
+
 // decodeBody decodes a request body into dst: JSON (whatever the
 // Content-Type, as everywhere in the API, unless it is a form),
 // multipart/form-data or application/x-www-form-urlencoded fields (files
@@ -57,9 +60,13 @@ func decodeBodyWith(r *http.Request, dst any, required bool, jsonFields map[stri
 			if p.FileName() != "" {
 				return httpx.Errorf(http.StatusUnsupportedMediaType, "%s: this operation takes no file, only form fields", p.FormName())
 			}
-			v, err := io.ReadAll(io.LimitReader(p, 64<<10))
+			v, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
 			if err != nil {
 				return multipartError(r, err)
+			}
+			if len(v) > maxFormField {
+				return httpx.Errorf(http.StatusBadRequest, "%s: a form field has at most %d KiB; give a file as a link or a media ID from POST /media",
+					p.FormName(), maxFormField>>10)
 			}
 			fields.Add(p.FormName(), string(v))
 		}

@@ -18,6 +18,16 @@ type BusinessParts struct {
 	Product     *ProductRef  `json:"product,omitempty"`
 	Catalog     *CatalogLink `json:"catalog,omitempty"`
 	Order       *Order       `json:"order,omitempty"`
+	Reply       *Reply       `json:"reply,omitempty"`
+}
+
+// Reply is a tap on a button or a list row (send it with type reply and
+// quoted_id, the interactive message).
+type Reply struct {
+	List        bool   `json:"list,omitempty"`
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
 }
 
 // Button is a button on the wire.
@@ -137,6 +147,10 @@ func businessParts(c engine.Content) BusinessParts {
 	if l := c.Catalog; l != nil {
 		out.Catalog = &CatalogLink{Owner: numberOf(l.Owner), URL: l.URL, Title: l.Title}
 	}
+	if r := c.Reply; r != nil {
+		cp := Reply(*r)
+		out.Reply = &cp
+	}
 	if o := c.Order; o != nil {
 		out.Order = &Order{ID: o.ID, Seller: numberOf(o.Seller), Token: o.Token, ItemCount: o.ItemCount, Currency: o.Currency,
 			TotalPrice: o.TotalPrice, Status: o.Status}
@@ -174,6 +188,67 @@ func (h *handler) sendOrder(w http.ResponseWriter, number string, req *sendReque
 		}
 		if errors.Is(err, sim.ErrInvalidContent) {
 			err = withField(err, "order")
+		}
+		return fail(err)
+	}
+	httpx.JSON(w, http.StatusCreated, messageResult{Message: newMessage(m, false)})
+	return nil
+}
+
+// CatalogProduct is a product of a business's catalog as a phone sees it.
+type CatalogProduct struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Description  string   `json:"description,omitempty"`
+	Price        float64  `json:"price"`
+	Currency     string   `json:"currency"`
+	Availability string   `json:"availability"`
+	Images       []string `json:"images"`
+}
+
+// catalog lists the products a business shows, as a phone sees them.
+func (h *handler) catalog(w http.ResponseWriter, r *http.Request) error {
+	number, err := pathPhone(r)
+	if err != nil {
+		return err
+	}
+	business := r.PathValue("business")
+	if !validNumber(business) {
+		return httpx.Errorf(http.StatusBadRequest, "business: must be 7 to 15 digits, without + or spaces")
+	}
+	list, err := h.net.Catalog(number, business)
+	if err != nil {
+		return fail(withField(err, "business"))
+	}
+	out := struct {
+		Products []CatalogProduct `json:"products"`
+	}{Products: make([]CatalogProduct, 0, len(list))}
+	for _, p := range list {
+		cp := CatalogProduct{ID: p.ID, Name: p.Name, Description: p.Description, Price: p.Price, Currency: p.Currency,
+			Availability: p.Availability, Images: make([]string, 0, len(p.Images))}
+		for _, img := range p.Images {
+			cp.Images = append(cp.Images, img.URL)
+		}
+		out.Products = append(out.Products, cp)
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// sendReply sends a tap on a button or a list row of an interactive
+// message (quoted_id) from a phone.
+func (h *handler) sendReply(w http.ResponseWriter, number string, req *sendRequest) error {
+	if req.Reply == nil || req.Reply.ID == "" || req.Reply.Title == "" {
+		return httpx.Errorf(http.StatusBadRequest, "reply: required for type reply, with the id and title of the button or row chosen")
+	}
+	if req.QuotedID == "" {
+		return httpx.Errorf(http.StatusBadRequest, "quoted_id: required for type reply: the interactive message answered")
+	}
+	r := engine.Reply(*req.Reply)
+	m, err := h.net.SendContent(number, req.To, engine.Content{Kind: engine.KindReply, Reply: &r, QuotedID: req.QuotedID})
+	if err != nil {
+		if errors.Is(err, sim.ErrInvalidContent) {
+			err = withField(err, "reply")
 		}
 		return fail(err)
 	}

@@ -48,6 +48,7 @@ func Register(route func(pattern string, limit int64, fn httpx.HandlerFunc), net
 	route("GET /admin/sim/phones/{phone}/messages", small, h.messages)
 	route("POST /admin/sim/phones/{phone}/read", small, h.read)
 	route("POST /admin/sim/phones/{phone}/unlink", small, h.unlink)
+	route("GET /admin/sim/phones/{phone}/catalog/{business}", small, h.catalog) // business.go
 	route("POST /admin/sim/phones/{phone}/react", small, h.react)
 	route("POST /admin/sim/phones/{phone}/presence", small, h.presence)
 	route("POST /admin/sim/phones/{phone}/groups", small, h.createGroup)
@@ -334,6 +335,7 @@ type sendRequest struct {
 	QuotedID    string           `json:"quoted_id"`
 	Mentions    []string         `json:"mentions"`
 	Order       *orderRequest    `json:"order"`
+	Reply       *Reply           `json:"reply"`
 	Addressing  string           `json:"addressing"`
 }
 
@@ -369,6 +371,12 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Order != nil {
 		return httpx.Errorf(http.StatusBadRequest, "order: not used with type %s (only with order)", req.Type)
+	}
+	if req.Type == engine.KindReply { // business.go
+		return h.sendReply(w, number, &req)
+	}
+	if req.Reply != nil {
+		return httpx.Errorf(http.StatusBadRequest, "reply: not used with type %s (only with reply)", req.Type)
 	}
 	c, err := req.content()
 	if err != nil {

@@ -328,6 +328,13 @@ func TestSimAPI(t *testing.T) {
 	}
 	c1.waitFor(t, func(ev engine.Event) bool { _, ok := ev.(engine.Connected); return ok })
 
+	// A business's catalog as a phone sees it (empty: nobody added products).
+	if got := e.call(200, "GET", phones+"/"+alice+"/catalog/"+bob, nil); !equalJSON(got, map[string]any{"products": []any{}}) {
+		t.Errorf("catalog: %v", got)
+	}
+	e.fail(400, "GET", phones+"/"+alice+"/catalog/abc", nil, "business")
+	e.fail(404, "GET", phones+"/"+alice+"/catalog/15559999999", nil, "not on WhatsApp")
+
 	// Unlink.
 	got = e.call(200, "POST", phones+"/"+alice+"/unlink", nil)
 	if !equalJSON(got, map[string]any{"success": true, "unlinked": float64(1)}) {

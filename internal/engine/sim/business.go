@@ -407,3 +407,28 @@ func (n *Network) SendOrder(number, to, text string, lines []OrderLine) (PhoneMe
 	}
 	return m, err
 }
+
+// Catalog lists the products a business (owner) shows, as a phone
+// (number) sees them: not its hidden ones. Errors: ErrPhoneNotFound,
+// ErrNotOnWhatsApp, engine.ErrInvalidPhone.
+func (n *Network) Catalog(number, owner string) ([]engine.Product, error) {
+	seller, err := userNumber(owner)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, err := n.phoneLocked(number); err != nil {
+		return nil, err
+	}
+	if n.phones[seller] == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotOnWhatsApp, seller)
+	}
+	out := []engine.Product{}
+	for _, p := range n.bizOf(seller).products {
+		if !p.Hidden {
+			out = append(out, copyProduct(p))
+		}
+	}
+	return out, nil
+}

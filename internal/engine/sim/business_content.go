@@ -134,6 +134,16 @@ func checkBusinessContent(c, out engine.Content) (engine.Content, error) {
 		o.Items = slices.Clone(c.Order.Items)
 		out.Order = &o
 		return out, checkCaption(c.Text)
+	case engine.KindReply:
+		if c.Reply == nil || c.Reply.ID == "" || strings.TrimSpace(c.Reply.Title) == "" {
+			return bad("a reply names the button or row chosen, with its title")
+		}
+		if c.QuotedID == "" {
+			return bad("a reply quotes the interactive message it answers")
+		}
+		r := *c.Reply
+		out.Reply = &r
+		return out, checkCaption(c.Text)
 	}
 	return c, fmt.Errorf("%w: kind %q", ErrInvalidContent, c.Kind)
 }

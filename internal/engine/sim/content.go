@@ -83,6 +83,7 @@ func checkContent(c engine.Content) (engine.Content, error) {
 		kindOf(c.Product == nil || c.Kind == engine.KindProduct, "Product"),
 		kindOf(c.Catalog == nil || c.Kind == engine.KindCatalog, "Catalog"),
 		kindOf(c.Order == nil || c.Kind == engine.KindOrder, "Order"),
+		kindOf(c.Reply == nil || c.Kind == engine.KindReply, "Reply"),
 	} {
 		if e != nil {
 			return c, e
@@ -93,7 +94,7 @@ func checkContent(c engine.Content) (engine.Content, error) {
 		return out, checkText(c.Text)
 	case engine.KindLiveLocation, engine.KindContactList:
 		return checkExtraContent(c, out)
-	case engine.KindInteractive, engine.KindCarousel, engine.KindProduct, engine.KindCatalog, engine.KindOrder:
+	case engine.KindInteractive, engine.KindCarousel, engine.KindProduct, engine.KindCatalog, engine.KindOrder, engine.KindReply:
 		return checkBusinessContent(c, out) // business_content.go
 	case engine.KindImage, engine.KindVideo, engine.KindGIF, engine.KindAudio, engine.KindVoice, engine.KindDocument, engine.KindSticker, engine.KindShort:
 		m, err := checkMedia(c.Kind, c.Media)

@@ -350,3 +350,32 @@ func orderOf(x *waE2E.OrderMessage) *engine.Order {
 		Token: x.GetToken(), ItemCount: int(x.GetItemCount()), Currency: x.GetTotalCurrencyCode(),
 		TotalPrice: float64(x.GetTotalAmount1000()) / 1000, Status: status}
 }
+
+// replyOf is a tap on a button or a list row: an answer to buttons, to a
+// list, or to a native-flow interactive message (its parameters carry the
+// button's id).
+func replyOf(m *waE2E.Message) (*engine.Reply, *waE2E.ContextInfo) {
+	switch {
+	case m.ButtonsResponseMessage != nil:
+		x := m.ButtonsResponseMessage
+		return &engine.Reply{ID: x.GetSelectedButtonID(), Title: x.GetSelectedDisplayText()}, x.GetContextInfo()
+	case m.ListResponseMessage != nil:
+		x := m.ListResponseMessage
+		return &engine.Reply{List: true, ID: x.GetSingleSelectReply().GetSelectedRowID(), Title: x.GetTitle(),
+			Description: x.GetDescription()}, x.GetContextInfo()
+	}
+	x := m.InteractiveResponseMessage
+	flow := x.GetNativeFlowResponseMessage()
+	var params struct {
+		ID          string `json:"id"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	_ = json.Unmarshal([]byte(flow.GetParamsJSON()), &params) // a reply without parameters keeps its text
+	r := &engine.Reply{List: flow.GetName() == "single_select" || strings.Contains(flow.GetName(), "list"), ID: params.ID,
+		Title: x.GetBody().GetText(), Description: params.Description}
+	if params.Title != "" {
+		r.Title = params.Title
+	}
+	return r, x.GetContextInfo()
+}

@@ -194,6 +194,31 @@ func TestBusinessOnline(t *testing.T) {
 	}
 	ev, _ := o.rec.wait(t, evi, wait, func(ev engine.Event) bool { m, ok := ev.(engine.Message); return ok && m.ID == sent.ID })
 	got := ev.(engine.Message)
+	// Bob taps a button of a native-flow message, then a row of a list.
+	for _, tc := range []struct {
+		msg  *waE2E.Message
+		want engine.Reply
+	}{
+		{&waE2E.Message{InteractiveResponseMessage: &waE2E.InteractiveResponseMessage{
+			Body: &waE2E.InteractiveResponseMessage_Body{Text: proto.String("Yes")},
+			InteractiveResponseMessage: &waE2E.InteractiveResponseMessage_NativeFlowResponseMessage_{NativeFlowResponseMessage: &waE2E.InteractiveResponseMessage_NativeFlowResponseMessage{
+				Name: proto.String("quick_reply"), ParamsJSON: proto.String(`{"id":"yes"}`)}},
+			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("3EB0BUTTONS")}}}, engine.Reply{ID: "yes", Title: "Yes"}},
+		{&waE2E.Message{ListResponseMessage: &waE2E.ListResponseMessage{Title: proto.String("Tea"), Description: proto.String("Hot"),
+			SingleSelectReply: &waE2E.ListResponseMessage_SingleSelectReply{SelectedRowID: proto.String("tea")},
+			ContextInfo:       &waE2E.ContextInfo{StanzaID: proto.String("3EB0BUTTONS")}}}, engine.Reply{List: true, ID: "tea", Title: "Tea", Description: "Hot"}},
+	} {
+		from := len(o.rec.all())
+		in, err := bobPeer.Send(o.acct, tc.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, _ := o.rec.wait(t, from, wait, func(ev engine.Event) bool { m, ok := ev.(engine.Message); return ok && m.ID == in.ID })
+		m := ev.(engine.Message)
+		if m.Content.Kind != engine.KindReply || m.Content.Reply == nil || *m.Content.Reply != tc.want || m.Content.QuotedID != "3EB0BUTTONS" {
+			t.Fatalf("received reply %+v (%+v)", m.Content, m.Content.Reply)
+		}
+	}
 	if ord := got.Content.Order; got.Content.Kind != engine.KindOrder || ord == nil || ord.ID != "1234567890123456" || ord.TotalPrice != 24 ||
 		ord.ItemCount != 2 || ord.Token != "dG9rZW4=" || ord.Status != "new" || ord.Text != "Two please" {
 		t.Fatalf("received order = %+v", got.Content)

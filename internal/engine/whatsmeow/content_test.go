@@ -373,8 +373,8 @@ func TestDecodeContent(t *testing.T) {
 		}}), engine.Content{Kind: engine.KindSystem, Text: "disappearing messages turned off"}, false},
 		{"unmodelled kind", msgEvent(&waE2E.Message{
 			SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{GroupID: proto.String("g")},
-			ButtonsResponseMessage:       &waE2E.ButtonsResponseMessage{},
-		}), engine.Content{Kind: engine.KindSystem, Text: "unsupported message: buttonsResponseMessage"}, false},
+			RequestPaymentMessage:        &waE2E.RequestPaymentMessage{},
+		}), engine.Content{Kind: engine.KindSystem, Text: "unsupported message: requestPaymentMessage"}, false},
 
 		{"key share skipped", msgEvent(&waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_APP_STATE_SYNC_KEY_SHARE.Enum()}}), engine.Content{}, true},
 		{"revoke without id skipped", msgEvent(&waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()}}), engine.Content{}, true},

@@ -120,6 +120,10 @@ func decodeContent(e *events.Message, fetch fetcher) (engine.Content, bool) {
 		for _, ct := range x.GetContacts() {
 			c.Contacts = append(c.Contacts, engine.ContactCard{Name: ct.GetDisplayName(), VCard: ct.GetVcard()})
 		}
+	case m.ButtonsResponseMessage != nil, m.ListResponseMessage != nil, m.InteractiveResponseMessage != nil:
+		var r *engine.Reply
+		r, ci = replyOf(m) // business.go
+		c = engine.Content{Kind: engine.KindReply, Reply: r}
 	case m.OrderMessage != nil:
 		x := m.OrderMessage
 		ci = x.GetContextInfo()

@@ -31,6 +31,7 @@ var businessOperations = []string{
 	"GET /business/collections/{CollectionID}/products",
 	"POST /messages/interactive",
 	"POST /messages/carousel",
+	"GET /admin/sim/phones/{phone}/catalog/{business}",
 }
 
 // pngPixel is a 1x1 PNG.
@@ -41,7 +42,7 @@ var pngPixel, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAA
 // their errors.
 func testBusiness(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	t.Helper()
-	const shop, buyer, nobody = "15550007771", "15550007772", "15559999997"
+	const shop, buyer, nobody = "15550004641", "15550004642", "15559999997"
 	tok := str(c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "Shop"}), "token")
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": shop, "name": "Shop"})
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": buyer, "name": "Buyer"})
@@ -85,6 +86,9 @@ func testBusiness(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	c.call(400, "PATCH", "/business/products/"+pid, tok, map[string]any{"price": -1, "images": []string{pic}})
 	c.call(404, "PATCH", "/business/products/1234567890123", tok, map[string]any{"images": []string{pic}})
 	c.call(200, "GET", "/business/"+shop+"/products", tok, nil)
+	c.call(200, "GET", "/admin/sim/phones/"+buyer+"/catalog/"+shop, adminToken, nil)
+	c.call(404, "GET", "/admin/sim/phones/"+buyer+"/catalog/"+nobody, adminToken, nil)
+	c.call(400, "GET", "/admin/sim/phones/"+buyer+"/catalog/ab", adminToken, nil)
 	c.call(404, "GET", "/business/"+nobody+"/products", tok, nil)
 	c.call(400, "GET", "/business/12ab/products", tok, nil)
 
