@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -491,6 +492,10 @@ func TestDashboardBrowser(t *testing.T) {
 	u.waitText("#balance", strconv.FormatInt(bal, 10)+" days")
 	api.call(404, "GET", "/partner/channels/"+id, ptok, nil)
 
+	// The audit log holds every change this test made on the dashboard,
+	// each under the actor that made it.
+	checkAuditOfBrowserTest(t, api, id)
+
 	// Log out: the dashboard needs a login again.
 	u.click("#logout")
 	u.waitText("#notice", "You are logged out.")
@@ -531,5 +536,44 @@ func eventually(t *testing.T, what string, fn func() bool) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkAuditOfBrowserTest reads the audit log after TestDashboardBrowser's
+// actions and checks that each change is there, made by the operator or the
+// partner as it was (and the links and unlinks as the system's), about
+// the channel where it was one.
+func checkAuditOfBrowserTest(t *testing.T, api *liveServer, channelID string) {
+	t.Helper()
+	entries := api.call(200, "GET", "/admin/audit?count=500", adminToken, nil)["entries"].([]any)
+	got := map[string]int{} // "actor action" -> count
+	for _, e := range entries {
+		m := e.(map[string]any)
+		if ch, _ := m["channel_id"].(string); ch != "" && ch != channelID {
+			continue
+		}
+		actor, _ := m["actor"].(map[string]any)
+		got[fmt.Sprint(actor["kind"], " ", m["action"])]++
+	}
+	want := map[string]int{
+		"operator partner.create":         1, // Create partner
+		"operator partner.days":           1, // Credit
+		"operator proxies.replace":        1, // the proxy pool
+		"partner channel.create":          1, // Add channel
+		"partner channel.settings_update": 1, // a webhook added
+		"partner channel.restart":         1, // Reload
+		"partner channel.proxy":           1, // Change proxy
+		"partner channel.extend":          1, // Extend (the refused one changes nothing)
+		"partner channel.mode":            1, // Mode live
+		"partner channel.logout":          2, // Unlink, Hard unlink
+		"partner partner.settings_update": 1, // days_limit, the partner's webhook
+		"partner channel.delete":          1, // Delete
+		"system channel.link":             3, // the phone scanned the QR code, then again, then a pairing code
+		"system channel.unlink":           2, // Unlink and Hard unlink took the phone off
+	}
+	for k, n := range want {
+		if got[k] < n {
+			t.Errorf("audit log: %d entries %q, want at least %d (all: %v)", got[k], k, n, got)
+		}
 	}
 }
