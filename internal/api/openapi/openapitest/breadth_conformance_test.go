@@ -16,29 +16,7 @@ import (
 func testStoriesNewslettersCommunities(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	t.Helper()
 	const ann, ben, pia = "15550008881", "15550008882", "15550008883"
-	waitAuth := func(tok string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			h := c.call(200, "GET", "/health?wakeup=false", tok, nil)
-			if st, _ := h["status"].(map[string]any); st["text"] == "AUTH" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("health stayed %v", h["status"])
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	link := func(name, phone string) string {
-		t.Helper()
-		tok := str(c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": name}), "token")
-		c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": phone, "name": name})
-		qr := c.call(200, "GET", "/users/login", tok, nil)
-		c.call(200, "POST", "/admin/sim/phones/"+phone+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
-		waitAuth(tok)
-		return tok
-	}
+	link := func(name, phone string) string { t.Helper(); return c.linkPhone(t, ptok, name, phone) }
 	// eventually polls a list until it has at least n entries under key.
 	eventually := func(path, tok, key string, n int) map[string]any {
 		t.Helper()

@@ -6,7 +6,6 @@ import (
 	"image/png"
 	"strings"
 	"testing"
-	"time"
 )
 
 // testGroupsContactsPresences drives the groups, contacts and presences
@@ -14,29 +13,7 @@ import (
 func testGroupsContactsPresences(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	t.Helper()
 	const owner, member, other, nobody = "15550005551", "15550005552", "15550005553", "15559999997"
-	waitAuth := func(tok string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			h := c.call(200, "GET", "/health?wakeup=false", tok, nil)
-			if st, _ := h["status"].(map[string]any); st["text"] == "AUTH" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("health stayed %v", h["status"])
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	link := func(name, phone string) string {
-		t.Helper()
-		tok := str(c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": name}), "token")
-		c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": phone, "name": name})
-		qr := c.call(200, "GET", "/users/login", tok, nil)
-		c.call(200, "POST", "/admin/sim/phones/"+phone+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
-		waitAuth(tok)
-		return tok
-	}
+	link := func(name, phone string) string { t.Helper(); return c.linkPhone(t, ptok, name, phone) }
 	unlinked := str(c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "directory, unlinked"}), "token")
 	tok := link("Owner", owner)
 	tok2 := link("Other", other)

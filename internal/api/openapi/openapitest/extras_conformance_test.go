@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 )
 
 // testExtras drives the operations of the engines' optional capabilities
@@ -18,29 +17,7 @@ import (
 func testExtras(t *testing.T, c *apiClient, ptok, expiredToken string) {
 	t.Helper()
 	const owner, member, joiner, nobody = "15550006661", "15550006662", "15550006663", "15559999996"
-	waitAuth := func(tok string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			h := c.call(200, "GET", "/health?wakeup=false", tok, nil)
-			if st, _ := h["status"].(map[string]any); st["text"] == "AUTH" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("health stayed %v", h["status"])
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	link := func(name, phone string) string {
-		t.Helper()
-		tok := str(c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": name}), "token")
-		c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": phone, "name": name})
-		qr := c.call(200, "GET", "/users/login", tok, nil)
-		c.call(200, "POST", "/admin/sim/phones/"+phone+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
-		waitAuth(tok)
-		return tok
-	}
+	link := func(name, phone string) string { t.Helper(); return c.linkPhone(t, ptok, name, phone) }
 	tok := link("Extras owner", owner)
 	tok2 := link("Extras joiner", joiner)
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": member, "name": "Member"})

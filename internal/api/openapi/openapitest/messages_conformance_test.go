@@ -54,20 +54,6 @@ func testMessagesChatsMedia(t *testing.T, c *apiClient, ptok, expiredToken strin
 	t.Helper()
 	const carol, dave, nobody = "15550003333", "15550004444", "15559999998"
 	daveChat := dave + "@s.whatsapp.net"
-	waitAuth := func(tok string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			h := c.call(200, "GET", "/health?wakeup=false", tok, nil)
-			if st, _ := h["status"].(map[string]any); st["text"] == "AUTH" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("health stayed %v", h["status"])
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 	ch := c.call(200, "PUT", "/partner/channels", ptok, map[string]any{"name": "messages"})
 	id, tok := str(ch, "id"), str(ch, "token")
 	c.call(201, "POST", "/admin/sim/phones", adminToken, map[string]any{"phone": carol, "name": "Carol"})
@@ -78,7 +64,7 @@ func testMessagesChatsMedia(t *testing.T, c *apiClient, ptok, expiredToken strin
 	c.call(402, "POST", "/messages/text", expiredToken, map[string]any{"to": dave, "body": "no days"})
 	qr := c.call(200, "GET", "/users/login", tok, nil)
 	c.call(200, "POST", "/admin/sim/phones/"+carol+"/link", adminToken, map[string]any{"qr": str(qr, "rowdata")})
-	waitAuth(tok)
+	c.waitAuth(t, tok)
 
 	// Sending every kind.
 	sent := c.call(200, "POST", "/messages/text", tok, map[string]any{"to": dave, "body": "hello Dave", "mentions": []any{dave}})
