@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/wagate/wagate/internal/app"
 	"github.com/wagate/wagate/internal/service"
 	"github.com/wagate/wagate/internal/store/storetest"
@@ -43,15 +41,7 @@ func TestOpsPagesBrowser(t *testing.T) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := browserTab(t, chrome)
 	u := &ui{t: t, ctx: ctx, base: "http://" + srv.Addr(), dir: dir}
 
 	u.open("/ui/login")
