@@ -49,6 +49,11 @@ func (s *Server) startCluster(ctx context.Context) error {
 				s.simHost.stop(ctx)
 			}
 		},
+		NodeDead: func(_ context.Context, id string) {
+			if s.simHost != nil {
+				s.simHost.dropNode(id)
+			}
+		},
 	})
 	if err != nil {
 		return err

@@ -72,6 +72,28 @@ func (c *testCluster) node(id string) *waChild {
 	return c.nodes[id]
 }
 
+// freeze stops a node's process (SIGSTOP); the helpers do not ask it
+// while it is frozen (each request would wait for the client's timeout).
+func (c *testCluster) freeze(id string) *waChild {
+	c.t.Helper()
+	n := c.drop(id)
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// thaw resumes a frozen node (SIGCONT) and asks it again.
+func (c *testCluster) thaw(id string, n *waChild) {
+	c.t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.nodes[id] = n
+	c.mu.Unlock()
+}
+
 func (c *testCluster) drop(id string) *waChild {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -497,20 +519,25 @@ func TestClusterSim(t *testing.T) {
 	}
 
 	// A node paused past its heartbeat: its shards move, and once resumed
-	// it runs nothing another node owns.
-	paused := survivors[1]
-	other := survivors[0]
-	if err := c.node(paused).cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
+	// it runs nothing another node owns. The paused node is the one that
+	// does not host the sim network: its sessions there stay open while it
+	// is frozen, until the leader finds it dead.
+	other := c.clusterInfo()["leader"].(string)
+	paused := survivors[0]
+	if paused == other {
+		paused = survivors[1]
 	}
-	c.until(30*time.Second, "the paused node's shards move", func() bool {
+	pausedAt := time.Now()
+	frozen := c.freeze(paused)
+	moved := c.until(30*time.Second, "the paused node's shards move", func() bool {
 		s := c.shardsOf()
 		return s[other] == 64
 	})
 	authAll("every channel online on the remaining node", 60*time.Second)
-	if err := c.node(paused).cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("SIGSTOP of %s (the leader, hosting the sim network, is %s): its shards moved after %v, every channel online on %s %v after the pause",
+		paused, other, moved, other, time.Since(pausedAt))
+	time.Sleep(time.Second) // frozen a while longer: ten more samples
+	c.thaw(paused, frozen)
 	c.until(30*time.Second, "the resumed node gets shards again", func() bool {
 		s := c.shardsOf()
 		return s[paused] >= 20 && s[other] >= 20
@@ -741,31 +768,20 @@ func TestClusterWhatsmeow(t *testing.T) {
 
 	// SIGSTOP: the frozen process keeps its sockets; the new owner's login
 	// replaces each once; resumed, the old node does not fight back.
-	frozen := c.node("w1")
 	var frozenChannels int
 	for _, ch := range chs {
 		if _, _, served := c.do("w2", "GET", "/health?wakeup=false", ch.tok, nil); served == "w1" {
 			frozenChannels++
 		}
 	}
-	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	c.mu.Lock()
-	c.nodes["w1"] = nil // not asked while frozen
-	c.mu.Unlock()
+	frozen := c.freeze("w1")
 	took = c.until(60*time.Second, "every channel online on w2", online("w2"))
 	t.Logf("SIGSTOP of a node: all channels online on the other %v after the pause", took)
 	replaced := fw.Stats().Replaced
 	if replaced > frozenChannels {
 		t.Errorf("%d replacements for %d frozen channels", replaced, frozenChannels)
 	}
-	if err := frozen.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	c.mu.Lock()
-	c.nodes["w1"] = frozen
-	c.mu.Unlock()
+	c.thaw("w1", frozen)
 	time.Sleep(5 * time.Second) // what the resumed node does with its old sessions
 	if st := fw.Stats(); st.Replaced != replaced {
 		t.Errorf("the resumed node took devices back: %d replacements, %d before it resumed", st.Replaced, replaced)

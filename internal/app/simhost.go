@@ -255,7 +255,20 @@ func (h *simHost) serve(w http.ResponseWriter, r *http.Request, node *cluster.No
 		httpx.WriteError(w, r, h.s.log, httpx.Errorf(http.StatusServiceUnavailable, "this node does not host the sim network now"))
 		return
 	}
-	host.ServeHTTP(w, r)
+	host.ServeNode(w, r, cluster.From(r))
+}
+
+// dropNode closes the sessions a node found dead has open on the network
+// hosted here, before its channels open on other nodes (a frozen node's
+// connection stays up until it is resumed or the network moves).
+func (h *simHost) dropNode(id string) {
+	host := h.host.Load()
+	if host == nil {
+		return
+	}
+	if n := host.DropNode(id); n > 0 {
+		h.s.log.Warn("sim network: closed the sessions of a node found dead", "node_id", id, "sessions", n)
+	}
 }
 
 // simRequest reports whether a request acts on the sim network itself

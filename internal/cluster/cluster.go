@@ -99,6 +99,12 @@ type Options struct {
 	// and before it gives up the leader lease (the sim network's host saves
 	// it there).
 	BeforeLeave func(ctx context.Context)
+	// NodeDead runs on the leader once for each node (incarnation) whose
+	// heartbeat expired, before its shards are given to other nodes: what
+	// the leader serves to that node (the sim network's connections) ends
+	// there, so that a frozen node's sessions are closed before another
+	// node opens the same channels.
+	NodeDead func(ctx context.Context, nodeID string)
 }
 
 // Node is this process's membership in the cluster.

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -287,7 +289,23 @@ func TestNodesShareAndHandOver(t *testing.T) {
 
 func TestDeadNodeShardsMove(t *testing.T) {
 	w := newWorld(t)
-	a := w.mustStart("a")
+	// The leader's NodeDead hook runs before the dead node's shards are
+	// given away (the sim network's host closes the node's sessions there).
+	var (
+		self   atomic.Pointer[member]
+		deadMu sync.Mutex
+		dead   []string
+		ranAt  []int // shards a ran when the hook was called
+	)
+	a := w.mustStart("a", func(o *Options) {
+		o.NodeDead = func(_ context.Context, id string) {
+			deadMu.Lock()
+			defer deadMu.Unlock()
+			dead = append(dead, id)
+			ranAt = append(ranAt, self.Load().h.count())
+		}
+	})
+	self.Store(a)
 	b := w.mustStart("b")
 	eventually(t, 15*time.Second, "two nodes share the shards", func() bool {
 		return a.h.count() == DefaultShards/2 && b.h.count() == DefaultShards/2
@@ -306,6 +324,11 @@ func TestDeadNodeShardsMove(t *testing.T) {
 	eventually(t, 10*time.Second, "a takes the dead node's shards", func() bool { return a.h.count() == DefaultShards })
 	took := time.Since(start)
 	t.Logf("a took %d shards of the dead node %v after it stopped (TTL %v)", bShards, took, testTTL)
+	deadMu.Lock()
+	if !slices.Equal(dead, []string{"b"}) || ranAt[0] != DefaultShards-bShards {
+		t.Errorf("NodeDead calls %v, with a running %v shards (want [b] once, before it took b's %d)", dead, ranAt, bShards)
+	}
+	deadMu.Unlock()
 	if took < testTTL-testHeartbeat {
 		t.Errorf("shards moved after %v, before the dead node's heartbeat (TTL %v) could have expired", took, testTTL)
 	}

@@ -70,6 +70,13 @@ func (n *Node) Forwarded(r *http.Request) bool {
 	return true
 }
 
+// From is the node that signed r (valid once Authenticated or Forwarded
+// said yes).
+func From(r *http.Request) string {
+	id, _, _ := strings.Cut(r.Header.Get(HopHeader), ".")
+	return id
+}
+
 // Sign makes a node-to-node request (not a forwarded one) carry this
 // node's signature; Authenticated checks it on the other side.
 func (n *Node) Sign(r *http.Request) {

@@ -49,6 +49,9 @@ func (n *Node) lead(ctx context.Context) error {
 			return err
 		}
 		n.handled[key] = true
+		if n.o.NodeDead != nil {
+			n.o.NodeDead(ctx, d.ID)
+		}
 		n.o.Log.Warn("cluster: node is dead (heartbeat expired)", "node_id", d.ID, "last_heartbeat", d.HeartbeatAt,
 			"webhook_claims_released", released)
 	}

@@ -37,14 +37,18 @@ func NewHost(net *sim.Network, log *slog.Logger) *Host {
 }
 
 // ServeHTTP accepts a node's websocket and serves it until it ends.
-func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.ServeNode(w, r, "") }
+
+// ServeNode is ServeHTTP for a connection from the named node, which
+// DropNode can end.
+func (h *Host) ServeNode(w http.ResponseWriter, r *http.Request, node string) {
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{})
 	if err != nil {
 		return // Accept answered
 	}
 	ws.SetReadLimit(maxFrame)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &hostConn{h: h, ws: ws, ctx: ctx, cancel: cancel, sessions: map[uint64]engine.Session{}, pending: map[uint64]chan frame{}}
+	c := &hostConn{h: h, node: node, ws: ws, ctx: ctx, cancel: cancel, sessions: map[uint64]engine.Session{}, pending: map[uint64]chan frame{}}
 	c.out = newSerial()
 	h.mu.Lock()
 	if h.closed {
@@ -76,9 +80,32 @@ func (h *Host) Close() {
 	}
 }
 
+// DropNode ends the named node's connections and closes their sessions
+// (the node was found dead: it must not keep channels open that another
+// node is about to run). It returns how many sessions were closed.
+func (h *Host) DropNode(node string) int {
+	if node == "" {
+		return 0
+	}
+	h.mu.Lock()
+	var conns []*hostConn
+	for c := range h.conns {
+		if c.node == node {
+			conns = append(conns, c)
+		}
+	}
+	h.mu.Unlock()
+	closed := 0
+	for _, c := range conns {
+		closed += c.end(websocket.StatusPolicyViolation, "this node was found dead; its sessions were closed")
+	}
+	return closed
+}
+
 // hostConn is one node's websocket.
 type hostConn struct {
 	h      *Host
+	node   string // the node at the other end, when known
 	ws     *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -121,12 +148,13 @@ func (c *hostConn) serve() {
 	}
 }
 
-// end closes the connection and every session opened on it.
-func (c *hostConn) end(code websocket.StatusCode, reason string) {
+// end closes the connection and every session opened on it, and returns
+// how many sessions it closed.
+func (c *hostConn) end(code websocket.StatusCode, reason string) int {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
-		return
+		return 0
 	}
 	c.ended = true
 	sessions := c.sessions
@@ -137,7 +165,10 @@ func (c *hostConn) end(code websocket.StatusCode, reason string) {
 		_ = s.Close()
 	}
 	c.out.stop()
-	_ = c.ws.Close(code, reason)
+	// The close handshake waits for the node (up to seconds when it is
+	// frozen): its sessions are closed already.
+	go func() { _ = c.ws.Close(code, reason) }()
+	return len(sessions)
 }
 
 // send queues a frame for the node.

@@ -205,18 +205,34 @@ func (s *Session) ensure(ctx context.Context) (engine.Session, *clientConn, erro
 	oc := openConfig{ChannelID: s.cfg.ChannelID, Device: s.device, Proxy: s.proxy}
 	s.mu.Unlock()
 
-	if net := s.e.localNetwork(); net != nil {
-		s.e.noteHost("", net)
-		sess, err := net.Open(ctx, engine.SessionConfig{ChannelID: oc.ChannelID, Device: oc.Device, Proxy: oc.Proxy,
-			Events: s.onEvent, Ingest: s.onIngest, SentPayload: s.cfg.SentPayload})
-		if err != nil {
+	// While the network moves between nodes (a leader change: about a
+	// heartbeat) no node hosts it; opening waits for the new host up to
+	// Options.HostWait rather than failing (each failure would lengthen the
+	// caller's reconnect backoff).
+	deadline := time.Now().Add(s.e.o.HostWait)
+	var c *clientConn
+	for {
+		if net := s.e.localNetwork(); net != nil {
+			s.e.noteHost("", net)
+			sess, err := net.Open(ctx, engine.SessionConfig{ChannelID: oc.ChannelID, Device: oc.Device, Proxy: oc.Proxy,
+				Events: s.onEvent, Ingest: s.onIngest, SentPayload: s.cfg.SentPayload})
+			if err != nil {
+				return nil, nil, err
+			}
+			return s.opened(sess, nil, openReply{Linked: sess.Linked(), Self: sess.Self()})
+		}
+		var err error
+		if c, err = s.e.connection(ctx); err == nil {
+			break
+		}
+		if !errors.Is(err, ErrHostUnreachable) || time.Now().After(deadline) {
 			return nil, nil, err
 		}
-		return s.opened(sess, nil, openReply{Linked: sess.Linked(), Self: sess.Self()})
-	}
-	c, err := s.e.connection(ctx)
-	if err != nil {
-		return nil, nil, err
+		select {
+		case <-ctx.Done():
+			return nil, nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	c.addSession(s)
 	reply, err := c.request(ctx, frame{Op: opOpen, SID: s.sid, Config: &oc})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"sync"
@@ -261,5 +262,93 @@ func TestHostGoneDisconnects(t *testing.T) {
 	waitFor[engine.Connected](t, r, events)
 	if !sess.Linked() {
 		t.Error("the session lost its link across hosts")
+	}
+}
+
+// A node found dead loses its sessions on the host at once, while other
+// nodes' sessions stay; its own engine sees the connection end.
+func TestHostDropNode(t *testing.T) {
+	ctx := context.Background()
+	net := sim.New(sim.Options{})
+	defer net.Close()
+	host := NewHost(net, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host.ServeNode(w, r, r.Header.Get("X-Node"))
+	}))
+	defer srv.Close()
+	open := func(node, channel string) (*recorder, engine.Session) {
+		sw := &hostSwitch{url: srv.URL}
+		eng := New(Options{Host: sw.get, Watch: time.Hour, Sign: func(r *http.Request) { r.Header.Set("X-Node", node) }})
+		t.Cleanup(func() { _ = eng.Close() })
+		r := newRecorder()
+		sess, err := eng.Open(ctx, engine.SessionConfig{ChannelID: channel, Events: r.onEvent, Ingest: r.ingest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, sess
+	}
+	openOn := func(channel string) int {
+		for _, s := range net.Sessions() {
+			if s.ChannelID == channel {
+				return s.Open
+			}
+		}
+		return 0
+	}
+	_, _ = open("n1", "CH-1")
+	_, _ = open("n1", "CH-2")
+	_, _ = open("n2", "CH-3")
+	if openOn("CH-1") != 1 || openOn("CH-2") != 1 || openOn("CH-3") != 1 {
+		t.Fatalf("sessions before: %+v", net.Sessions())
+	}
+	if n := host.DropNode("n9"); n != 0 {
+		t.Fatalf("an unknown node dropped %d sessions", n)
+	}
+	if n := host.DropNode("n1"); n != 2 {
+		t.Fatalf("DropNode(n1) closed %d sessions, want 2", n)
+	}
+	if openOn("CH-1") != 0 || openOn("CH-2") != 0 || openOn("CH-3") != 1 {
+		t.Fatalf("sessions after n1 was dropped: %+v", net.Sessions())
+	}
+	if n := host.DropNode(""); n != 0 {
+		t.Fatalf("DropNode of no node closed %d", n)
+	}
+}
+
+// While no node hosts the network (a leader change), opening a session
+// waits for the new host instead of failing.
+func TestOpenWaitsForAHost(t *testing.T) {
+	ctx := context.Background()
+	net := sim.New(sim.Options{})
+	defer net.Close()
+	srv := httptest.NewServer(NewHost(net, nil))
+	defer srv.Close()
+	sw := &hostSwitch{}
+	eng := New(Options{Host: sw.get, Watch: time.Hour, HostWait: time.Second})
+	defer eng.Close()
+	r := newRecorder()
+	time.AfterFunc(300*time.Millisecond, func() { sw.set(srv.URL, nil) })
+	start := time.Now()
+	sess, err := eng.Open(ctx, engine.SessionConfig{ChannelID: "CH-1", Events: r.onEvent, Ingest: r.ingest})
+	if err != nil {
+		t.Fatalf("Open while the host moved: %v", err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("opened %v after the start, before any host was named", took)
+	}
+	if err := sess.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[engine.QR](t, r, events)
+	// With no host for longer than HostWait, the caller hears so.
+	lone := New(Options{Host: (&hostSwitch{}).get, HostWait: time.Second})
+	defer lone.Close()
+	start = time.Now()
+	_, err = lone.Open(ctx, engine.SessionConfig{ChannelID: "CH-2", Events: newRecorder().onEvent})
+	if !errors.Is(err, ErrHostUnreachable) || !errors.Is(err, engine.ErrNotConnected) {
+		t.Fatalf("Open with no host: %v", err)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("gave up after %v, before HostWait", took)
 	}
 }
