@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/wagate/wagate/internal/model"
 )
@@ -34,37 +36,158 @@ type Reaction struct {
 }
 
 // MarshalJSON puts the content under the message's type, as Whapi does
-// ("text": {"body": ...}).
+// ("text": {"body": ...}). Keys come in sorted order, the content's among
+// them, as a map's would (a listing of 100 messages spent a quarter of its
+// CPU building and encoding maps); the content and context are stored JSON,
+// checked by the encoder this is called from.
 func (m Message) MarshalJSON() ([]byte, error) {
-	out := map[string]any{
-		"id": m.ID, "type": m.Type, "chat_id": m.ChatID, "from_me": m.FromMe, "source": m.Source,
-		"timestamp": m.Timestamp, "status": m.Status,
+	b := make([]byte, 0, 160+len(m.Content)+len(m.Context))
+	b = append(b, '{')
+	content := len(m.Content) > 0 && string(m.Content) != "{}"
+	first := true
+	key := func(k string) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, k)
+		b = append(b, ':')
 	}
-	if m.Subtype != "" {
-		out["subtype"] = m.Subtype
+	str := func(k, v string, always bool) {
+		if always || v != "" {
+			key(k)
+			b = appendString(b, v)
+		}
 	}
-	if m.From != "" {
-		out["from"] = m.From
+	flag := func(k string, v bool) {
+		if v {
+			key(k)
+			b = append(b, "true"...)
+		}
 	}
-	if m.FromName != "" {
-		out["from_name"] = m.FromName
+	for _, k := range messageKeys {
+		if content && m.Type <= k {
+			key(m.Type)
+			b = append(b, m.Content...)
+			content = false
+			if m.Type == k {
+				continue // the content takes the key's place, as in a map
+			}
+		}
+		switch k {
+		case "chat_id":
+			str(k, m.ChatID, true)
+		case "context":
+			if len(m.Context) > 0 && string(m.Context) != "{}" {
+				key(k)
+				b = append(b, m.Context...)
+			}
+		case "edited":
+			flag(k, m.Edited)
+		case "from":
+			str(k, m.From, false)
+		case "from_me":
+			key(k)
+			b = strconv.AppendBool(b, m.FromMe)
+		case "from_name":
+			str(k, m.FromName, false)
+		case "id":
+			str(k, m.ID, true)
+		case "reactions":
+			if len(m.Reactions) > 0 {
+				key(k)
+				b = append(b, '[')
+				for i, r := range m.Reactions {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, `{"emoji":`...)
+					b = appendString(b, r.Emoji)
+					b = append(b, `,"count":`...)
+					b = strconv.AppendInt(b, int64(r.Count), 10)
+					b = append(b, `,"t":`...)
+					b = strconv.AppendInt(b, r.T, 10)
+					b = append(b, '}')
+				}
+				b = append(b, ']')
+			}
+		case "source":
+			str(k, m.Source, true)
+		case "starred":
+			flag(k, m.Starred)
+		case "status":
+			str(k, m.Status, true)
+		case "subtype":
+			str(k, m.Subtype, false)
+		case "timestamp":
+			key(k)
+			b = strconv.AppendInt(b, m.Timestamp, 10)
+		case "type":
+			str(k, m.Type, true)
+		}
 	}
-	if len(m.Content) > 0 && string(m.Content) != "{}" {
-		out[m.Type] = m.Content
+	if content {
+		key(m.Type)
+		b = append(b, m.Content...)
 	}
-	if len(m.Context) > 0 && string(m.Context) != "{}" {
-		out["context"] = m.Context
+	return append(b, '}'), nil
+}
+
+// messageKeys are a message's own keys, sorted.
+var messageKeys = []string{"chat_id", "context", "edited", "from", "from_me", "from_name", "id", "reactions",
+	"source", "starred", "status", "subtype", "timestamp", "type"}
+
+// appendString appends s as a JSON string, escaped as encoding/json does
+// (HTML characters, U+2028 and U+2029 too; invalid UTF-8 as U+FFFD).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
 	}
-	if len(m.Reactions) > 0 {
-		out["reactions"] = m.Reactions
-	}
-	if m.Starred {
-		out["starred"] = true
-	}
-	if m.Edited {
-		out["edited"] = true
-	}
-	return json.Marshal(out)
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // NewMessage converts a message for the wire: the author as a phone number
@@ -77,6 +200,10 @@ func NewMessage(m model.Message) Message {
 	out := Message{ID: m.ID, Type: m.Type, Subtype: m.Subtype, ChatID: m.ChatID, From: from, FromMe: m.FromMe, FromName: m.FromName,
 		Source: m.Source, Timestamp: m.Time.Unix(), Status: m.Status, Content: m.Content, Context: m.Context,
 		Starred: m.Starred, Edited: m.Edited}
+	if len(m.Reactions) == 0 {
+		out.Content = withMediaTimestamp(m.Type, out.Content, out.Timestamp)
+		return out
+	}
 	byEmoji := map[string]*Reaction{}
 	for _, r := range m.Reactions {
 		x := byEmoji[r.Emoji]
