@@ -34,6 +34,10 @@ func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 		return m, err
 	}
 	m.Content, m.Context, m.Time = json.RawMessage(content), json.RawMessage(mctx), fromMS(ts)
+	if reactions == "[]" || reactions == "" {
+		m.Reactions = []model.MessageReaction{} // most messages: nothing to decode
+		return m, nil
+	}
 	if err := json.Unmarshal([]byte(reactions), &m.Reactions); err != nil {
 		return m, fmt.Errorf("store: message %s reactions: %w", m.ID, err)
 	}

@@ -107,7 +107,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // keys on, WAL, a busy timeout so concurrent writers wait instead of failing,
 // and immediate transactions.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_txlock=immediate"
 }
 
 // errRedacted names a bad URL without echoing credentials it may contain.
