@@ -39,11 +39,11 @@ func (n *Node) tick(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, n.o.TTL)
 	defer cancel()
 	if err := n.heartbeat(ctx); err != nil {
-		n.setErr(err)
+		n.failed(ctx, err)
 		return
 	}
 	if err := n.refresh(ctx); err != nil {
-		n.setErr(err)
+		n.failed(ctx, err)
 		return
 	}
 	n.follow(ctx)
@@ -52,6 +52,15 @@ func (n *Node) tick(ctx context.Context) {
 		return
 	}
 	n.setErr(nil)
+}
+
+// failed records a pass's error, unless the node is stopping (its
+// context was cancelled: the pass was cut short, nothing failed).
+func (n *Node) failed(ctx context.Context, err error) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	n.setErr(err)
 }
 
 func (n *Node) setErr(err error) {
