@@ -228,6 +228,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Report, error) {
 	rep.Finished = time.Now().UTC()
 	rep.Seconds = rep.Finished.Sub(rep.Started).Seconds()
 	rep.Notes = append(rep.Notes, e.notes...)
+	rep.Statements = e.statements
 	rep.Storage = e.storage
 	rep.Goals = goals(rep)
 	return rep, err
@@ -325,6 +326,10 @@ type env struct {
 	idle             []model.Channel
 	// Set by storageRef: the storage reference, measured once.
 	storage *StorageReport
+	// pg_stat_statements readings of the measured windows (PostgreSQL).
+	pgStatsDB  *sql.DB
+	pgStatsOff bool
+	statements []StatementWindow
 }
 
 func newEnv(ctx context.Context, o Options, progress io.Writer) (*env, error) {
@@ -353,6 +358,9 @@ func (e *env) close() {
 		e.srv = nil
 	}
 	e.api.close()
+	if e.pgStatsDB != nil {
+		_ = e.pgStatsDB.Close()
+	}
 	if e.dropSchema != nil {
 		e.dropSchema()
 	}

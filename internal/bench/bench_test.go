@@ -81,6 +81,7 @@ func TestRunSmall(t *testing.T) {
 				t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 			}
 			checkReport(t, rep, name)
+			checkStatements(t, rep, name)
 			if !strings.Contains(progress.String(), "send: wagate") || !strings.Contains(progress.String(), "partner: create") {
 				t.Errorf("progress:\n%s", progress.String())
 			}
@@ -267,6 +268,36 @@ func checkReport(t *testing.T, r bench.Report, db string) {
 	for _, g := range []bench.Goal{r.Goals[3], r.Goals[4], r.Goals[5], r.Goals[14], r.Goals[15]} { // 10,000 and 1,000,000 were not asked for
 		if g.Measured {
 			t.Errorf("goal measured below 10,000: %+v", g)
+		}
+	}
+}
+
+// checkStatements: on PostgreSQL each measured window has its statements
+// from pg_stat_statements, or a note says why not; SQLite has none.
+func checkStatements(t *testing.T, r bench.Report, db string) {
+	t.Helper()
+	if db != "postgres" {
+		if len(r.Statements) != 0 {
+			t.Errorf("statements on %s: %+v", db, r.Statements)
+		}
+		return
+	}
+	for _, n := range r.Notes {
+		if strings.Contains(n, "no PostgreSQL statement statistics") {
+			t.Logf("pg_stat_statements not loaded here: %s", n)
+			return
+		}
+	}
+	windows := map[string]bool{}
+	for _, w := range r.Statements {
+		windows[w.Window] = true
+		if len(w.Statements) == 0 || w.TotalMS <= 0 || w.Statements[0].Calls == 0 || w.Statements[0].Query == "" {
+			t.Errorf("window %s: %+v", w.Window, w)
+		}
+	}
+	for _, want := range []string{"send", "backlog drain", "receive", "grown listing"} {
+		if !windows[want] {
+			t.Errorf("no statements for the %s window: %+v", want, r.Statements)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func Command(args []string, _ func(string) string, stdout, stderr io.Writer, sta
 	fs.IntVar(&o.GrowMessages, "grow-messages", DefaultGrowMessages, "messages the data that grows section seeds, over up to 1000 channels")
 	sections := fs.String("sections", strings.Join(Sections(), ","), "sections to run, comma-separated: "+strings.Join(Sections(), ", "))
 	jsonFile := fs.String("json", "", "also write the full report as JSON to this file")
-	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write CPU profiles of the send window, the webhook backlog drain and the largest restart to this directory (send.pprof, webhooks.pprof, restart.pprof)")
+	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write CPU profiles of the send window, the webhook backlog drain, the receive window, the grow section's listing and the largest restart to this directory (send.pprof, webhooks.pprof, receive.pprof, grow-list.pprof, restart.pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: wagate bench [flags]\n\n"+
 			"Starts wagate on the simulated WhatsApp network with a temporary database and measures it next\n"+

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,5 +46,35 @@ func TestShare(t *testing.T) {
 	o.Sections = []string{SectionPartner}
 	if o.share(SectionPartner) != 100*time.Second {
 		t.Errorf("one section: %s", o.share(SectionPartner))
+	}
+}
+
+// A window's statements are the difference of two readings, largest
+// first, with their share of the window's time.
+func TestStatementDiff(t *testing.T) {
+	before := map[int64]stmtReading{
+		1: {query: "INSERT INTO messages ...", calls: 10, totalMS: 100, rows: 10},
+		2: {query: "SELECT 1", calls: 5, totalMS: 5, rows: 5},
+	}
+	after := map[int64]stmtReading{
+		1: {query: "INSERT INTO messages\n   (channel_id) VALUES ($1)", calls: 110, totalMS: 400, rows: 110},
+		2: {query: "SELECT 1", calls: 5, totalMS: 5, rows: 5}, // not called in the window
+		3: {query: "UPDATE chats SET last_ts = $1", calls: 50, totalMS: 100, rows: 50},
+	}
+	w := statementDiff("send", before, after)
+	if w.Window != "send" || w.TotalMS != 400 || len(w.Statements) != 2 {
+		t.Fatalf("window: %+v", w)
+	}
+	first, second := w.Statements[0], w.Statements[1]
+	if first.Query != "INSERT INTO messages (channel_id) VALUES ($1)" || first.Calls != 100 || first.TotalMS != 300 ||
+		first.MeanMS != 3 || first.Rows != 100 || first.Share != 0.75 {
+		t.Errorf("first: %+v", first)
+	}
+	if second.Calls != 50 || second.Share != 0.25 {
+		t.Errorf("second: %+v", second)
+	}
+	var buf bytes.Buffer
+	if err := writeStatements(&buf, []StatementWindow{w}); err != nil || !strings.Contains(buf.String(), " 75.0%") {
+		t.Errorf("printed: %q %v", buf.String(), err)
 	}
 }

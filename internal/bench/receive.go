@@ -119,9 +119,10 @@ func (e *env) benchReceive(ctx context.Context) (*ReceiveReport, error) {
 	e.prog.stepf("receive: %d sim phone senders to %d channels at full speed, %s", senders, len(e.live), window.Round(time.Millisecond))
 	evs = &events{}
 	start := time.Now()
-	stop := e.profile("receive")
+	stop, stopStats := e.profile("receive"), e.pgStats(ctx, "receive")
 	rep.Phone = Drive(ctx, senders, window, 0, e.phoneOp(evs, rc), func(n int) { e.prog.tickf("%d messages", n) })
 	werr := rc.Wait(ctx, len(evs.list), drain)
+	stopStats()
 	stop()
 	rep.Stored = rc.match(evs.list, start)
 	rep.StorageRatio = ratio(rep.Stored.PerSecond, ref.SendsPerSecond)

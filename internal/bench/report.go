@@ -42,6 +42,9 @@ type Report struct {
 
 	Goals []Goal   `json:"goals"`
 	Notes []string `json:"notes,omitempty"`
+	// Statements is PostgreSQL's time per statement in the send, backlog
+	// drain and receive windows (when pg_stat_statements is loaded).
+	Statements []StatementWindow `json:"pg_statements,omitempty"`
 }
 
 // Goal is one of the goals of issue 7 and how the run fared.
@@ -313,6 +316,9 @@ func (r Report) WriteTable(w io.Writer) error {
 		p(g.Name, g.Target, v, "")
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writeStatements(w, r.Statements); err != nil {
 		return err
 	}
 	for _, n := range r.Notes {

@@ -383,9 +383,10 @@ func (e *env) benchWebhooks(ctx context.Context) (*WebhookReport, error) {
 		return rep, fmt.Errorf("no event made: %s", fill.FirstError)
 	}
 	e.prog.stepf("webhooks: draining a backlog of %d deliveries", len(evs.list))
-	stop := e.profile("webhooks")
+	stop, stopStats := e.profile("webhooks"), e.pgStats(ctx, "backlog drain")
 	start := rc.Release()
 	werr := rc.Wait(ctx, len(evs.list), drain)
+	stopStats()
 	stop()
 	rep.Backlog = rc.match(evs.list, start)
 	// Latencies include the hold.
