@@ -166,7 +166,14 @@ func (h *simHost) run(ctx context.Context) {
 		case leading && !h.active.Load():
 			h.activate(ctx)
 		case !leading && h.active.Load():
+			// The lease lapsed (a slow or paused node): the changes since
+			// the last save are kept unless another node took the lease
+			// already (then the save is fenced and they are lost, as when
+			// a host dies).
 			h.deactivate()
+			if err := h.save(ctx); err != nil && !errors.Is(err, store.ErrFenced) && ctx.Err() == nil {
+				h.s.log.Warn("sim network not saved after the leadership moved", "error", err)
+			}
 		}
 		if h.active.Load() && time.Since(lastSave) >= simSaveEvery {
 			lastSave = time.Now()
@@ -206,7 +213,9 @@ func (h *simHost) activate(ctx context.Context) {
 			h.remote.DetachAll("the sim network was reloaded on this node")
 		}
 	}
-	h.host.Store(simremote.NewHost(s.sim, s.log))
+	host := simremote.NewHost(s.sim, s.log)
+	host.Gate(h.leading)
+	h.host.Store(host)
 	h.active.Store(true)
 	s.log.Info("this node hosts the sim network")
 }

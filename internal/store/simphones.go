@@ -46,13 +46,16 @@ func (s *Store) SimPhones(ctx context.Context) ([]SimPhone, error) {
 
 // SaveSimState stores the sim network's snapshot. With a non-empty
 // leaderIncarnation (cluster mode) it is written only while that
-// incarnation holds the leader lease (ErrFenced otherwise): a node that
-// stopped hosting never overwrites the new host's state.
+// incarnation is the leader row's (ErrFenced otherwise): a node that
+// stopped hosting never overwrites the new host's state. The lease's
+// expiry is not required: another node hosts the network only after it
+// took the row, so a leader stopping slowly (its lease lapsed during the
+// handover, nobody took it yet) still saves its last changes.
 func (s *Store) SaveSimState(ctx context.Context, data []byte, node, leaderIncarnation string, at time.Time) error {
 	query := `INSERT INTO sim_state (id, data, node, saved_at) SELECT 1, ?, ?, ?`
 	args := []any{data, node, ms(at)}
 	if leaderIncarnation != "" {
-		query += " WHERE EXISTS (SELECT 1 FROM cluster_leader WHERE id = 1 AND incarnation = ? AND expires_at > " + s.dbNow() + ")"
+		query += " WHERE EXISTS (SELECT 1 FROM cluster_leader WHERE id = 1 AND incarnation = ?)"
 		args = append(args, leaderIncarnation)
 	}
 	query += " ON CONFLICT (id) DO UPDATE SET data = excluded.data, node = excluded.node, saved_at = excluded.saved_at"

@@ -33,10 +33,6 @@ type Options struct {
 	Log  *slog.Logger
 	// Watch is how often the host is checked for a change (500 ms).
 	Watch time.Duration
-	// HostWait bounds how long opening a session waits for a host while
-	// none is named or reachable (5 s; a leader change takes about a
-	// heartbeat).
-	HostWait time.Duration
 }
 
 // Engine is the sim engine of a node that may not host the network.
@@ -64,9 +60,6 @@ func New(o Options) *Engine {
 	}
 	if o.Watch <= 0 {
 		o.Watch = 500 * time.Millisecond
-	}
-	if o.HostWait <= 0 {
-		o.HostWait = 5 * time.Second
 	}
 	e := &Engine{o: o, sessions: map[uint64]*Session{}, stop: make(chan struct{}), watchDone: make(chan struct{})}
 	go e.watch()

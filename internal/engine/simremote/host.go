@@ -26,6 +26,24 @@ type Host struct {
 	mu     sync.Mutex
 	conns  map[*hostConn]struct{}
 	closed bool
+	gate   func() bool
+}
+
+// Gate makes the host serve only while ok says so (the node holds the
+// leadership): a call arriving once it no longer does ends its
+// connection, so that the node opens its sessions on the new host
+// instead of changing a network that is no longer the one kept.
+func (h *Host) Gate(ok func() bool) {
+	h.mu.Lock()
+	h.gate = ok
+	h.mu.Unlock()
+}
+
+func (h *Host) serving() bool {
+	h.mu.Lock()
+	ok := h.gate
+	h.mu.Unlock()
+	return ok == nil || ok()
 }
 
 // NewHost serves net.
@@ -138,6 +156,12 @@ func (c *hostConn) serve() {
 			if ch != nil {
 				ch <- f
 			}
+		case opOpen, opCall, opNet:
+			if !c.h.serving() {
+				return // the deferred end closes the connection and its sessions
+			}
+		}
+		switch f.Op {
 		case opOpen:
 			go c.open(f)
 		case opCall:

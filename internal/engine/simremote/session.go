@@ -112,10 +112,7 @@ func (s *Session) Close() error {
 	case local != nil:
 		err = local.Close()
 	case conn != nil:
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = conn.request(ctx, frame{Op: opCall, SID: s.sid, Method: "Close"})
-		cancel()
-		conn.dropSession(s.sid)
+		err = s.closeOn(conn)
 	}
 	s.q.stop()
 	if errors.Is(err, ErrHostUnreachable) {
@@ -205,34 +202,18 @@ func (s *Session) ensure(ctx context.Context) (engine.Session, *clientConn, erro
 	oc := openConfig{ChannelID: s.cfg.ChannelID, Device: s.device, Proxy: s.proxy}
 	s.mu.Unlock()
 
-	// While the network moves between nodes (a leader change: about a
-	// heartbeat) no node hosts it; opening waits for the new host up to
-	// Options.HostWait rather than failing (each failure would lengthen the
-	// caller's reconnect backoff).
-	deadline := time.Now().Add(s.e.o.HostWait)
-	var c *clientConn
-	for {
-		if net := s.e.localNetwork(); net != nil {
-			s.e.noteHost("", net)
-			sess, err := net.Open(ctx, engine.SessionConfig{ChannelID: oc.ChannelID, Device: oc.Device, Proxy: oc.Proxy,
-				Events: s.onEvent, Ingest: s.onIngest, SentPayload: s.cfg.SentPayload})
-			if err != nil {
-				return nil, nil, err
-			}
-			return s.opened(sess, nil, openReply{Linked: sess.Linked(), Self: sess.Self()})
-		}
-		var err error
-		if c, err = s.e.connection(ctx); err == nil {
-			break
-		}
-		if !errors.Is(err, ErrHostUnreachable) || time.Now().After(deadline) {
+	if net := s.e.localNetwork(); net != nil {
+		s.e.noteHost("", net)
+		sess, err := net.Open(ctx, engine.SessionConfig{ChannelID: oc.ChannelID, Device: oc.Device, Proxy: oc.Proxy,
+			Events: s.onEvent, Ingest: s.onIngest, SentPayload: s.cfg.SentPayload})
+		if err != nil {
 			return nil, nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, err
-		case <-time.After(100 * time.Millisecond):
-		}
+		return s.opened(sess, nil, openReply{Linked: sess.Linked(), Self: sess.Self()})
+	}
+	c, err := s.e.connection(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	c.addSession(s)
 	reply, err := c.request(ctx, frame{Op: opOpen, SID: s.sid, Config: &oc})
@@ -254,14 +235,29 @@ func (s *Session) opened(local engine.Session, c *clientConn, or openReply) (eng
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		// Closed while it was being opened: what was opened closes too (a
+		// session left open on the host would run the channel beside the
+		// node that owns it next).
 		if local != nil {
 			_ = local.Close()
+		}
+		if c != nil {
+			go s.closeOn(c)
 		}
 		return nil, nil, sim.ErrClosed
 	}
 	s.local, s.conn = local, c
 	s.linked, s.self = or.Linked, or.Self
 	return local, c, nil
+}
+
+// closeOn closes the session on the host at the end of c.
+func (s *Session) closeOn(c *clientConn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.request(ctx, frame{Op: opCall, SID: s.sid, Method: "Close"})
+	c.dropSession(s.sid)
+	return err
 }
 
 // detach forgets where the session was open (its host went away): an
