@@ -244,7 +244,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, o ClaimO
 	args = append(args, window)
 	until := ms(now.Add(lease))
 	var out []model.WebhookDelivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTxLazy(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		type candidate struct {
 			seq      int64
@@ -459,7 +459,7 @@ func (s *Store) Settle(ctx context.Context, outs []Outcome) []error {
 		}
 		return strings.Compare(outs[a].ID, outs[b].ID)
 	})
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTxLazy(ctx, func(tx *sql.Tx) error {
 		for _, i := range order {
 			o := outs[i]
 			if err := checkOutcome(o); err != nil {

@@ -249,6 +249,25 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// inTxLazy is inTx for writes a crash may lose without harm: the webhook
+// queue's claims and outcomes (a claim or an outcome lost means the
+// delivery goes again, which at-least-once allows). On PostgreSQL their
+// commit does not wait for the WAL to reach the disk (synchronous_commit
+// off for the transaction: it is atomic and ordered all the same, and the
+// next durable commit flushes it); SQLite commits in WAL mode with
+// synchronous=NORMAL are like that already.
+func (s *Store) inTxLazy(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.dialect != Postgres {
+		return s.inTx(ctx, fn)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return fmt.Errorf("store: asynchronous commit: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
 // Tx runs fn in a write transaction that is committed when fn returns nil
 // and rolled back otherwise. Producers use it to enqueue webhook deliveries
 // (EnqueueTx) together with the state change they report. On SQLite it holds
