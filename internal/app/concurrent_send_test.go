@@ -2,11 +2,9 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,18 +23,7 @@ func TestConcurrentSendsLandWithWebhooks(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			cfg := testConfig(t, b)
 			cfg.WebhookAllowPrivate = true
-			srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := srv.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = srv.Shutdown(ctx)
-			}()
+			srv := startServer(t, cfg, app.Options{BcryptCost: 4})
 			s := &liveServer{t: t, base: "http://" + srv.Addr(), client: &http.Client{Timeout: 20 * time.Second}}
 			hooks := newReceiver(t)
 			ptok := s.call(201, "POST", "/admin/partners", adminToken, map[string]any{"name": "burst", "email": "b@example.test", "days": 10})["token"].(string)

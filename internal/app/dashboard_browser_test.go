@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -208,19 +207,8 @@ func TestDashboardBrowser(t *testing.T) {
 	cfg := testConfig(t, storetest.Backends(t)[0])
 	cfg.WebhookAllowPrivate = true
 	cfg.PublicURL = ""
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4,
+	srv := startServer(t, cfg, app.Options{BcryptCost: 4,
 		Sim: sim.Options{QRFirst: 4 * time.Second, QRNext: 3 * time.Second, QRCount: 100}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
 	base := "http://" + srv.Addr()
 	api := &liveServer{t: t, base: base, client: &http.Client{Timeout: 10 * time.Second}}
 	hooks := &hookReceiver{}

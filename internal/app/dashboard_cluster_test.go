@@ -14,9 +14,9 @@ import (
 	"github.com/wagate/wagate/internal/store/storetest"
 )
 
-// startedEnv starts a server on cfg (runtime, workers, cluster membership
-// on PostgreSQL) and returns an env on its router.
-func startedEnv(t *testing.T, cfg config.Config, o app.Options) *env {
+// startServer starts a server on cfg (runtime, workers, listener, cluster
+// membership on PostgreSQL), shut down when the test ends.
+func startServer(t *testing.T, cfg config.Config, o app.Options) *app.Server {
 	t.Helper()
 	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {
@@ -30,6 +30,13 @@ func startedEnv(t *testing.T, cfg config.Config, o app.Options) *env {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
+	return srv
+}
+
+// startedEnv starts a server on cfg and returns an env on its router.
+func startedEnv(t *testing.T, cfg config.Config, o app.Options) *env {
+	t.Helper()
+	srv := startServer(t, cfg, o)
 	return &env{t: t, srv: srv, h: srv.Handler()}
 }
 

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,18 +36,7 @@ func TestDashboardWrongMethod(t *testing.T) {
 func TestAPIURLFromBoundAddress(t *testing.T) {
 	cfg := testConfig(t, storetest.Backends(t)[0])
 	cfg.PublicURL = ""
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
+	srv := startServer(t, cfg, app.Options{BcryptCost: 4})
 	want := "http://" + srv.Addr() + "/"
 	if got := srv.Service().APIURL(); got != want || strings.Contains(got, ":0/") {
 		t.Fatalf("APIURL = %q, want %q", got, want)

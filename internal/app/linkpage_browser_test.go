@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,20 +43,9 @@ func newBrowserRig(t *testing.T) *browserRig {
 	cfg := testConfig(t, storetest.Backends(t)[0])
 	cfg.WebhookAllowPrivate = true
 	cfg.PublicURL = ""
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4,
+	srv := startServer(t, cfg, app.Options{BcryptCost: 4,
 		Now: func() time.Time { return time.Now().Add(time.Duration(rg.offset.Load())) },
 		Sim: sim.Options{QRFirst: 4 * time.Second, QRNext: 3 * time.Second, QRCount: 100}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
 	rg.srv = srv
 	base := "http://" + srv.Addr()
 	rg.api = &liveServer{t: t, base: base, client: &http.Client{Timeout: 10 * time.Second}}

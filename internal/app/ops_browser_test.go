@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
@@ -29,18 +27,7 @@ func TestOpsPagesBrowser(t *testing.T) {
 	}
 	cfg := testConfig(t, storetest.Backends(t)[0])
 	cfg.PublicURL = ""
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
+	srv := startServer(t, cfg, app.Options{BcryptCost: 4})
 	ctx := browserTab(t, chrome)
 	u := &ui{t: t, ctx: ctx, base: "http://" + srv.Addr(), dir: dir}
 

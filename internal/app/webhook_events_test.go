@@ -1,10 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,18 +26,7 @@ func startHooked(t *testing.T, cfg config.Config, o app.Options) *liveServer {
 	t.Helper()
 	cfg.WebhookAllowPrivate = true
 	o.BcryptCost = 4
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := startServer(t, cfg, o)
 	v := openapitest.New(t)
 	return &liveServer{t: t, base: "http://" + srv.Addr(), srv: srv,
 		client: &http.Client{Transport: v.Transport(t, http.DefaultTransport), Timeout: 10 * time.Second}}

@@ -1,10 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,18 +74,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	v := openapitest.New(t)
 	cfg := testConfig(t, storetest.Backends(t)[0])
 	cfg.WebhookAllowPrivate = true
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
+	srv := startServer(t, cfg, app.Options{BcryptCost: 4})
 	s := &liveServer{t: t, base: "http://" + srv.Addr(),
 		client: &http.Client{Transport: v.Transport(t, http.DefaultTransport), Timeout: 10 * time.Second}}
 	chHooks, partnerHooks := newReceiver(t), newReceiver(t)
