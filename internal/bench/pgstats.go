@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -143,7 +144,7 @@ func oneLine(q string, n int) string {
 }
 
 // writeStatements prints each window's top statements after the table.
-func writeStatements(w interface{ Write([]byte) (int, error) }, ws []StatementWindow) error {
+func writeStatements(w io.Writer, ws []StatementWindow) error {
 	for _, sw := range ws {
 		if _, err := fmt.Fprintf(w, "\nPostgreSQL statements during the %s window (pg_stat_statements; %.0f ms in all):\n", sw.Window, sw.TotalMS); err != nil {
 			return err
