@@ -681,13 +681,12 @@ func (s *Service) ingestReceipt(ctx context.Context, ch model.Channel, e engine.
 	case engine.ReceiptPlayed:
 		status = model.MessagePlayed
 	}
-	if e.Sender != "" { // who saw what: GET /statuses/{MessageID} (stories.go)
-		if err := s.store.PutMessageViews(ctx, ch.ID, e.IDs, e.Chat, e.Sender, status, e.Time); err != nil {
-			s.log.WarnContext(ctx, "could not record a recipient's receipt", "channel_id", ch.ID, "error", err)
-		}
+	change := store.StatusChange{ChannelID: ch.ID, IDs: e.IDs, Status: status,
+		Hooks: []func([]model.Message) []model.WebhookDelivery{s.statusHooks(ctx, ch)}}
+	if e.Sender != "" { // who saw what: GET /statuses/{MessageID} (stories.go), in the change's transaction
+		change.View = &store.StatusView{Chat: e.Chat, Viewer: e.Sender, Time: e.Time}
 	}
-	changed, err := s.receipts.set(ctx, s.store, store.StatusChange{ChannelID: ch.ID, IDs: e.IDs, Status: status,
-		Hooks: []func([]model.Message) []model.WebhookDelivery{s.statusHooks(ctx, ch)}})
+	changed, err := s.receipts.set(ctx, s.store, change)
 	if err != nil {
 		return err
 	}

@@ -362,7 +362,10 @@ type StatusChange struct {
 	ChannelID string
 	IDs       []string
 	Status    string
-	Hooks     []func(changed []model.Message) []model.WebhookDelivery
+	// View, when set, records the receipt's recipient (PutMessageViews) in
+	// the change's transaction.
+	View  *StatusView
+	Hooks []func(changed []model.Message) []model.WebhookDelivery
 }
 
 // SetMessageStatuses makes several SetMessageStatus changes, in order, and
@@ -376,7 +379,10 @@ func (s *Store) SetMessageStatuses(ctx context.Context, cs []StatusChange) ([][]
 	changed, errs := make([][]model.Message, len(cs)), make([]error, len(cs))
 	if s.dialect == Postgres || len(cs) == 1 {
 		for i, c := range cs {
-			changed[i], errs[i] = s.SetMessageStatus(ctx, c.ChannelID, c.IDs, c.Status, c.Hooks...)
+			errs[i] = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+				changed[i], err = s.setMessageStatusTx(ctx, tx, c)
+				return err
+			})
 		}
 		return changed, errs
 	}
@@ -399,20 +405,22 @@ func (s *Store) SetMessageStatuses(ctx context.Context, cs []StatusChange) ([][]
 
 func (s *Store) setMessageStatusTx(ctx context.Context, tx *sql.Tx, c StatusChange) ([]model.Message, error) {
 	hooks := given(c.Hooks)
+	if c.View != nil {
+		if err := s.putMessageViews(ctx, tx, c.ChannelID, c.IDs, *c.View, c.Status); err != nil {
+			return nil, err
+		}
+	}
 	var changed []model.Message
 	rank := model.MessageStatusRank(c.Status)
 	for _, id := range c.IDs {
-		res, err := tx.ExecContext(ctx, s.q("UPDATE messages SET status = ?, status_rank = ? WHERE channel_id = ? AND id = ? AND status_rank < ?"),
-			c.Status, rank, c.ChannelID, id, rank)
-		if err != nil {
-			return nil, fmt.Errorf("store: set message status: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		// The changed row comes back with the update: no read after it.
+		m, err := scanMessage(tx.QueryRowContext(ctx, s.q("UPDATE messages SET status = ?, status_rank = ? WHERE channel_id = ? AND id = ? AND status_rank < ? RETURNING "+messageColumns),
+			c.Status, rank, c.ChannelID, id, rank))
+		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
-		m, err := scanMessage(tx.QueryRowContext(ctx, s.q("SELECT "+messageColumns+" FROM messages WHERE channel_id = ? AND id = ?"), c.ChannelID, id))
 		if err != nil {
-			return nil, fmt.Errorf("store: read message: %w", err)
+			return nil, fmt.Errorf("store: set message status: %w", err)
 		}
 		changed = append(changed, m)
 	}

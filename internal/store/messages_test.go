@@ -1053,7 +1053,7 @@ func TestChatTakesNameFromFirstIncoming(t *testing.T) {
 }
 
 // SetMessageStatuses makes a group of changes, in order, each as
-// SetMessageStatus would, with its hooks.
+// SetMessageStatus would, with its hooks and its recipient's view.
 func TestSetMessageStatuses(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		chs := msgChannels(t, st, 2)
@@ -1065,13 +1065,18 @@ func TestSetMessageStatuses(t *testing.T) {
 		hook := func(changed []model.Message) []model.WebhookDelivery {
 			for _, m := range changed {
 				hooked = append(hooked, m.ChannelID+"/"+m.ID+"/"+m.Status)
+				if m.Body != "hi "+m.ID || m.ChatID != msgAlice || !m.FromMe {
+					t.Errorf("hook got %+v, want the whole stored message", m)
+				}
 			}
 			return nil
 		}
 		hooks := []func([]model.Message) []model.WebhookDelivery{hook}
+		at := t0.Add(time.Hour)
+		view := &store.StatusView{Chat: msgAlice, Viewer: msgAlice, Time: at}
 		changed, errs := st.SetMessageStatuses(bg(), []store.StatusChange{
-			{ChannelID: a.ID, IDs: []string{"O1", "O2"}, Status: model.MessageDelivered, Hooks: hooks},
-			{ChannelID: b.ID, IDs: []string{"O1", "NOPE"}, Status: model.MessageRead, Hooks: hooks},
+			{ChannelID: a.ID, IDs: []string{"O1", "O2"}, Status: model.MessageDelivered, View: view, Hooks: hooks},
+			{ChannelID: b.ID, IDs: []string{"O1", "NOPE"}, Status: model.MessageRead, View: view, Hooks: hooks},
 			// In order: read after delivered moves O1 on; delivered after
 			// read does not move it back.
 			{ChannelID: a.ID, IDs: []string{"O1"}, Status: model.MessageRead, Hooks: hooks},
@@ -1095,6 +1100,19 @@ func TestSetMessageStatuses(t *testing.T) {
 			if m.Status != c.want {
 				t.Fatalf("%s/%s: %s, want %s", c.ch, c.id, m.Status, c.want)
 			}
+		}
+		// The views went with their changes, also for a message not (yet)
+		// stored; a change alone in its group records its view too.
+		for _, c := range []struct{ ch, id, want string }{{a.ID, "O1", model.MessageDelivered}, {a.ID, "O2", model.MessageDelivered}, {b.ID, "O1", model.MessageRead}, {b.ID, "NOPE", model.MessageRead}} {
+			if v, err := st.MessageViews(bg(), c.ch, c.id); err != nil || len(v) != 1 || v[0].Status != c.want || v[0].Viewer != msgAlice || !v[0].Time.Equal(at) {
+				t.Fatalf("views of %s/%s: %+v, %v; want one %s", c.ch, c.id, v, err, c.want)
+			}
+		}
+		changed, errs = st.SetMessageStatuses(bg(), []store.StatusChange{{ChannelID: a.ID, IDs: []string{"O2"}, Status: model.MessageRead,
+			View: &store.StatusView{Chat: msgAlice, Viewer: msgBob, Time: at}}})
+		noErr(t, "alone", errs[0])
+		if v, _ := st.MessageViews(bg(), a.ID, "O2"); len(changed[0]) != 1 || len(v) != 2 || v[1].Viewer != msgBob || v[1].Status != model.MessageRead {
+			t.Fatalf("change alone: changed %v, views %+v", changed[0], v)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,12 +21,26 @@ type MessageView struct {
 // PutMessageViews records receipts of one recipient for messages; a view
 // only moves up (a late delivered receipt never undoes a read).
 func (s *Store) PutMessageViews(ctx context.Context, channelID string, ids []string, chat, viewer, status string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.putMessageViews(ctx, tx, channelID, ids, StatusView{Chat: chat, Viewer: viewer, Time: at}, status)
+	})
+}
+
+// StatusView is the recipient a receipt names, recorded with its status
+// change (StatusChange.View) in the same transaction.
+type StatusView struct {
+	Chat   string
+	Viewer string // the recipient's JID
+	Time   time.Time
+}
+
+func (s *Store) putMessageViews(ctx context.Context, q querier, channelID string, ids []string, v StatusView, status string) error {
 	rank := model.MessageStatusRank(status)
 	for _, id := range ids {
-		_, err := s.exec(ctx, `INSERT INTO message_views (channel_id, message_id, viewer, chat_id, status, status_rank, ts)
+		_, err := q.ExecContext(ctx, s.q(`INSERT INTO message_views (channel_id, message_id, viewer, chat_id, status, status_rank, ts)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (channel_id, message_id, viewer) DO UPDATE SET status = excluded.status, status_rank = excluded.status_rank, ts = excluded.ts
-			WHERE message_views.status_rank < excluded.status_rank`, channelID, id, viewer, chat, status, rank, ms(at))
+			WHERE message_views.status_rank < excluded.status_rank`), channelID, id, v.Viewer, v.Chat, status, rank, ms(v.Time))
 		if err != nil {
 			return fmt.Errorf("store: put message view: %w", err)
 		}
