@@ -462,7 +462,12 @@ func postgresSchema(ctx context.Context, base string) (string, func(), error) {
 
 // profile starts a CPU profile written to ProfileDir/name.pprof when the
 // returned function is called; it does nothing without ProfileDir, or when
-// the process is being profiled already (go test -cpuprofile).
+// the process is being profiled already (go test -cpuprofile). Meanwhile it
+// samples where goroutines wait (channels, locks, selects: a pipeline bound
+// by latency rather than CPU shows there) and writes that to
+// name.block.pprof and the contended mutexes to name.mutex.pprof. Both
+// accumulate over the windows profiled so far: compare a window with the
+// one before it with go tool pprof -diff_base.
 func (e *env) profile(name string) func() {
 	if e.o.ProfileDir == "" {
 		return func() {}
@@ -478,12 +483,34 @@ func (e *env) profile(name string) func() {
 		e.notes = append(e.notes, "no CPU profile: "+err.Error())
 		return func() {}
 	}
+	goruntime.SetBlockProfileRate(int(100 * time.Microsecond)) // a wait of 100 µs or more, or one in that many ns
+	goruntime.SetMutexProfileFraction(10)
 	return func() {
 		pprof.StopCPUProfile()
+		goruntime.SetBlockProfileRate(0)
+		goruntime.SetMutexProfileFraction(0)
 		if err := f.Close(); err != nil {
 			e.notes = append(e.notes, "CPU profile: "+err.Error())
 		}
+		for _, p := range []string{"block", "mutex"} {
+			if err := writeProfile(filepath.Join(e.o.ProfileDir, name+"."+p+".pprof"), p); err != nil {
+				e.notes = append(e.notes, p+" profile: "+err.Error())
+			}
+		}
 	}
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(path, name string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func randHex(n int) string {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,10 @@ type Store struct {
 	writeMu sync.Mutex
 	// watch is told of writes that readers may have copies of (changes.go).
 	watch watchers
+	// stopCheckpoints ends the SQLite checkpoint goroutine (checkpoint.go),
+	// which closes checkpointsDone; both nil on PostgreSQL.
+	stopCheckpoints, checkpointsDone chan struct{}
+	closeOnce                        sync.Once
 }
 
 // Options say which database to open.
@@ -100,14 +105,19 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: ping %s: %w", dialect, err)
 	}
+	if dialect == SQLite {
+		s.stopCheckpoints, s.checkpointsDone = make(chan struct{}), make(chan struct{})
+		go s.checkpoints(s.stopCheckpoints, s.checkpointsDone)
+	}
 	return s, nil
 }
 
 // SQLiteDSN is the connection string wagate uses for a SQLite file: foreign
 // keys on, WAL, a busy timeout so concurrent writers wait instead of failing,
-// and immediate transactions.
+// reads through a memory map, checkpoints left to the store's goroutine
+// (checkpoint.go), and immediate transactions.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_txlock=immediate"
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(" + strconv.Itoa(walSizeLimit) + ")&_txlock=immediate"
 }
 
 // errRedacted names a bad URL without echoing credentials it may contain.
@@ -126,7 +136,13 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stopCheckpoints != nil {
+		s.closeOnce.Do(func() { close(s.stopCheckpoints) })
+		<-s.checkpointsDone
+	}
+	return s.db.Close()
+}
 
 // Ping checks the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
