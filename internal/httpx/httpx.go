@@ -62,6 +62,12 @@ func Marshal(v any) ([]byte, error) {
 // JSON writes v with a status.
 func JSON(w http.ResponseWriter, status int, v any) {
 	body, err := Marshal(v)
+	EncodedJSON(w, status, body, err)
+}
+
+// EncodedJSON writes body, JSON encoded by the caller as Marshal would, with
+// a status; err is the encoding's (a 500 answer).
+func EncodedJSON(w http.ResponseWriter, status int, body []byte, err error) {
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"internal error: response could not be encoded"}}`+"\n")
 	}

@@ -100,7 +100,8 @@ type mapMessage Message
 
 func (m mapMessage) MarshalJSON() ([]byte, error) { return viaMap(Message(m)), nil }
 
-// BenchmarkMessageJSON encodes a listing's page of 100 messages.
+// BenchmarkMessageJSON encodes a listing's page of 100 messages: through
+// maps (before), MarshalJSON through the encoder, and appended directly.
 func BenchmarkMessageJSON(b *testing.B) {
 	page := make([]Message, 100)
 	old := make([]mapMessage, 100)
@@ -124,4 +125,53 @@ func BenchmarkMessageJSON(b *testing.B) {
 			}
 		}
 	})
+	b.Run("direct", func(b *testing.B) { // AppendMessages, as the listing writes it
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := AppendMessages(make([]byte, 0, 64+400*len(page)), page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// AppendMessages writes what an encoder with HTML escaping off (the API's)
+// writes for the same messages: the stored content and context compacted,
+// their HTML characters left as stored; stored JSON that is not JSON is an
+// error, as it is the encoder's.
+func TestAppendMessagesAsEncoder(t *testing.T) {
+	page := []Message{sample(), {}, {Type: "image", Content: json.RawMessage(" {\"caption\" : \"<b> & </b>\",\n\"id\":\"m\"} "),
+		Context: json.RawMessage(`{ "quoted_id" : "Q" }`)}}
+	for _, s := range []string{"<script>&amp;</script>", "line\u2028para\u2029", "bad \xff\xfe utf8", "\x00\x1f"} {
+		m := sample()
+		m.FromName, m.ID = s, s
+		page = append(page, m)
+	}
+	for _, ms := range [][]Message{nil, page[:1], page} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ms); err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendMessages([]byte("prefix:"), ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want.Bytes()[:want.Len()-1] // no newline
+		if ms == nil {
+			w = []byte("[]") // a listing's slice is never nil
+		}
+		if !bytes.Equal(got, append([]byte("prefix:"), w...)) {
+			t.Errorf("%d messages:\n got %s\nwant prefix:%s", len(ms), got, w)
+		}
+	}
+	for _, bad := range []Message{{Type: "text", Content: json.RawMessage(`{"body":`)}, {Context: json.RawMessage(`{x}`)}} {
+		if _, err := AppendMessages(nil, []Message{bad}); err == nil {
+			t.Errorf("%+v appended without an error", bad)
+		}
+		if _, err := json.Marshal(bad); err == nil {
+			t.Errorf("%+v encoded without an error", bad)
+		}
+	}
 }

@@ -276,8 +276,26 @@ func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if len(list) > 0 {
 		out.First, out.Last = page.Offset, page.Offset+len(list)-1
 	}
-	httpx.JSON(w, http.StatusOK, out)
+	body, err := out.appendJSON(make([]byte, 0, 64+400*len(list)))
+	httpx.EncodedJSON(w, http.StatusOK, body, err)
 	return nil
+}
+
+// appendJSON appends l as httpx.Marshal encodes it, its messages appended
+// by wire.AppendMessages rather than checked again by the encoder.
+func (l messageList) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"messages":`...)
+	b, err := wire.AppendMessages(b, l.Messages)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{`,"count":`, l.Count}, {`,"total":`, l.Total}, {`,"offset":`, l.Offset}, {`,"first":`, l.First}, {`,"last":`, l.Last}} {
+		b = strconv.AppendInt(append(b, f.key...), int64(f.n), 10)
+	}
+	return append(b, "}\n"...), nil
 }
 
 func (h *handler) getMessage(w http.ResponseWriter, r *http.Request) error {
