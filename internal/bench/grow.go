@@ -161,7 +161,10 @@ func seedGrow(ctx context.Context, st *store.Store, chans []string, total int, t
 			args = append(args, chans[ch], "g"+strconv.Itoa(n)+randHex(4), "1555600"+fmt.Sprintf("%04d", k%growChats)+"@s.whatsapp.net",
 				n%2 == 0, body, `{"body":"`+body+`"}`, now-int64(perChannel-k)*60_000, k+1)
 		}
-		if err := run.tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err }); err != nil {
+		// Through the store's write queue: on SQLite, writers that waited
+		// on the busy timeout beside back-to-back seed transactions starved
+		// ("database is locked" after 10 s).
+		if err := st.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err }); err != nil {
 			return fmt.Errorf("seed messages: %w", err)
 		}
 		if time.Since(last) > time.Second {

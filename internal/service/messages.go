@@ -767,8 +767,9 @@ func (b *statusBatcher) write(ctx context.Context, st *store.Store, group []*pen
 	changed, errs := st.SetMessageStatuses(wctx, cs)
 	for i, p := range group {
 		p.changed, p.err = changed[i], errs[i]
-		if p.err != nil && len(group) > 1 {
-			p.changed, p.err = st.SetMessageStatus(wctx, p.change.ChannelID, p.change.IDs, p.change.Status, p.change.Hooks...)
+		if p.err != nil && len(group) > 1 { // alone, with its view
+			one, errs := st.SetMessageStatuses(wctx, []store.StatusChange{p.change})
+			p.changed, p.err = one[0], errs[0]
 		}
 		close(p.done)
 	}

@@ -374,7 +374,8 @@ type StatusChange struct {
 // of the send path's cost), so all are made or none is and every error is
 // the same. On PostgreSQL each goes in a transaction of its own, as
 // SetMessageStatus would: a transaction locking several channels' messages
-// and chats' outbox rows could deadlock with other writers.
+// and chats' outbox rows could deadlock with other writers (tried: groups
+// taken channel by channel did not send faster, 921/937 -> 842/786 msgs/s).
 func (s *Store) SetMessageStatuses(ctx context.Context, cs []StatusChange) ([][]model.Message, []error) {
 	changed, errs := make([][]model.Message, len(cs)), make([]error, len(cs))
 	if s.dialect == Postgres || len(cs) == 1 {
