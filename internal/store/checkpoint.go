@@ -10,9 +10,9 @@ import (
 // goroutine of the store, not by the writer whose commit crosses the
 // automatic threshold: there the copy and its fsync ran inside a write
 // transaction's commit, while every other writer queued behind it. A
-// passive checkpoint runs beside readers and the writer. Connections open
-// with wal_autocheckpoint off (SQLiteDSN), and a WAL left larger than
-// walSizeLimit after a checkpoint is cut back to it.
+// passive checkpoint runs beside readers and the writer, never waiting for
+// them. Connections open with wal_autocheckpoint off (SQLiteDSN), and a WAL
+// left larger than walSizeLimit after a checkpoint is cut back to it.
 const (
 	checkpointEvery = 250 * time.Millisecond
 	walSizeLimit    = 64 << 20
@@ -28,7 +28,10 @@ func (s *Store) checkpoints(stop <-chan struct{}, done chan<- struct{}) {
 	for {
 		select {
 		case <-stop:
-			s.checkpoint("TRUNCATE")
+			// Passive: a truncating checkpoint waits out the busy timeout
+			// (10 s) for any reader still open at Close. The last
+			// connection's close checkpoints and removes the WAL itself.
+			s.checkpoint("PASSIVE")
 			return
 		case <-t.C:
 		}
