@@ -31,11 +31,11 @@ func (s *Store) checkpoints(stop <-chan struct{}, done chan<- struct{}) {
 			// Passive: a truncating checkpoint waits out the busy timeout
 			// (10 s) for any reader still open at Close. The last
 			// connection's close checkpoints and removes the WAL itself.
-			s.checkpoint("PASSIVE")
+			s.checkpoint()
 			return
 		case <-t.C:
 		}
-		err := s.checkpoint("PASSIVE")
+		err := s.checkpoint()
 		if err != nil && !failing {
 			slog.Warn("store: SQLite checkpoint failed; the WAL grows until one succeeds", "error", err)
 		}
@@ -43,10 +43,10 @@ func (s *Store) checkpoints(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// checkpoint runs one checkpoint of the given mode.
-func (s *Store) checkpoint(mode string) error {
+// checkpoint runs one passive checkpoint.
+func (s *Store) checkpoint() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint("+mode+")")
+	_, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	return err
 }

@@ -349,9 +349,13 @@ func (s *Store) SetMessageStatus(ctx context.Context, channelID string, ids []st
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var changed []model.Message
-	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		changed, err = s.setMessageStatusTx(ctx, tx, StatusChange{ChannelID: channelID, IDs: ids, Status: status, Hooks: hooks})
+	return s.setMessageStatus(ctx, StatusChange{ChannelID: channelID, IDs: ids, Status: status, Hooks: hooks})
+}
+
+// setMessageStatus makes one change in a transaction of its own.
+func (s *Store) setMessageStatus(ctx context.Context, c StatusChange) (changed []model.Message, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		changed, err = s.setMessageStatusTx(ctx, tx, c)
 		return err
 	})
 	return changed, err
@@ -362,8 +366,8 @@ type StatusChange struct {
 	ChannelID string
 	IDs       []string
 	Status    string
-	// View, when set, records the receipt's recipient (PutMessageViews) in
-	// the change's transaction.
+	// View, when set, records the receipt's recipient (MessageViews) in
+	// the change's transaction; a view only moves up.
 	View  *StatusView
 	Hooks []func(changed []model.Message) []model.WebhookDelivery
 }
@@ -380,10 +384,7 @@ func (s *Store) SetMessageStatuses(ctx context.Context, cs []StatusChange) ([][]
 	changed, errs := make([][]model.Message, len(cs)), make([]error, len(cs))
 	if s.dialect == Postgres || len(cs) == 1 {
 		for i, c := range cs {
-			errs[i] = s.inTx(ctx, func(tx *sql.Tx) (err error) {
-				changed[i], err = s.setMessageStatusTx(ctx, tx, c)
-				return err
-			})
+			changed[i], errs[i] = s.setMessageStatus(ctx, c)
 		}
 		return changed, errs
 	}

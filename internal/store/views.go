@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -18,14 +17,6 @@ type MessageView struct {
 	Time      time.Time
 }
 
-// PutMessageViews records receipts of one recipient for messages; a view
-// only moves up (a late delivered receipt never undoes a read).
-func (s *Store) PutMessageViews(ctx context.Context, channelID string, ids []string, chat, viewer, status string, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.putMessageViews(ctx, tx, channelID, ids, StatusView{Chat: chat, Viewer: viewer, Time: at}, status)
-	})
-}
-
 // StatusView is the recipient a receipt names, recorded with its status
 // change (StatusChange.View) in the same transaction.
 type StatusView struct {
@@ -34,6 +25,8 @@ type StatusView struct {
 	Time   time.Time
 }
 
+// putMessageViews records receipts of one recipient for messages; a view
+// only moves up (a late delivered receipt never undoes a read).
 func (s *Store) putMessageViews(ctx context.Context, q querier, channelID string, ids []string, v StatusView, status string) error {
 	rank := model.MessageStatusRank(status)
 	for _, id := range ids {
